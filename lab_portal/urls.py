@@ -1,0 +1,45 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404
+from django.urls import include, path
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
+
+from . import views
+
+
+def oidc_only(view):
+    """The single sign-on views exist only when OIDC_* is configured."""
+
+    @login_not_required
+    def wrapped(request, *args, **kwargs):
+        if not settings.OIDC_ENABLED:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("me/", views.profile, name="profile"),
+    path("people/", views.people, name="people"),
+    path("people/<str:username>/", views.person, name="person"),
+    path("teams/<slug:slug>/", views.team, name="team"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path(
+        "oidc/authenticate/",
+        oidc_only(OIDCAuthenticationRequestView.as_view()),
+        name="oidc_authentication_init",
+    ),
+    path(
+        "oidc/callback/",
+        oidc_only(OIDCAuthenticationCallbackView.as_view()),
+        name="oidc_authentication_callback",
+    ),
+    path("papers/", include("papers.urls")),
+    path("seminars/", include("seminars.urls")),
+    path("reviews/", include("reviews.urls")),
+    path("admin/", admin.site.urls),
+]

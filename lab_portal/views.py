@@ -1,0 +1,80 @@
+import math
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .forms import ProfileForm
+from .models import Team, User
+
+
+def login_locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """django-axes answers a paused log-in with this page: the same whether or not the user exists."""
+    minutes = math.ceil(settings.AXES_COOLOFF_TIME * 60)
+    return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    # Each panel fills in as its feature lands; until then it says plainly that nothing is there.
+    return render(request, "lab_portal/home.html")
+
+
+def people(request: HttpRequest) -> HttpResponse:
+    teams = Team.objects.prefetch_related("members")
+    unassigned = User.objects.active().filter(team__isnull=True)
+    return render(request, "lab_portal/people.html", {"teams": teams, "unassigned": unassigned})
+
+
+def team(request: HttpRequest, slug: str) -> HttpResponse:
+    team = get_object_or_404(Team, slug=slug)
+    return render(request, "lab_portal/team.html", {"team": team, "members": team.members.active()})
+
+
+def person(request: HttpRequest, username: str) -> HttpResponse:
+    person = get_object_or_404(User.objects.active().select_related("team"), username=username)
+    return render(request, "lab_portal/person.html", {"person": person})
+
+
+def profile(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your profile is saved."))
+        return redirect("profile")
+    return render(request, "lab_portal/profile.html", {"form": form})
+
+
+@login_not_required
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For the lab's monitoring: can the portal reach its database and its Redis?"""
+    checks = {"database": _check_database()}
+    if settings.REDIS_URL:
+        checks["redis"] = _check_redis()
+    healthy = all(check["ok"] for check in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "failing", **checks}, status=200 if healthy else 503)
+
+
+def _check_database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return {"ok": True}
+    except Exception as exc:  # any failure is a finding to report, not a crash
+        return {"ok": False, "error": exc.__class__.__name__}
+
+
+def _check_redis() -> dict:
+    try:
+        cache.set("healthz", "ok", 10)
+        return {"ok": cache.get("healthz") == "ok"}
+    except Exception as exc:
+        return {"ok": False, "error": exc.__class__.__name__}
