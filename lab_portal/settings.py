@@ -6,6 +6,7 @@ SECRET_KEY and ALLOWED_HOSTS, or start-up stops with the variable's name.
 """
 
 import os
+import tempfile
 import zoneinfo
 from pathlib import Path
 
@@ -48,12 +49,11 @@ def env_list(name: str, default: str = "") -> list[str]:
     return env(name, default).replace(",", " ").split()
 
 
-def env_required(name: str) -> str:
+def env_required(name: str, why: str = "With DEBUG off the portal needs it") -> str:
     value = env(name)
     if not value:
         raise ImproperlyConfigured(
-            f"{name} is not set. With DEBUG off the portal needs it; see the README's table of "
-            "environment variables."
+            f"{name} is not set. {why}; see the README's table of environment variables."
         )
     return value
 
@@ -136,7 +136,10 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so a Celery worker in another process can share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # (one file per test run, so two runs on one machine never share it).
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"lab-portal-test-{os.getpid()}.sqlite3")
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -205,39 +208,48 @@ AXES_ENABLE_ADMIN = False
 OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID")
 OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
 if OIDC_ENABLED:
-    OIDC_RP_CLIENT_SECRET = env_required("OIDC_RP_CLIENT_SECRET")
+    _oidc = "Single sign-on (OIDC_RP_CLIENT_ID is set) needs it"
+    OIDC_RP_CLIENT_SECRET = env_required("OIDC_RP_CLIENT_SECRET", _oidc)
     OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", "RS256")
-    OIDC_OP_AUTHORIZATION_ENDPOINT = env_required("OIDC_OP_AUTHORIZATION_ENDPOINT")
-    OIDC_OP_TOKEN_ENDPOINT = env_required("OIDC_OP_TOKEN_ENDPOINT")
-    OIDC_OP_USER_ENDPOINT = env_required("OIDC_OP_USER_ENDPOINT")
+    OIDC_OP_AUTHORIZATION_ENDPOINT = env_required("OIDC_OP_AUTHORIZATION_ENDPOINT", _oidc)
+    OIDC_OP_TOKEN_ENDPOINT = env_required("OIDC_OP_TOKEN_ENDPOINT", _oidc)
+    OIDC_OP_USER_ENDPOINT = env_required("OIDC_OP_USER_ENDPOINT", _oidc)
     if OIDC_RP_SIGN_ALGO.startswith("RS") or OIDC_RP_SIGN_ALGO.startswith("ES"):
-        OIDC_OP_JWKS_ENDPOINT = env_required("OIDC_OP_JWKS_ENDPOINT")
+        OIDC_OP_JWKS_ENDPOINT = env_required("OIDC_OP_JWKS_ENDPOINT", _oidc)
     OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", "openid email profile")
     OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", "single sign-on")
     AUTHENTICATION_BACKENDS.append("lab_portal.auth.LabOIDCBackend")
 
-# Mail: EMAIL_URL such as smtp+tls://user:password@mail.example.org:587; console when unset.
-EMAIL_URL = env("EMAIL_URL")
+# Mail (Django 6.1's MAILERS): EMAIL_URL such as smtp+tls://user:password@mail.example.org:587;
+# printed to the console when unset in development, required in production (password resets).
+EMAIL_URL = env("EMAIL_URL") if DEBUG else env_required("EMAIL_URL")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Lab Portal <portal@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 if EMAIL_URL:
     from urllib.parse import unquote, urlsplit
 
     _mail = urlsplit(EMAIL_URL)
-    if _mail.scheme not in {"smtp", "smtp+tls", "smtp+ssl"}:
+    _ports = {"smtp": 25, "smtp+tls": 587, "smtp+ssl": 465}
+    if _mail.scheme not in _ports:
         raise ImproperlyConfigured(
             f"EMAIL_URL must start with smtp://, smtp+tls:// or smtp+ssl://, not {_mail.scheme}://."
         )
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = _mail.hostname or "localhost"
-    EMAIL_PORT = _mail.port or {"smtp": 25, "smtp+tls": 587, "smtp+ssl": 465}[_mail.scheme]
-    EMAIL_HOST_USER = unquote(_mail.username or "")
-    EMAIL_HOST_PASSWORD = unquote(_mail.password or "")
-    EMAIL_USE_TLS = _mail.scheme == "smtp+tls"
-    EMAIL_USE_SSL = _mail.scheme == "smtp+ssl"
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _mail.hostname or "localhost",
+                "port": _mail.port or _ports[_mail.scheme],
+                "username": unquote(_mail.username or ""),
+                "password": unquote(_mail.password or ""),
+                "use_tls": _mail.scheme == "smtp+tls",
+                "use_ssl": _mail.scheme == "smtp+ssl",
+                "timeout": env_int("EMAIL_TIMEOUT", 20),
+            },
+        }
+    }
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 
 # Language and time
 LANGUAGE_CODE = "en"

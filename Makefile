@@ -1,0 +1,50 @@
+# The README's commands. `make run` and `make test` are the whole quick start.
+PYTHON ?= $(shell command -v python3.12 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+
+.PHONY: run test lint format messages clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Lab Portal needs Python 3.12 or newer; set PYTHON=/path/to/python3.12")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## run: install, migrate, seed the demo lab and serve http://127.0.0.1:$(PORT)
+##      (with REDIS_URL set, a Celery worker with beat runs beside it)
+run: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@echo "Lab Portal: http://127.0.0.1:$(PORT)/"
+	@if [ -n "$$REDIS_URL" ]; then \
+		$(BIN)/celery -A lab_portal worker --beat --schedule $(VENV)/celerybeat-schedule --loglevel=INFO & \
+		worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
+	else \
+		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
+	fi
+
+## test: the whole suite (set DATABASE_URL and REDIS_URL to run it on PostgreSQL and Redis)
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## messages: refresh and compile the Korean translation after changing UI text
+messages: $(STAMP)
+	$(BIN)/python manage.py makemessages -l ko -i ".venv/*" -i "e2e/*"
+	$(BIN)/python manage.py compilemessages -l ko
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3

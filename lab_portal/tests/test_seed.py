@@ -1,0 +1,47 @@
+import pytest
+from django.core.management import CommandError, call_command
+
+from lab_portal.models import Team, User
+
+
+def test_seed_demo_creates_a_lab_and_is_safe_to_run_twice(db, capsys, settings):
+    settings.DEBUG = True  # as under `make run`; the test runner turns DEBUG off
+
+    call_command("seed_demo")
+    first = capsys.readouterr().out
+    call_command("seed_demo")
+    second = capsys.readouterr().out
+
+    assert User.objects.count() == 20
+    assert Team.objects.count() == 4
+    assert User.objects.filter(role=User.Role.LEAD).count() == 1
+    admin = User.objects.get(role=User.Role.ADMIN)
+    assert admin.is_staff and admin.is_superuser
+    assert User.objects.get(username="minji").check_password("labportal-demo")
+    assert "20 new this run" in first
+    assert "0 new this run" in second
+    assert first.count("Demo logins") == 1
+    assert "researcher minji, lead jiwoo, admin admin" in second
+
+
+def test_seed_demo_refuses_without_debug(db, settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="published password"):
+        call_command("seed_demo")
+
+    assert not User.objects.exists()
+
+
+def test_demo_paper_sample_is_real_arxiv_metadata():
+    import json
+    from pathlib import Path
+
+    from django.conf import settings
+
+    lines = (Path(settings.BASE_DIR) / "papers" / "data" / "demo_papers.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+
+    assert len(records) == 300
+    assert len({r["id"] for r in records}) == 300
+    assert all(r["title"] and r["authors"] and r["abstract"] and r["categories"] for r in records)

@@ -1,0 +1,134 @@
+"""Settings come from the environment and fail loudly on bad or missing values."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k3y-" + "x7Qp9zLm2Rt8Vw4Yb6Nc1Hd5Fg0Js3Ka" * 2,
+    "ALLOWED_HOSTS": "portal.lab.example.org",
+    "REDIS_URL": "redis://127.0.0.1:6379/14",
+    "EMAIL_URL": "smtp+tls://portal:secret@mail.lab.example.org",
+}
+
+
+def run_django(code: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    clean.pop("DATABASE_URL", None)
+    clean.pop("REDIS_URL", None)
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "lab_portal.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return run_django(f"from django.core.management import call_command; call_command(*{list(args)!r})", **env)
+
+
+def test_settings_reject_a_debug_value_that_is_not_yes_or_no():
+    result = run_django("pass", DEBUG="maybe")
+
+    assert result.returncode != 0
+    assert "DEBUG='maybe' is not a yes/no value" in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_URL"])
+def test_settings_without_debug_name_the_missing_variable(missing):
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+
+    result = run_django("pass", **env)
+
+    assert result.returncode != 0
+    assert f"{missing} is not set" in result.stderr
+
+
+def test_settings_reject_an_unknown_time_zone():
+    result = run_django("pass", TIME_ZONE="Mars/Olympus_Mons")
+
+    assert result.returncode != 0
+    assert "TIME_ZONE='Mars/Olympus_Mons' is not an IANA time zone name" in result.stderr
+
+
+def test_settings_reject_an_email_url_of_unknown_kind():
+    result = run_django("pass", EMAIL_URL="smtps-ish://mail.example.org")
+
+    assert result.returncode != 0
+    assert "EMAIL_URL must start with smtp://" in result.stderr
+
+
+def test_deploy_check_reports_nothing_in_production():
+    result = run_manage("check", "--deploy", "--fail-level", "DEBUG", **PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_defaults_are_sqlite_and_eager_tasks():
+    result = run_django(
+        "from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'])"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "True",
+        "django.core.cache.backends.locmem.LocMemCache",
+    ]
+
+
+def test_database_and_redis_urls_configure_postgres_celery_and_cache():
+    result = run_django(
+        "from django.conf import settings as s; d = s.DATABASES['default']; "
+        "print(d['ENGINE'], d['NAME'], d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'], "
+        "s.CELERY_BROKER_URL, s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'])",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/lab",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.db.backends.postgresql",
+        "lab",
+        "600",
+        "True",
+        "redis://127.0.0.1:6379/3",
+        "False",
+        "django.core.cache.backends.redis.RedisCache",
+    ]
+
+
+def test_email_url_configures_smtp():
+    result = run_django(
+        "from django.conf import settings as s; "
+        "m = s.MAILERS['default']; o = m['OPTIONS']; "
+        "print(m['BACKEND'], o['host'], o['port'], o['username'], o['password'], o['use_tls'])",
+        EMAIL_URL="smtp+tls://portal%40lab:s%3Acret@mail.lab.example.org",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.core.mail.backends.smtp.EmailBackend",
+        "mail.lab.example.org",
+        "587",
+        "portal@lab",
+        "s:cret",
+        "True",
+    ]
+
+
+def test_oidc_settings_name_a_missing_endpoint():
+    result = run_django("pass", OIDC_RP_CLIENT_ID="portal", OIDC_RP_CLIENT_SECRET="s3cret")
+
+    assert result.returncode != 0
+    assert "OIDC_OP_AUTHORIZATION_ENDPOINT is not set" in result.stderr
