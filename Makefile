@@ -44,7 +44,7 @@ format: $(STAMP)
 ## messages: refresh and compile the Korean translation after changing UI text
 messages: $(STAMP)
 	$(BIN)/python manage.py makemessages -l ko -i ".venv/*" -i "e2e/*"
-	$(BIN)/python manage.py compilemessages -l ko
+	$(BIN)/python manage.py compilemessages -l ko --ignore=.venv
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3

@@ -32,7 +32,9 @@ def test_login_with_the_right_password_opens_the_dashboard(client, researcher):
 
 
 def test_login_keeps_the_page_asked_for(client, researcher):
-    response = client.post("/accounts/login/?next=/people/", {"username": "minji", "password": PASSWORD, "next": "/people/"})
+    response = client.post(
+        "/accounts/login/?next=/people/", {"username": "minji", "password": PASSWORD, "next": "/people/"}
+    )
 
     assert response["Location"] == "/people/"
 
@@ -68,7 +70,9 @@ def test_login_pause_gives_no_hint_whether_the_user_exists(client, researcher, s
     assert without_csrf_token(known.text) == without_csrf_token(unknown.text)
 
 
-def test_login_pause_is_per_username_so_colleagues_can_still_log_in(client, researcher, other_researcher, settings):
+def test_login_pause_is_per_username_so_colleagues_can_still_log_in(
+    client, researcher, other_researcher, settings
+):
     for _ in range(settings.AXES_FAILURE_LIMIT):
         log_in(client, "minji", "wrong")
 
@@ -92,7 +96,11 @@ def test_password_change_sets_the_new_password(login, researcher):
 
     response = client.post(
         "/accounts/password_change/",
-        {"old_password": PASSWORD, "new_password1": "a new long passphrase", "new_password2": "a new long passphrase"},
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a new long passphrase",
+            "new_password2": "a new long passphrase",
+        },
     )
 
     assert response.status_code == 302
@@ -109,7 +117,9 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(client, researcher
     assert "Minji Kim" in message.body
     link = re.search(r"http://testserver(/accounts/reset/\S+/)", message.body).group(1)
     form_url = client.get(link)["Location"]
-    done = client.post(form_url, {"new_password1": "fresh passphrase 42", "new_password2": "fresh passphrase 42"})
+    done = client.post(
+        form_url, {"new_password1": "fresh passphrase 42", "new_password2": "fresh passphrase 42"}
+    )
     assert done.status_code == 302
     researcher.refresh_from_db()
     assert researcher.check_password("fresh passphrase 42")

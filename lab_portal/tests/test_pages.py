@@ -80,7 +80,9 @@ def test_profile_saves_time_zone_language_and_arxiv_names(login, researcher, tea
 
 
 def test_profile_rejects_an_unknown_time_zone_and_keeps_the_old_one(login, researcher):
-    response = login(researcher).post("/me/", {"display_name": "M", "timezone": "Mars/Base", "language": "en"})
+    response = login(researcher).post(
+        "/me/", {"display_name": "M", "timezone": "Mars/Base", "language": "en"}
+    )
 
     researcher.refresh_from_db()
     assert response.status_code == 200

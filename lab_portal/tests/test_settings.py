@@ -18,9 +18,9 @@ PRODUCTION = {
 
 
 def run_django(code: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
-    clean.pop("DATABASE_URL", None)
-    clean.pop("REDIS_URL", None)
+    # Only the variables the test names: nothing inherited from the shell or other tests.
+    ours = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL", "TIME_ZONE"}
+    clean = {k: v for k, v in os.environ.items() if k not in ours and not k.startswith(("DJANGO_", "OIDC_"))}
     return subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=ROOT,
@@ -32,7 +32,9 @@ def run_django(code: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return run_django(f"from django.core.management import call_command; call_command(*{list(args)!r})", **env)
+    return run_django(
+        f"from django.core.management import call_command; call_command(*{list(args)!r})", **env
+    )
 
 
 def test_settings_reject_a_debug_value_that_is_not_yes_or_no():
