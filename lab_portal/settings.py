@@ -14,6 +14,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from lab_portal.schedules import zoned_crontab
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -169,6 +171,11 @@ CELERY_RESULT_EXPIRES = 86400
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # arXiv announces at 20:00 US Eastern, Sunday to Thursday; fetch half an hour later.
+    "fetch-arxiv-daily": {
+        "task": "papers.fetch_new_papers",
+        "schedule": zoned_crontab(minute=30, hour=20, day_of_week="sun-thu", zone="America/New_York"),
+    },
     "clear-expired-sessions": {
         "task": "lab_portal.clear_expired_sessions",
         "schedule": 24 * 60 * 60,
@@ -305,3 +312,15 @@ if DEBUG and not REDIS_URL:
     # One development process shares its local-memory cache with itself, which is all the login
     # rate limit needs there; in production the warning stays until REDIS_URL is set.
     SILENCED_SYSTEM_CHECKS = ["axes.W001"]
+
+# arXiv
+ARXIV_API_URL = env("ARXIV_API_URL", "https://export.arxiv.org/api/query")
+ARXIV_OAI_URL = env("ARXIV_OAI_URL", "https://oaipmh.arxiv.org/oai")
+ARXIV_CATEGORIES = env_list("ARXIV_CATEGORIES", "cs.CV cs.CL cs.LG cs.AI cs.IR cs.SD eess.AS stat.ML")
+# arXiv asks for one request every three seconds from the whole lab, enforced through Redis.
+ARXIV_REQUEST_SPACING = float(env("ARXIV_REQUEST_SPACING", "3"))
+ARXIV_TIMEOUT = float(env("ARXIV_TIMEOUT", "30"))
+ARXIV_RETRIES = env_int("ARXIV_RETRIES", 4)
+ARXIV_PAGE_SIZE = env_int("ARXIV_PAGE_SIZE", 200)
+# Papers held in moderation are announced days late with older timestamps: windows overlap.
+ARXIV_OVERLAP_DAYS = env_int("ARXIV_OVERLAP_DAYS", 4)

@@ -1,0 +1,159 @@
+"""Writing papers: every source (the API, OAI-PMH, the demo corpus) ends in `upsert_papers`."""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .models import FetchRun, Paper, announcement_day
+
+# "2401.01234", "2401.01234v2", "hep-th/9901001", "math.GT/0309136v1", with or without "arXiv:"
+# or an abs/pdf URL around them.
+_REFERENCE = re.compile(
+    r"^(?:arxiv:)?(?:https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/)?"
+    r"(?P<id>\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[a-z]{2})?/\d{7})(?:v(?P<version>\d+))?(?:\.pdf)?/?$",
+    re.IGNORECASE,
+)
+_WITHDRAWN = re.compile(
+    r"\bwithdra?wn\b|^this (?:paper|submission|article|manuscript) (?:has been|is) withdrawn", re.I
+)
+
+
+def parse_reference(text: str) -> tuple[str, int | None]:
+    """Split whatever a person pastes into an arXiv id without version, and the version if given."""
+    match = _REFERENCE.match(text.strip())
+    if not match:
+        raise ValueError(text)
+    arxiv_id = match["id"]
+    if "/" in arxiv_id:  # old-style ids keep the archive lower-case and the subject class upper-case
+        archive, number = arxiv_id.split("/")
+        name, _, subject = archive.partition(".")
+        arxiv_id = f"{name.lower()}{'.' + subject.upper() if subject else ''}/{number}"
+    return arxiv_id, int(match["version"]) if match["version"] else None
+
+
+@dataclass
+class PaperRecord:
+    """One paper as a source describes it, before it meets the database."""
+
+    arxiv_id: str
+    version: int
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    published: datetime
+    updated: datetime
+    comment: str = ""
+    journal_ref: str = ""
+    doi: str = ""
+    pdf_url: str = ""
+    first_announced: object = None
+    last_announced: object = None
+    versions: list[dict] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.title = " ".join(self.title.split())
+        self.abstract = self.abstract.strip()
+        self.categories = list(dict.fromkeys(self.categories))
+        self.pdf_url = self.pdf_url or f"https://arxiv.org/pdf/{self.arxiv_id}v{self.version}"
+        self.first_announced = self.first_announced or announcement_day(self.published)
+        self.last_announced = self.last_announced or announcement_day(self.updated)
+        self.versions = self.versions or [{"version": self.version, "updated": self.updated.isoformat()}]
+
+    @property
+    def withdrawn(self) -> bool:
+        return bool(_WITHDRAWN.search(self.comment) or _WITHDRAWN.match(self.abstract))
+
+    def as_paper(self) -> Paper:
+        return Paper(
+            arxiv_id=self.arxiv_id,
+            version=self.version,
+            title=self.title,
+            abstract=self.abstract,
+            authors=self.authors,
+            primary_category=self.categories[0] if self.categories else "",
+            categories=self.categories,
+            published=self.published,
+            updated=self.updated,
+            comment=self.comment,
+            journal_ref=self.journal_ref,
+            doi=self.doi,
+            pdf_url=self.pdf_url,
+            withdrawn=self.withdrawn,
+            first_announced=self.first_announced,
+            last_announced=self.last_announced,
+            versions=self.versions,
+            fetched_at=timezone.now(),
+        )
+
+
+# The fields a newer version or a metadata change rewrites; `published` and `first_announced`
+# belong to the first version and stay.
+_UPDATED_FIELDS = [
+    "version", "title", "abstract", "authors", "primary_category", "categories", "updated", "comment",
+    "journal_ref", "doi", "pdf_url", "withdrawn", "last_announced", "versions", "fetched_at",
+]  # fmt: skip
+_COMPARED_FIELDS = ["title", "abstract", "authors", "categories", "comment", "journal_ref", "doi", "pdf_url"]
+
+
+@dataclass
+class UpsertCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def upsert_papers(records: list[PaperRecord], *, run: FetchRun | None = None) -> UpsertCounts:
+    """Store one page of papers in one transaction, keyed by arXiv id; idempotent."""
+    counts = UpsertCounts()
+    # A page can name one paper twice (a query that matches two versions): keep the newest.
+    latest: dict[str, PaperRecord] = {}
+    for record in records:
+        if record.arxiv_id not in latest or record.version >= latest[record.arxiv_id].version:
+            latest[record.arxiv_id] = record
+    with transaction.atomic():
+        stored = {
+            paper.arxiv_id: paper
+            for paper in Paper.objects.filter(arxiv_id__in=latest).only(
+                "arxiv_id", "versions", *_UPDATED_FIELDS
+            )
+        }
+        writes = []
+        for record in latest.values():
+            paper = record.as_paper()
+            old = stored.get(record.arxiv_id)
+            if old is None:
+                counts.new += 1
+            elif record.version < old.version or (
+                record.version == old.version
+                and all(getattr(paper, f) == getattr(old, f) for f in _COMPARED_FIELDS)
+            ):
+                counts.unchanged += 1
+                continue
+            else:
+                counts.updated += 1
+                paper.versions = _merge_versions(old.versions, paper.versions)
+                if record.version == old.version:  # a metadata fix, not a new version
+                    paper.last_announced = old.last_announced
+            writes.append(paper)
+        Paper.objects.bulk_create(
+            writes, update_conflicts=True, unique_fields=["arxiv_id"], update_fields=_UPDATED_FIELDS
+        )
+        if run is not None:
+            FetchRun.objects.filter(pk=run.pk).update(
+                new_count=F("new_count") + counts.new,
+                updated_count=F("updated_count") + counts.updated,
+                unchanged_count=F("unchanged_count") + counts.unchanged,
+                pages=F("pages") + 1,
+            )
+    return counts
+
+
+def _merge_versions(old: list[dict], new: list[dict]) -> list[dict]:
+    merged = {entry["version"]: entry for entry in old}
+    merged.update({entry["version"]: entry for entry in new})
+    return [merged[v] for v in sorted(merged)]
