@@ -45,7 +45,7 @@ def test_researcher_logs_in_and_walks_the_portal(page, live_server, demo_lab):
 
     nav = page.get_by_role("navigation", name="Main")
     for link, heading in [
-        ("Papers", "Papers"),
+        ("Papers", "Latest announcement: Wednesday 1 July 2026"),
         ("Seminars", "Seminars and Techtalks"),
         ("Reviews", "Pre-submission reviews"),
     ]:

@@ -215,3 +215,29 @@ class Bookmark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.paper.arxiv_id}"
+
+
+class FeedVisit(models.Model):
+    """When a person last opened the feed, for the "new since your last visit" marker."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_visit")
+    previous_at = models.DateTimeField(null=True, blank=True)
+    last_at = models.DateTimeField(default=timezone.now)
+
+    # A visit within this long of the last one is the same sitting: the marker stays put.
+    SITTING = timedelta(minutes=30)
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.last_at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def record(cls, user) -> datetime | None:
+        """Note a visit to the feed; return the moment papers count as new since."""
+        now = timezone.now()
+        visit, created = cls.objects.get_or_create(user=user, defaults={"last_at": now})
+        if created:
+            return None
+        if now - visit.last_at > cls.SITTING:
+            cls.objects.filter(pk=visit.pk).update(previous_at=visit.last_at, last_at=now)
+            return visit.last_at
+        return visit.previous_at

@@ -2,13 +2,13 @@
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import FetchRun, Paper, announcement_day
+from .models import ARXIV_TZ, Bookmark, FetchRun, Paper, Tag, announcement_day
 
 # "2401.01234", "2401.01234v2", "hep-th/9901001", "math.GT/0309136v1", with or without "arXiv:"
 # or an abs/pdf URL around them.
@@ -157,3 +157,39 @@ def _merge_versions(old: list[dict], new: list[dict]) -> list[dict]:
     merged = {entry["version"]: entry for entry in old}
     merged.update({entry["version"]: entry for entry in new})
     return [merged[v] for v in sorted(merged)]
+
+
+def record_from_corpus(row: dict) -> PaperRecord:
+    """A record of the lab's corpus format (see papers/data/README.md) as a PaperRecord.
+
+    The corpus knows announcement days but no timestamps; the first version is dated at the
+    moment of its first announcement (20:00 US Eastern the evening before the listing date).
+    """
+    first, last = (date.fromisoformat(day) for day in (row["announced"][0], row["announced"][-1]))
+    announced_at = datetime.combine(first - timedelta(days=1), time(20, 0), tzinfo=ARXIV_TZ)
+    return PaperRecord(
+        arxiv_id=row["id"],
+        version=1,
+        title=row["title"],
+        abstract=row["abstract"],
+        authors=row["authors"],
+        categories=row["categories"],
+        published=announced_at,
+        updated=announced_at,
+        comment=row.get("comment") or "",
+        first_announced=first,
+        last_announced=max(first, last),
+    )
+
+
+def save_bookmark(bookmark: Bookmark, *, state: str, note: str, tag_names: list[str]) -> Bookmark:
+    """Save a bookmark's state, note and tags, creating the person's tags it names."""
+    with transaction.atomic():
+        bookmark.state = state
+        bookmark.note = note
+        bookmark.save()
+        existing = {tag.name: tag for tag in Tag.objects.filter(user=bookmark.user, name__in=tag_names)}
+        missing = [Tag(user=bookmark.user, name=name) for name in tag_names if name not in existing]
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        bookmark.tags.set(Tag.objects.filter(user=bookmark.user, name__in=tag_names))
+    return bookmark

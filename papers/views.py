@@ -1,6 +1,264 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from datetime import date
+
+from django.contrib import messages
+from django.db.models import Count, Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import bibtex, queries
+from .forms import BookmarkForm, FeedFilterForm, SearchForm
+from .models import Bookmark, Category, FeedVisit, Paper, Tag
+from .services import save_bookmark
 
 
-def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "papers/index.html")
+def _get_paper(arxiv_id: str) -> Paper:
+    return get_object_or_404(Paper, arxiv_id=arxiv_id)
+
+
+def _get_bookmark_for_user(request: HttpRequest, pk: int) -> Bookmark:
+    # Someone else's bookmark is as absent as one that never existed.
+    return get_object_or_404(Bookmark.objects.select_related("paper"), pk=pk, user=request.user)
+
+
+def _mark_library(request: HttpRequest, papers: list[Paper]) -> None:
+    saved = set(
+        Bookmark.objects.filter(user=request.user, paper__in=papers).values_list("paper_id", flat=True)
+    )
+    for paper in papers:
+        paper.is_bookmarked = paper.pk in saved
+
+
+def _next_url(request: HttpRequest, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    query = request.GET.copy()
+    query["after"] = cursor
+    return f"{request.path}?{query.urlencode()}"
+
+
+def feed(request: HttpRequest, day: date | None = None, category: str = "") -> HttpResponse:
+    """An announcement day (the latest by default), as arXiv lists it, for everyone in the lab."""
+    lab_categories = Category.objects.lab_codes()
+    form = FeedFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {"q": "", "author": "", "category": "", "after": None}
+    category = category or filters["category"]
+    latest = Paper.objects.latest_day()
+    day = day or latest
+    since = FeedVisit.record(request.user) if not filters["after"] else None
+    page = queries.Page([], None)
+    if day:
+        page = queries.day_listing(
+            day,
+            lab_categories=lab_categories,
+            category=category,
+            q=filters["q"],
+            author=filters["author"],
+            after=filters["after"],
+        )
+    _mark_library(request, page.papers)
+    for paper in page.papers:
+        paper.is_new_since_visit = since is not None and paper.fetched_at > since
+    context = {
+        "form": form,
+        "day": day,
+        "latest": latest,
+        "category": category,
+        "lab_categories": lab_categories,
+        "page": page,
+        "next_url": _next_url(request, page.cursor),
+        "groups": {
+            queries.NEW: _("New submissions"),
+            queries.CROSS_LIST: _("Cross-lists"),
+            queries.UPDATED: _("Updated"),
+        },
+        "previous_day": Paper.objects.filter(first_announced__lt=day).latest_day() if day else None,
+        "next_day": Paper.objects.filter(first_announced__gt=day)
+        .order_by("first_announced")
+        .values_list("first_announced", flat=True)
+        .first()
+        if day
+        else None,
+    }
+    template = "papers/feed.html#paper-list" if request.htmx and filters["after"] else "papers/feed.html"
+    return render(request, template, context)
+
+
+def day_feed(request: HttpRequest, year: int, month: int, day: int) -> HttpResponse:
+    try:
+        return feed(request, day=date(year, month, day))
+    except ValueError:
+        raise Http404 from None
+
+
+def category_feed(request: HttpRequest, code: str) -> HttpResponse:
+    return feed(request, category=code)
+
+
+def archive(request: HttpRequest) -> HttpResponse:
+    """Everything stored, newest first, for browsing further back than one day."""
+    form = FeedFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {"q": "", "author": "", "category": "", "after": None}
+    page = queries.stream(
+        category=filters["category"], author=filters["author"], q=filters["q"], after=filters["after"]
+    )
+    _mark_library(request, page.papers)
+    context = {
+        "form": form,
+        "page": page,
+        "next_url": _next_url(request, page.cursor),
+        "lab_categories": Category.objects.lab_codes(),
+    }
+    template = (
+        "papers/archive.html#paper-list" if request.htmx and filters["after"] else "papers/archive.html"
+    )
+    return render(request, template, context)
+
+
+def author(request: HttpRequest) -> HttpResponse:
+    name = request.GET.get("name", "").strip()[:200]
+    papers = (
+        list(Paper.objects.by_author(name).order_by("-first_announced", "-arxiv_id")[:200]) if name else []
+    )
+    _mark_library(request, papers)
+    return render(request, "papers/author.html", {"name": name, "papers": papers})
+
+
+def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    paper = _get_paper(arxiv_id)
+    bookmark = Bookmark.objects.filter(user=request.user, paper=paper).prefetch_related("tags").first()
+    paper.is_bookmarked = bookmark is not None
+    context = {
+        "paper": paper,
+        "bookmark": bookmark,
+        "form": BookmarkForm(instance=bookmark) if bookmark else None,
+        "lab_categories": Category.objects.lab_codes(),
+    }
+    return render(request, "papers/paper.html", context)
+
+
+def paper_bibtex(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    paper = _get_paper(arxiv_id)
+    return _bibtex_response(bibtex.entry(paper), paper.arxiv_id.replace("/", "-"))
+
+
+def _bibtex_response(text: str, name: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="application/x-bibtex; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.bib"'
+    return response
+
+
+@require_POST
+def toggle_bookmark(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    paper = _get_paper(arxiv_id)
+    deleted, _details = Bookmark.objects.filter(user=request.user, paper=paper).delete()
+    if not deleted:
+        Bookmark.objects.get_or_create(user=request.user, paper=paper)
+    paper.is_bookmarked = not deleted
+    if request.htmx:
+        return render(request, "papers/paper_card.html#bookmark-button", {"paper": paper})
+    messages.success(request, _("Removed from your library.") if deleted else _("Saved to your library."))
+    return _back(request, paper.get_absolute_url())
+
+
+def _back(request: HttpRequest, fallback: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(fallback)
+
+
+def library(request: HttpRequest, tag: str = "") -> HttpResponse:
+    """A person's own saved papers, with reading state, tags and private notes."""
+    state = request.GET.get("state", "")
+    bookmarks = (
+        Bookmark.objects.filter(user=request.user)
+        .select_related("paper")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    )
+    if tag:
+        tag_obj = get_object_or_404(Tag, user=request.user, name=tag)
+        bookmarks = bookmarks.filter(tags=tag_obj)
+    if state in Bookmark.State.values:
+        bookmarks = bookmarks.filter(state=state)
+    tags = Tag.objects.filter(user=request.user).annotate(count=Count("bookmarks")).filter(count__gt=0)
+    rows = [
+        (bookmark, BookmarkForm(instance=bookmark, prefix=f"b{bookmark.pk}")) for bookmark in bookmarks[:500]
+    ]
+    context = {"rows": rows, "tags": tags, "tag": tag, "state": state, "states": Bookmark.State.choices}
+    return render(request, "papers/library.html", context)
+
+
+@require_POST
+def edit_bookmark(request: HttpRequest, pk: int) -> HttpResponse:
+    bookmark = _get_bookmark_for_user(request, pk)
+    form = BookmarkForm(request.POST, instance=bookmark, prefix=f"b{bookmark.pk}")
+    if form.is_valid():
+        save_bookmark(
+            form.instance,
+            state=form.cleaned_data["state"],
+            note=form.cleaned_data["note"],
+            tag_names=form.cleaned_data["tag_names"],
+        )
+        if not request.htmx:
+            messages.success(request, _("Saved."))
+    elif not request.htmx:
+        messages.error(
+            request,
+            _("Not saved: %(errors)s")
+            % {"errors": " ".join(e for errors in form.errors.values() for e in errors)},
+        )
+    if request.htmx:
+        bookmark = _get_bookmark_for_user(request, pk)
+        return render(
+            request,
+            "papers/library.html#bookmark-row",
+            {
+                "bookmark": bookmark,
+                "form": form if form.errors else BookmarkForm(instance=bookmark, prefix=f"b{bookmark.pk}"),
+            },
+        )
+    return _back(request, reverse("papers:library"))
+
+
+def library_bibtex(request: HttpRequest) -> HttpResponse:
+    tag = request.GET.get("tag", "")
+    bookmarks = Bookmark.objects.filter(user=request.user).select_related("paper").order_by("paper__arxiv_id")
+    if tag:
+        bookmarks = bookmarks.filter(tags__user=request.user, tags__name=tag)
+    return _bibtex_response(
+        bibtex.entries(b.paper for b in bookmarks), f"library-{tag}" if tag else "library"
+    )
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET)
+    papers, more, terms = [], False, None
+    if form.is_valid():
+        data = form.cleaned_data
+        terms = queries.parse_terms(data["q"])
+        papers, more = queries.search(
+            terms, category=data["category"], author=data["author"], sort=data["sort"], offset=data["offset"]
+        )
+        _mark_library(request, papers)
+    next_url = None
+    if more:
+        query = request.GET.copy()
+        query["offset"] = form.cleaned_data["offset"] + queries.PAGE_SIZE
+        next_url = f"{request.path}?{query.urlencode()}"
+    context = {
+        "form": form,
+        "papers": papers,
+        "next_url": next_url,
+        "searched": bool(terms),
+        "query": urlencode({"q": request.GET.get("q", "")[:300]}),
+    }
+    template = (
+        "papers/search.html#results" if request.htmx and request.GET.get("offset") else "papers/search.html"
+    )
+    return render(request, template, context)

@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -192,7 +194,7 @@ PEOPLE = [
 
 
 class Command(BaseCommand):
-    help = "Create a demo lab (teams and about twenty people). Safe to run again: nothing is duplicated."
+    help = "Create a demo lab (teams, about twenty people, 300 real papers). Safe to run again."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -231,6 +233,8 @@ class Command(BaseCommand):
                 )
                 created += was_created
 
+        # By name, not by import: lab_portal stays independent of the apps it hosts.
+        call_command("load_demo_papers", stdout=self.stdout)
         self.stdout.write(f"Demo lab: {len(teams)} teams, {len(PEOPLE)} people ({created} new this run).")
         self.stdout.write(
             self.style.SUCCESS(
