@@ -108,12 +108,12 @@ def test_library_is_private(login, researcher, other_researcher, paper):
 
 def test_library_query_count_does_not_grow(login, researcher, db, django_assert_max_num_queries):
     client = login(researcher)
-    for n in range(3):
+    for _ in range(3):
         Bookmark.objects.create(user=researcher, paper=make_paper())
     client.get("/papers/library/")
     with django_assert_max_num_queries(10) as few:
         client.get("/papers/library/")
-    for n in range(20):
+    for _ in range(20):
         Bookmark.objects.create(user=researcher, paper=make_paper())
 
     with django_assert_max_num_queries(len(few.captured_queries)):
