@@ -22,8 +22,17 @@ def login_locked_out(request: HttpRequest, original_response=None, credentials=N
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    # Each panel fills in as its feature lands; until then it says plainly that nothing is there.
-    return render(request, "lab_portal/home.html")
+    # The dashboard is the one place lab_portal reads the apps it hosts.
+    from papers.models import Paper
+
+    day = Paper.objects.latest_day()
+    mine = Paper.objects.announced_on(day).for_person(request.user) if day else Paper.objects.none()
+    context = {
+        "day": day,
+        "papers": mine.order_by("arxiv_id")[:8],
+        "has_interests": bool(request.user.arxiv_names or request.user.research_interests.strip()),
+    }
+    return render(request, "lab_portal/home.html", context)
 
 
 def people(request: HttpRequest) -> HttpResponse:

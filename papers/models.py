@@ -78,6 +78,15 @@ class PaperQuerySet(models.QuerySet):
             return self.filter(authors__contains=[name])
         return self.filter(authors__icontains=f'"{name}"')
 
+    def for_person(self, user):
+        """Papers that name the person as an author or touch one of their research interests."""
+        match = models.Q(pk__in=[])
+        for name in user.arxiv_names[:10]:
+            match |= models.Q(authors__icontains=name)
+        for phrase in interest_phrases(user.research_interests):
+            match |= models.Q(title__icontains=phrase) | models.Q(abstract__icontains=phrase)
+        return self.filter(match)
+
     def latest_day(self) -> date | None:
         return self.aggregate(day=models.Max("first_announced"))["day"]
 
@@ -241,3 +250,8 @@ class FeedVisit(models.Model):
             cls.objects.filter(pk=visit.pk).update(previous_at=visit.last_at, last_at=now)
             return visit.last_at
         return visit.previous_at
+
+
+def interest_phrases(text: str) -> list[str]:
+    """A person's research interests as phrases: "diffusion models, video" → two phrases."""
+    return [p.strip() for p in re.split(r"[,;\n]", text) if len(p.strip()) > 2][:20]

@@ -192,3 +192,30 @@ def test_login_page_follows_the_browser_language(client, db):
     response = client.get("/accounts/login/", headers={"accept-language": "ko"})
 
     assert '<html lang="ko">' in response.text
+
+
+def test_dashboard_lists_todays_papers_that_match_the_person(login, researcher):
+    from papers.tests.factories import make_paper
+
+    researcher.research_interests = "gaussian splatting, video"
+    researcher.arxiv_names = ["Minji Kim"]
+    researcher.save()
+    make_paper(title="Fast Gaussian Splatting", authors=["Someone"])
+    make_paper(title="Her own paper", authors=["Minji Kim", "Other"])
+    make_paper(title="Unrelated work", abstract="Nothing to see.")
+
+    response = login(researcher).get("/")
+
+    assert "Fast Gaussian Splatting" in response.text
+    assert "Her own paper" in response.text
+    assert "Unrelated work" not in response.text
+
+
+def test_dashboard_asks_for_interests_when_the_profile_has_none(login, researcher):
+    from papers.tests.factories import make_paper
+
+    make_paper(title="Anything")
+
+    response = login(researcher).get("/")
+
+    assert "Add your research interests" in response.text

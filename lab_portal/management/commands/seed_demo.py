@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
