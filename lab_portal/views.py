@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -69,7 +70,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if settings.REDIS_URL:
         checks["redis"] = _check_redis()
     healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "failing", **checks}, status=200 if healthy else 503)
+    body = {"status": "ok" if healthy else "failing", **checks}
+    if checks["database"]["ok"]:
+        body["last_fetch"] = _last_fetch()
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _last_fetch() -> dict | None:
+    """When the arXiv feed last succeeded, so monitoring can alert on a stale feed."""
+    from papers.models import FetchRun
+
+    run = FetchRun.objects.filter(status=FetchRun.Status.SUCCEEDED).order_by("-finished_at").first()
+    if run is None or run.finished_at is None:
+        return None
+    age = (timezone.now() - run.finished_at).total_seconds()
+    return {"finished_at": run.finished_at.isoformat(), "age_seconds": round(age), "new": run.new_count}
 
 
 def _check_database() -> dict:

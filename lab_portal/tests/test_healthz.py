@@ -35,3 +35,21 @@ def test_healthz_fails_when_redis_is_unreachable(client, db, settings):
 
 def test_healthz_refuses_writes(client, db):
     assert client.post("/healthz").status_code == 405
+
+
+def test_healthz_reports_the_age_of_the_last_successful_fetch(client, db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from papers.models import FetchRun
+
+    assert client.get("/healthz").json()["last_fetch"] is None
+    finished = timezone.now() - timedelta(hours=5)
+    FetchRun.objects.create(status="succeeded", finished_at=finished, new_count=42)
+    FetchRun.objects.create(status="failed", finished_at=timezone.now())
+
+    last = client.get("/healthz").json()["last_fetch"]
+
+    assert last["new"] == 42
+    assert 5 * 3600 - 5 <= last["age_seconds"] <= 5 * 3600 + 60
