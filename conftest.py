@@ -1,12 +1,21 @@
-"""Personas and isolation shared by every test in the project."""
+"""Personas, isolation and real Celery workers shared by every test in the project."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 
 from lab_portal.celery import app as celery_app
 from lab_portal.models import Team, User
 
 PASSWORD = "correct horse battery staple"
+ROOT = Path(__file__).resolve().parent
 
 
 @pytest.fixture(autouse=True)
@@ -25,8 +34,70 @@ def _isolated(settings):
 @pytest.fixture
 def redis_url(settings) -> str:
     if not settings.REDIS_URL:
-        pytest.skip("REDIS_URL is not set: this test needs a real Redis (make test-services runs them)")
+        pytest.skip("REDIS_URL is not set: this test needs a real Redis (see the README)")
     return settings.REDIS_URL
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{host}:{port}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def start_celery_worker(django_db_setup, tmp_path_factory):
+    """Start real `celery worker` processes on Redis, sharing the test database, each on a queue of
+    its own: `start(env={...}, include=[...])` returns the queue and the worker's log file."""
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        pytest.skip("REDIS_URL is not set: the real Celery worker needs Redis")
+    workers = []
+
+    def start(*, env: dict[str, str] | None = None, include: list[str] | None = None) -> tuple[str, Path]:
+        queue = f"test-{uuid.uuid4().hex[:8]}"
+        hostname = f"{queue}@localhost"
+        log = tmp_path_factory.mktemp("worker") / "worker.log"
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "DJANGO_SETTINGS_MODULE": "lab_portal.settings",
+            **(env or {}),
+        }
+        includes = ["--include", ",".join(include)] if include else []
+        with log.open("w") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "lab_portal", "worker", "--pool=solo", "-Q", queue,
+                 "-n", hostname, *includes, "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+                cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        workers.append(worker)
+        deadline = time.monotonic() + 60
+        while not celery_app.control.ping(destination=[hostname], timeout=1):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"The Celery worker did not start:\n{log.read_text()}")
+        return queue, log
+
+    yield start
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_queue(start_celery_worker):
+    """A real worker that also knows the test-only tasks."""
+    return start_celery_worker(include=["lab_portal.tests.celery_tasks"])
+
+
+@pytest.fixture
+def real_worker(celery_worker_queue):
+    celery_app.conf.task_always_eager = False
+    yield celery_worker_queue
+    celery_app.conf.task_always_eager = True
 
 
 @pytest.fixture

@@ -321,6 +321,7 @@ ARXIV_CATEGORIES = env_list("ARXIV_CATEGORIES", "cs.CV cs.CL cs.LG cs.AI cs.IR c
 ARXIV_REQUEST_SPACING = float(env("ARXIV_REQUEST_SPACING", "3"))
 ARXIV_TIMEOUT = float(env("ARXIV_TIMEOUT", "30"))
 ARXIV_RETRIES = env_int("ARXIV_RETRIES", 4)
+ARXIV_RETRY_BACKOFF = float(env("ARXIV_RETRY_BACKOFF", "3"))  # seconds, doubled on each retry
 ARXIV_PAGE_SIZE = env_int("ARXIV_PAGE_SIZE", 200)
 # Papers held in moderation are announced days late with older timestamps: windows overlap.
 ARXIV_OVERLAP_DAYS = env_int("ARXIV_OVERLAP_DAYS", 4)

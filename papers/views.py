@@ -1,6 +1,7 @@
 from datetime import date
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,9 +11,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import bibtex, queries
+from .fetching import start_daily_run
 from .forms import BookmarkForm, FeedFilterForm, SearchForm
-from .models import Bookmark, Category, FeedVisit, Paper, Tag
+from .models import Bookmark, Category, FeedVisit, FetchRun, Paper, Tag
 from .services import save_bookmark
+from .tasks import fetch_new_papers
 
 
 def _get_paper(arxiv_id: str) -> Paper:
@@ -262,3 +265,29 @@ def search(request: HttpRequest) -> HttpResponse:
         "papers/search.html#results" if request.htmx and request.GET.get("offset") else "papers/search.html"
     )
     return render(request, template, context)
+
+
+def _require_lead(request: HttpRequest) -> None:
+    if not request.user.is_lead:
+        raise PermissionDenied
+
+
+def fetch_status(request: HttpRequest) -> HttpResponse:
+    """For leads: what the last fetch runs did, and a button to fetch now."""
+    _require_lead(request)
+    runs = list(FetchRun.objects.all()[:20])
+    context = {"runs": runs, "running": any(run.status == FetchRun.Status.RUNNING for run in runs)}
+    template = "papers/fetch_status.html#run-list" if request.htmx else "papers/fetch_status.html"
+    return render(request, template, context)
+
+
+@require_POST
+def fetch_now(request: HttpRequest) -> HttpResponse:
+    _require_lead(request)
+    run = start_daily_run()
+    if run is None:
+        messages.warning(request, _("A fetch is already running; its progress is below."))
+    else:
+        fetch_new_papers.delay_on_commit(run_id=run.pk)
+        messages.success(request, _("Fetch started."))
+    return redirect("papers:fetch-status")

@@ -1,73 +1,22 @@
 """Celery: tasks run in-process without Redis, and on a real worker with it."""
 
 import logging
-import os
-import subprocess
-import sys
 import time
-import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from lab_portal.celery import app
 from lab_portal.tasks import clear_expired_sessions
 from lab_portal.tests.celery_tasks import boom
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def make_sessions():
     Session.objects.create(session_key="old", session_data="", expire_date=timezone.now() - timedelta(days=1))
     Session.objects.create(session_key="new", session_data="", expire_date=timezone.now() + timedelta(days=1))
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{host}:{port}/{db['NAME']}"
-
-
-@pytest.fixture(scope="session")
-def celery_worker_queue(django_db_setup, tmp_path_factory):
-    """A real `celery worker` process on Redis, sharing the test database, on a queue of its own."""
-    from django.conf import settings
-
-    if not settings.REDIS_URL:
-        pytest.skip("REDIS_URL is not set: the real Celery worker needs Redis")
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    hostname = f"{queue}@localhost"
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "lab_portal.settings"}
-    with log.open("w") as out:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "lab_portal", "worker", "--pool=solo", "-Q", queue,
-             "-n", hostname, "--include", "lab_portal.tests.celery_tasks", "--without-gossip",
-             "--without-mingle", "--loglevel=INFO"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while not app.control.ping(destination=[hostname], timeout=1):
-            if worker.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"The Celery worker did not start:\n{log.read_text()}")
-        yield queue, log
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-
-
-@pytest.fixture
-def real_worker(celery_worker_queue):
-    app.conf.task_always_eager = False
-    yield celery_worker_queue
-    app.conf.task_always_eager = True
 
 
 def test_task_runs_in_process_without_a_broker(db):
