@@ -22,7 +22,7 @@ from django.db.models import Max
 from django.utils import timezone
 from lxml import etree
 
-from .models import Category, FetchRun
+from .models import Category, FetchRun, Paper
 from .services import PaperRecord, parse_reference, upsert_papers
 
 logger = logging.getLogger(__name__)
@@ -377,3 +377,32 @@ def start_daily_run(*, task_id: str = "") -> FetchRun | None:
         )
     finally:
         cache.delete("papers:starting-daily-fetch")
+
+
+def add_paper(arxiv_id: str, *, api_url: str | None = None) -> Paper:
+    """Fetch one paper by id (its latest version) into the store, however old it is."""
+    client = ArxivClient(api_url=api_url)
+    search = arxiv.Search(id_list=[arxiv_id], max_results=1)
+    records = [paper_record(result) for page in client.pages(search) for result in page.results]
+    if not records:
+        raise FetchError(f"arXiv has no paper {arxiv_id}")
+    upsert_papers(records)
+    return Paper.objects.get(arxiv_id=records[0].arxiv_id)
+
+
+_QUERY_WORD = re.compile(r'"([^"]+)"|([\w\-.]+)')
+
+
+def search_arxiv(text: str, *, limit: int = 20, api_url: str | None = None) -> list[PaperRecord]:
+    """Ask arXiv itself (one request) for papers matching the words; nothing is stored."""
+    terms = []
+    for phrase, word in _QUERY_WORD.findall(text[:300]):
+        term = " ".join(re.findall(r"[\w\-.]+", phrase)) if phrase else word
+        if term:
+            terms.append(f'all:"{term}"' if " " in term else f"all:{term}")
+    if not terms:
+        return []
+    client = ArxivClient(api_url=api_url, page_size=limit)
+    search = arxiv.Search(query=" AND ".join(terms[:10]), max_results=limit)
+    page = next(client.pages(search), None)
+    return [paper_record(result) for result in page.results] if page else []

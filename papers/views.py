@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import bibtex, queries
-from .fetching import start_daily_run
-from .forms import BookmarkForm, FeedFilterForm, SearchForm
+from .fetching import FetchError, add_paper, search_arxiv, start_daily_run
+from .forms import AddPaperForm, BookmarkForm, FeedFilterForm, SearchForm
 from .models import Bookmark, Category, FeedVisit, FetchRun, Paper, Tag
 from .services import save_bookmark
 from .tasks import fetch_new_papers
@@ -291,3 +291,38 @@ def fetch_now(request: HttpRequest) -> HttpResponse:
         fetch_new_papers.delay_on_commit(run_id=run.pk)
         messages.success(request, _("Fetch started."))
     return redirect("papers:fetch-status")
+
+
+def add(request: HttpRequest) -> HttpResponse:
+    """Bring one paper into the portal by whatever id or link a person pastes."""
+    form = AddPaperForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        arxiv_id, _version = form.cleaned_data["reference"]
+        stored = Paper.objects.filter(arxiv_id=arxiv_id).first()
+        if stored:
+            messages.info(request, _("This paper is already in the portal."))
+            return redirect(stored)
+        try:
+            paper = add_paper(arxiv_id)
+        except FetchError as exc:
+            form.add_error("reference", _("arXiv could not give us this paper: %(reason)s") % {"reason": exc})
+        else:
+            messages.success(request, _("Added to the portal."))
+            return redirect(paper)
+    return render(request, "papers/add.html", {"form": form})
+
+
+def search_arxiv_view(request: HttpRequest) -> HttpResponse:
+    """Search arXiv itself for papers the portal has not stored; each can be added with a click."""
+    query = request.GET.get("q", "").strip()[:300]
+    results, error = [], ""
+    if query:
+        try:
+            results = search_arxiv(query)
+        except FetchError as exc:
+            error = str(exc)
+    stored = set(
+        Paper.objects.filter(arxiv_id__in=[r.arxiv_id for r in results]).values_list("arxiv_id", flat=True)
+    )
+    context = {"query": query, "results": results, "stored": stored, "error": error}
+    return render(request, "papers/search_arxiv.html", context)
