@@ -15,6 +15,7 @@ class FeedFilterForm(forms.Form):
     q = forms.CharField(label=_("Words in title or abstract"), required=False, max_length=200)
     author = forms.CharField(label=_("Author"), required=False, max_length=200)
     category = forms.CharField(label=_("Category"), required=False, max_length=32)
+    day = forms.DateField(label=_("Day"), required=False)
     after = forms.CharField(required=False, max_length=130, widget=forms.HiddenInput)
 
     def clean_after(self) -> tuple[str, str, str] | None:

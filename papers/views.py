@@ -17,6 +17,9 @@ from .models import Bookmark, Category, FeedVisit, FetchRun, Paper, Tag
 from .services import save_bookmark
 from .tasks import fetch_new_papers
 
+# What an unreadable query string falls back to: the plain page, never an error.
+NO_FILTERS = {"q": "", "author": "", "category": "", "day": None, "after": None}
+
 
 def _get_paper(arxiv_id: str) -> Paper:
     return get_object_or_404(Paper, arxiv_id=arxiv_id)
@@ -47,10 +50,10 @@ def feed(request: HttpRequest, day: date | None = None, category: str = "") -> H
     """An announcement day (the latest by default), as arXiv lists it, for everyone in the lab."""
     lab_categories = Category.objects.lab_codes()
     form = FeedFilterForm(request.GET)
-    filters = form.cleaned_data if form.is_valid() else {"q": "", "author": "", "category": "", "after": None}
+    filters = form.cleaned_data if form.is_valid() else dict(NO_FILTERS)
     category = category or filters["category"]
     latest = Paper.objects.latest_day()
-    day = day or latest
+    day = day or filters["day"] or latest
     since = FeedVisit.record(request.user) if not filters["after"] else None
     page = queries.Page([], None)
     if day:
@@ -104,7 +107,7 @@ def category_feed(request: HttpRequest, code: str) -> HttpResponse:
 def archive(request: HttpRequest) -> HttpResponse:
     """Everything stored, newest first, for browsing further back than one day."""
     form = FeedFilterForm(request.GET)
-    filters = form.cleaned_data if form.is_valid() else {"q": "", "author": "", "category": "", "after": None}
+    filters = form.cleaned_data if form.is_valid() else dict(NO_FILTERS)
     page = queries.stream(
         category=filters["category"], author=filters["author"], q=filters["q"], after=filters["after"]
     )

@@ -18,7 +18,9 @@ def arxiv_server(settings):
 def test_add_paper_by_an_abs_link_stores_it_and_opens_its_page(login, researcher, arxiv_server):
     arxiv_server.serve_pages(OLD_STYLE_ID)
 
-    response = login(researcher).post("/papers/add/", {"reference": "https://arxiv.org/abs/astro-ph/0601001v1"})
+    response = login(researcher).post(
+        "/papers/add/", {"reference": "https://arxiv.org/abs/astro-ph/0601001v1"}
+    )
 
     assert response.status_code == 302
     assert response["Location"] == "/papers/astro-ph/0601001"

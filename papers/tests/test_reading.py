@@ -210,3 +210,15 @@ def test_archive_pages_through_everything_newest_first(reader, db):
 
     assert titles(first)[:2] == ["P00", "P01"]
     assert titles(second) == ["P25", "P26"]
+
+
+def test_feed_picks_a_day_from_the_date_field_and_survives_a_bad_one(reader, db):
+    make_paper(title="Monday paper", day=DAY - timedelta(days=1))
+    make_paper(title="Tuesday paper", day=DAY)
+
+    picked = reader.get("/papers/", {"day": "2026-06-29"})
+    bad = reader.get("/papers/", {"day": "2026-13-45"})
+
+    assert titles(picked) == ["Monday paper"]
+    assert bad.status_code == 200
+    assert titles(bad) == ["Tuesday paper"]
