@@ -43,7 +43,7 @@ format: $(STAMP)
 
 ## messages: refresh and compile the Korean translation after changing UI text
 messages: $(STAMP)
-	$(BIN)/python manage.py makemessages -l ko -i ".venv/*" -i "e2e/*"
+	$(BIN)/python manage.py makemessages -l ko -i ".venv/*" -i "e2e/*" -i "bench/*"
 	$(BIN)/python manage.py compilemessages -l ko --ignore=.venv
 
 clean:

@@ -1,5 +1,6 @@
 """The reads behind the feed and search: keyset pages whose cost does not grow with depth."""
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -154,6 +155,37 @@ def _tsquery(terms: Terms) -> tuple[str, list[str]]:
     return "(" + " && ".join(parts) + ")", params
 
 
+# How many of the best index-ordered matches are re-ranked with the field weights: the same set
+# for every page, so pages never overlap; further results are a sort by date away.
+CANDIDATES = 500
+
+
+@functools.cache
+def _has_rum_index() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'paper_search_rum'")
+        return cursor.fetchone() is not None
+
+
+def _ranked(papers: QuerySet, sql: str, params: list[str]) -> QuerySet:
+    """Matches by relevance, reading a bounded number of rows however common the words are.
+
+    With RUM the index hands over matches in rank order; the best few hundred are then ranked
+    again with the weights (title above authors above abstract). Without RUM, the most recent
+    matches stand in as candidates, so a word in half the corpus still costs a bounded read.
+    """
+    by_index = RawSQL(f"search <=> {sql}", params)  # noqa: S611
+    order = by_index if _has_rum_index() else F("first_announced").desc()
+    candidates = papers.order_by(order).values("pk")[:CANDIDATES]
+    weights = "'{0.1, 0.2, 0.4, 1.0}'"  # D, C (abstract), B (authors), A (title)
+    rank = RawSQL(f"ts_rank_cd({weights}, search, {sql}, 32)", params, output_field=FloatField())  # noqa: S611
+    return (
+        Paper.objects.filter(pk__in=candidates)
+        .annotate(rank=rank)
+        .order_by("-rank", "-first_announced", "-arxiv_id")
+    )
+
+
 def search(terms: Terms, *, category: str = "", author: str = "", sort: str = "relevance", offset: int = 0):
     """A page of matches and whether more follow. PostgreSQL ranks; SQLite matches words."""
     if not terms:
@@ -169,8 +201,7 @@ def search(terms: Terms, *, category: str = "", author: str = "", sort: str = "r
         hit = RawSQL(f"search @@ {sql}", params, output_field=BooleanField())  # noqa: S611
         papers = papers.alias(hit=hit).filter(hit=True)
         if sort == "relevance":
-            rank = RawSQL(f"ts_rank_cd(search, {sql}, 32)", params, output_field=FloatField())  # noqa: S611
-            papers = papers.annotate(rank=rank).order_by("-rank", "-first_announced", "-arxiv_id")
+            papers = _ranked(papers, sql, params)
     else:
         for term in terms.all:
             papers = papers.filter(

@@ -308,7 +308,8 @@ def add(request: HttpRequest) -> HttpResponse:
         try:
             paper = add_paper(arxiv_id)
         except FetchError as exc:
-            form.add_error("reference", _("arXiv could not give us this paper: %(reason)s") % {"reason": exc})
+            reason = _("Could not fetch this paper from arXiv: %(reason)s") % {"reason": exc}
+            form.add_error("reference", reason)
         else:
             messages.success(request, _("Added to the portal."))
             return redirect(paper)

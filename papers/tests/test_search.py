@@ -121,3 +121,34 @@ def test_search_load_more_pages_with_htmx(reader, db):
     assert len(found(first)) == 25
     assert len(found(more)) == 5
     assert "<html" not in more.text
+
+
+@on_postgres
+def test_search_without_rum_ranks_recent_matches_by_weight(reader, library, monkeypatch):
+    from papers import queries
+
+    # As on a PostgreSQL without the RUM extension: the GIN path with recent candidates.
+    monkeypatch.setattr(queries, "_has_rum_index", lambda: False)
+
+    response = search(reader, q="masked autoencoders")
+
+    assert found(response) == ["2606.00001", "2606.00002"]
+
+
+@on_postgres
+def test_search_relevance_pages_through_one_bounded_candidate_set(reader, db, monkeypatch):
+    from papers import queries
+
+    monkeypatch.setattr(queries, "CANDIDATES", 28)
+    for n in range(40):
+        make_paper(arxiv_id=f"2606.{n:05d}", title=f"Graph paper {n}")
+
+    first = search(reader, q="graph")
+    more = reader.get("/papers/search/", {"q": "graph", "offset": 25})
+    by_date = search(reader, q="graph", sort="date")
+
+    assert len(found(first)) == 25
+    assert len(found(more)) == 3
+    assert not set(found(first)) & set(found(more))
+    assert "More results" not in more.text
+    assert "More results" in by_date.text
