@@ -38,11 +38,13 @@ class CategoryQuerySet(models.QuerySet):
 
     def lab_codes(self) -> list[str]:
         """The lab's categories, created from ARXIV_CATEGORIES the first time they are asked for."""
-        if not Category.objects.exists():
+        codes = list(self.active().values_list("code", flat=True))
+        if not codes and not Category.objects.exists():
             Category.objects.bulk_create(
                 [Category(code=code) for code in settings.ARXIV_CATEGORIES], ignore_conflicts=True
             )
-        return list(self.active().values_list("code", flat=True))
+            codes = list(self.active().values_list("code", flat=True))
+        return codes
 
 
 class Category(models.Model):
