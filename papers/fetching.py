@@ -224,20 +224,28 @@ def _reason(exc: Exception) -> str:
     return match.group(0) if match else type(exc).__name__
 
 
-def _retry_after(response: requests.Response, *, default: float) -> float:
-    value = response.headers.get("Retry-After", "").strip()
+def retry_after_seconds(value: str) -> float | None:
+    """Seconds from a Retry-After header, given as seconds or as an HTTP date; None if neither."""
+    value = value.strip()
     if not value:
-        return default
+        return None
     try:
-        seconds = float(value)
+        return max(float(value), 0.0)
     except ValueError:
-        try:
-            seconds = (parsedate_to_datetime(value) - timezone.now()).total_seconds()
-        except (TypeError, ValueError):
-            return default
+        pass
+    try:
+        return max((parsedate_to_datetime(value) - timezone.now()).total_seconds(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def _retry_after(response: requests.Response, *, default: float) -> float:
+    seconds = retry_after_seconds(response.headers.get("Retry-After", ""))
+    if seconds is None:
+        return default
     if seconds > MAX_RETRY_AFTER:
         raise FetchError(f"failed with HTTP {response.status_code}; arXiv asks to wait {seconds:.0f} s")
-    return max(seconds, 0)
+    return seconds
 
 
 def paper_record(result: arxiv.Result) -> PaperRecord:

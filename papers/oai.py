@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 from lxml import etree
 
-from .fetching import USER_AGENT, SpacedSession
+from .fetching import USER_AGENT, SpacedSession, retry_after_seconds
 from .models import FetchRun
 from .services import PaperRecord, parse_reference, upsert_papers
 
@@ -218,18 +218,9 @@ def _backoff(attempt: int) -> float:
 
 
 def _retry_after(value: str) -> float | None:
-    """Seconds from a Retry-After header (seconds or an HTTP date), bounded."""
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = (parsedate_to_datetime(value) - timezone.now()).total_seconds()
-        except (TypeError, ValueError):
-            return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+    """Seconds from a Retry-After header, bounded: a harvest waits rather than gives up."""
+    seconds = retry_after_seconds(value)
+    return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
 
 
 def _wanted(record: PaperRecord, categories: list[str]) -> bool:
