@@ -48,3 +48,9 @@ messages: $(STAMP)
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3
+
+## bench: ingest benchmark on PostgreSQL: upsert_papers against a Paper.save() loop and COPY
+##        (DATABASE_URL=postgres://...; makes and drops its own database; see bench/README.md)
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python bench/ingest.py

@@ -1,3 +1,10 @@
+"""The paper feed, search and library.
+
+Who may see what: every view needs a logged-in person (LoginRequiredMiddleware); papers are
+the whole lab's; a library (bookmarks, tags, notes, its BibTeX) is its owner's alone, and
+anyone else's rows answer 404; the fetch status page and "fetch now" are for leads (403).
+"""
+
 from datetime import date
 
 from django.contrib import messages
