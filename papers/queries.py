@@ -88,7 +88,10 @@ def stream(
         except ValueError:
             day = None
         if day:
-            papers = papers.filter(Q(first_announced__lt=day) | Q(first_announced=day, arxiv_id__lt=after[2]))
+            # The plain bound lets PostgreSQL start its index scan at the cursor, not at the top.
+            papers = papers.filter(first_announced__lte=day).filter(
+                Q(first_announced__lt=day) | Q(first_announced=day, arxiv_id__lt=after[2])
+            )
     rows = list(papers.order_by("-first_announced", "-arxiv_id")[: PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]

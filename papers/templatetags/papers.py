@@ -9,6 +9,8 @@ from urllib.parse import quote
 
 from django import template
 from django.urls import get_script_prefix, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import ngettext
 
 register = template.Library()
 
@@ -42,3 +44,28 @@ def paper_url(arxiv_id: str) -> str:
 @register.filter
 def bookmark_url(arxiv_id: str) -> str:
     return f"{_prefix('papers:bookmark', get_script_prefix())}{quote(arxiv_id, safe='/')}"
+
+
+@register.filter
+def author_links(authors: list[str], limit: int = 12):
+    """The authors as links to their pages, the first `limit` of them and a count of the rest.
+
+    Built in Python rather than a template loop: it is the longest part of every paper card.
+    """
+    links = format_html_join(
+        ", ", '<a href="{}">{}</a>', ((author_url(name), name) for name in authors[:limit])
+    )
+    rest = len(authors) - limit
+    if rest > 0:
+        more = ngettext(", and %(n)s more", ", and %(n)s more", rest) % {"n": rest}
+        return format_html("{}{}", links, more)
+    return links
+
+
+@register.filter
+def category_links(categories: list[str]):
+    return format_html_join(
+        "",
+        '<a class="tag{}" href="{}">{}</a>',
+        ((" primary" if i == 0 else "", category_url(code), code) for i, code in enumerate(categories)),
+    )
