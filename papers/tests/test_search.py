@@ -124,15 +124,19 @@ def test_search_load_more_pages_with_htmx(reader, db):
 
 
 @on_postgres
-def test_search_without_rum_ranks_recent_matches_by_weight(reader, library, monkeypatch):
+def test_search_ranks_only_the_most_recent_matches_of_a_common_word(reader, db, monkeypatch):
+    from datetime import date
+
     from papers import queries
 
-    # As on a PostgreSQL without the RUM extension: the GIN path with recent candidates.
-    monkeypatch.setattr(queries, "_has_rum_index", lambda: False)
+    monkeypatch.setattr(queries, "CANDIDATES", 2)
+    make_paper(arxiv_id="2606.00001", title="Learning in the title, but old", day=date(2026, 1, 5))
+    make_paper(arxiv_id="2606.00002", abstract="About learning.", day=date(2026, 6, 1))
+    make_paper(arxiv_id="2606.00003", title="Learning, recent", day=date(2026, 6, 2))
 
-    response = search(reader, q="masked autoencoders")
+    response = search(reader, q="learning")
 
-    assert found(response) == ["2606.00001", "2606.00002"]
+    assert found(response) == ["2606.00003", "2606.00002"]
 
 
 @on_postgres
