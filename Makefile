@@ -49,8 +49,9 @@ messages: $(STAMP)
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3
 
-## bench: ingest benchmark on PostgreSQL: upsert_papers against a Paper.save() loop and COPY
-##        (DATABASE_URL=postgres://...; makes and drops its own database; see bench/README.md)
+## bench: the benchmarks on PostgreSQL (DATABASE_URL=postgres://...; see bench/README.md):
+##        ingest (upsert_papers against a Paper.save() loop and COPY) and scale (a million papers)
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/scale.py
