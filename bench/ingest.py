@@ -573,6 +573,7 @@ def benchmark(args: argparse.Namespace) -> None:
         ("same records   (a' / b)", same_sample, TARGET_VS_LOOP),
     ):
         print(f"  {label} = {ratio:5.2f}   target >= {target}: {verdict(ratio >= target)}")
+    print(f"  COPY / loop    (c / b)  = {copy.rate / loop.rate:5.2f}   (the ceiling for upsert / loop)")
     print(f"  re-run (d) / first upsert (a) = {results['again'].rate / upsert.rate:.1f}x the rows/s")
     print(f"  a. {timer.summary(upsert)}")
     print(f"  d. {again_timer.summary(results['again'])}")
