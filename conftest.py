@@ -112,7 +112,7 @@ def make_person(db):
         fields.setdefault("email", f"{username}@lab.example.org")
         user = User.objects.create_user(username=username, password=PASSWORD, role=role, **fields)
         if role == User.Role.ADMIN:
-            user.is_staff = user.is_superuser = True
+            user.apply_role()
             user.save()
         return user
 

@@ -38,5 +38,5 @@ class PersonAdmin(UserAdmin):
     def save_model(self, request, obj, form, change):
         # The admin role is what opens this site: keep Django's flags in step with it.
         if "role" in form.changed_data:
-            obj.is_staff = obj.is_superuser = obj.role == User.Role.ADMIN
+            obj.apply_role()
         super().save_model(request, obj, form, change)

@@ -38,9 +38,6 @@ class PersonQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
 
-    def leads(self):
-        return self.filter(models.Q(role__in=[User.Role.LEAD, User.Role.ADMIN]) | models.Q(is_superuser=True))
-
 
 class PersonManager(UserManager.from_queryset(PersonQuerySet)):
     def create_superuser(self, username, email=None, password=None, **extra_fields):
@@ -95,6 +92,10 @@ class User(AbstractUser):
     @property
     def is_lead(self) -> bool:
         return self.role in (self.Role.LEAD, self.Role.ADMIN) or self.is_superuser
+
+    def apply_role(self) -> None:
+        """The admin role is what opens Django's admin site: keep Django's flags in step with it."""
+        self.is_staff = self.is_superuser = self.role == self.Role.ADMIN
 
     @property
     def is_portal_admin(self) -> bool:

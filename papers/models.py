@@ -13,9 +13,6 @@ ARXIV_TZ = ZoneInfo("America/New_York")
 # evening at 20:00, and listed under the next day's date (Friday's batch on Monday).
 CUTOFF = time(14, 0)
 
-NEW_ID = re.compile(r"^\d{4}\.\d{4,5}$")
-OLD_ID = re.compile(r"^[a-z][a-z\-]*(\.[A-Z]{2})?/\d{7}$")
-
 
 def announcement_day(moment: datetime) -> date:
     """The listing date on which arXiv shows a paper submitted or replaced at `moment`."""

@@ -45,11 +45,11 @@ def _mark_library(request: HttpRequest, papers: list[Paper]) -> None:
         paper.is_bookmarked = paper.pk in saved
 
 
-def _next_url(request: HttpRequest, cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
+def _next_url(request: HttpRequest, **changes) -> str:
+    """This page's address with some query parameters changed: where "load more" leads."""
     query = request.GET.copy()
-    query["after"] = cursor
+    for key, value in changes.items():
+        query[key] = value  # replaces; QueryDict.update would append a second value
     return f"{request.path}?{query.urlencode()}"
 
 
@@ -82,7 +82,7 @@ def feed(request: HttpRequest, day: date | None = None, category: str = "") -> H
         "category": category,
         "lab_categories": lab_categories,
         "page": page,
-        "next_url": _next_url(request, page.cursor),
+        "next_url": _next_url(request, after=page.cursor) if page.cursor else None,
         "groups": {
             queries.NEW: _("New submissions"),
             queries.CROSS_LIST: _("Cross-lists"),
@@ -122,7 +122,7 @@ def archive(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "next_url": _next_url(request, page.cursor),
+        "next_url": _next_url(request, after=page.cursor) if page.cursor else None,
         "lab_categories": Category.objects.lab_codes(),
     }
     template = (
@@ -259,11 +259,7 @@ def search(request: HttpRequest) -> HttpResponse:
             terms, category=data["category"], author=data["author"], sort=data["sort"], offset=data["offset"]
         )
         _mark_library(request, papers)
-    next_url = None
-    if more:
-        query = request.GET.copy()
-        query["offset"] = form.cleaned_data["offset"] + queries.PAGE_SIZE
-        next_url = f"{request.path}?{query.urlencode()}"
+    next_url = _next_url(request, offset=form.cleaned_data["offset"] + queries.PAGE_SIZE) if more else None
     context = {
         "form": form,
         "papers": papers,
