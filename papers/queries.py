@@ -158,19 +158,51 @@ def _tsquery(terms: Terms) -> tuple[str, list[str]]:
 
 
 # How many matches are ranked with the field weights: the most recent ones, the same set for
-# every page, so pages never overlap and a word found in half the corpus costs a bounded read.
-# (Ranking every match of "learning" among a million papers takes seconds; measured with
-# bench/scale.py. Sorting by date pages through all matches.)
+# every page, so pages never overlap. Ranking every match of "learning" among a million papers
+# takes seconds (measured with bench/scale.py), so relevance ranks a bounded set.
 CANDIDATES = 500
+
+# The most recent matches are looked for in a widening window of days back from the newest
+# announcement, so that a query reads about as many rows as it keeps: a common word fills the
+# first window, a rare one reaches the whole store through windows that each cost little, and a
+# word in between never walks the whole date index testing every paper's text (which took over a
+# second for mid-frequency words and phrases in bench/scale.py).
+WINDOWS = (14, 60, 240, 960)
+
+
+def _recent_ids(papers: QuerySet, need: int) -> RawSQL:
+    """One statement for the ids of the `need` most recent papers of `papers`.
+
+    Each window is a materialised CTE that runs only when the one before it found fewer than
+    `need` (PostgreSQL skips a plan under a false one-time filter), so the query count stays one.
+    Windows nest, so the union of those that ran is the widest one's result.
+    """
+    ctes, params = [], []
+    windows = [*WINDOWS, None]
+    for number, days in enumerate(windows):
+        window = papers
+        if days is not None:
+            since = RawSQL("(SELECT max(first_announced) FROM papers_paper) - %s", [days])
+            window = window.filter(first_announced__gte=since)
+        # `+ 0` hides the column from the date index, so PostgreSQL intersects the full-text and
+        # date indexes instead of walking dates and reading every paper's text on the way.
+        window = window.order_by(RawSQL("first_announced + 0", []).desc(), "-arxiv_id").values("pk")[:need]
+        sql, window_params = window.query.sql_with_params()
+        if number:
+            sql = f"SELECT * FROM ({sql}) found WHERE (SELECT count(*) FROM window{number - 1}) < %s"  # noqa: S608
+            window_params = (*window_params, need)
+        ctes.append(f"window{number} AS MATERIALIZED ({sql})")
+        params.extend(window_params)
+    union = " UNION ".join(f"SELECT * FROM window{number}" for number in range(len(windows)))  # noqa: S608
+    return RawSQL(f"WITH {', '.join(ctes)} {union}", params)  # noqa: S611 - values are parameters
 
 
 def _ranked(papers: QuerySet, sql: str, params: list[str]) -> QuerySet:
     """The most recent matches, ranked: title above authors above abstract."""
-    candidates = papers.order_by("-first_announced", "-arxiv_id").values("pk")[:CANDIDATES]
     weights = "'{0.1, 0.2, 0.4, 1.0}'"  # D, C (abstract), B (authors), A (title)
     rank = RawSQL(f"ts_rank_cd({weights}, search, {sql}, 32)", params, output_field=FloatField())  # noqa: S611
     return (
-        Paper.objects.filter(pk__in=candidates)
+        Paper.objects.filter(pk__in=_recent_ids(papers, CANDIDATES))
         .annotate(rank=rank)
         .order_by("-rank", "-first_announced", "-arxiv_id")
     )
@@ -205,6 +237,8 @@ def search(terms: Terms, *, category: str = "", author: str = "", sort: str = "r
                 rank=Case(When(in_title, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
             ).order_by("-rank", "-first_announced", "-arxiv_id")
     if sort != "relevance":
+        if connection.vendor == "postgresql":
+            papers = Paper.objects.filter(pk__in=_recent_ids(papers, offset + PAGE_SIZE + 1))
         papers = papers.order_by(F("first_announced").desc(), "-arxiv_id")
     rows = list(papers[offset : offset + PAGE_SIZE + 1])
     for paper in rows:

@@ -156,3 +156,32 @@ def test_search_relevance_pages_through_one_bounded_candidate_set(reader, db, mo
     assert not set(found(first)) & set(found(more))
     assert "More results" not in more.text
     assert "More results" in by_date.text
+
+
+@on_postgres
+def test_search_widens_its_window_of_days_until_it_has_enough_matches(
+    reader, db, monkeypatch, django_assert_num_queries
+):
+    from datetime import date, timedelta
+
+    from papers import queries
+
+    monkeypatch.setattr(queries, "CANDIDATES", 3)
+    newest = date(2026, 6, 30)
+    # One match in each window (days back from the newest paper), one older than all of them,
+    # and non-matching papers that keep the windows busy.
+    for n, days in enumerate([0, 30, 200, 900, 3000]):
+        make_paper(arxiv_id=f"2606.{n:05d}", title=f"Hypergraph paper {n}", day=newest - timedelta(days=days))
+    for n in range(10):
+        make_paper(arxiv_id=f"2606.{100 + n:05d}", title=f"Other paper {n}", day=newest)
+
+    with django_assert_num_queries(4):  # session, user, the matches in one statement, bookmarks
+        ranked = search(reader, q="hypergraph")
+    by_date = search(reader, q="hypergraph", sort="date")
+    deeper = reader.get("/papers/search/", {"q": "hypergraph", "sort": "date", "offset": 3})
+
+    # The three most recent matches are ranked; the older ones are not candidates.
+    assert sorted(found(ranked)) == ["2606.00000", "2606.00001", "2606.00002"]
+    # Sorted by date, the window widens as far as the page needs, up to the whole store.
+    assert found(by_date) == ["2606.00000", "2606.00001", "2606.00002", "2606.00003", "2606.00004"]
+    assert found(deeper) == ["2606.00003", "2606.00004"]

@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime
 
 import pytest
+from django.db import connection
 
 from papers.models import Paper, announcement_day
 from papers.services import parse_reference, upsert_papers
@@ -79,6 +80,30 @@ def test_upsert_newer_version_updates_the_row_and_keeps_first_publication(db):
     assert paper.last_announced == announcement_day(later)
     assert [v["version"] for v in paper.versions] == [1, 2]
     assert paper.pdf_url == "https://arxiv.org/pdf/2606.00001v2"
+
+
+def test_upsert_survives_a_paper_stored_by_someone_else_between_its_read_and_its_write(db):
+    """New papers go in with a plain COPY; one stored meanwhile must not fail the page."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's")
+    rival = record(arxiv_id="2606.00010", title="Stored by another worker")
+    page = [record(arxiv_id="2606.00010", title="From this page"), record(arxiv_id="2606.00011")]
+    raced = []
+
+    def store_rival_after_the_read(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not raced and sql.lstrip().startswith("SELECT") and "papers_paper" in sql:
+            raced.append(sql)
+            rival.as_paper().save()
+        return result
+
+    with connection.execute_wrapper(store_rival_after_the_read):
+        counts = upsert_papers(page)
+
+    assert raced
+    assert counts.new == 2
+    assert Paper.objects.count() == 2
+    assert Paper.objects.get(arxiv_id="2606.00010").title == "From this page"
 
 
 def test_upsert_ignores_an_older_version_arriving_late(db):
