@@ -143,6 +143,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME": os.path.join(tempfile.gettempdir(), f"lab-portal-test-{os.getpid()}.sqlite3")
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Writers take the lock when their transaction begins, so two sign-ups at one moment on the
+    # development server queue up instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {})["transaction_mode"] = "IMMEDIATE"
+else:
+    # No JIT: the portal's queries are short, and compiling one whose estimate crosses the JIT
+    # threshold took a second (a search over a million papers in bench/scale.py) to save nothing.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: Celery's broker and result store and Django's cache when REDIS_URL is set.
@@ -179,6 +186,33 @@ CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
         "task": "lab_portal.clear_expired_sessions",
         "schedule": 24 * 60 * 60,
+    },
+    # The safety net of notification delivery: sends what a lost retry message left pending and
+    # closes what a dead worker left half-sent (see lab_portal/notify.py).
+    "dispatch-deliveries": {
+        "task": "lab_portal.dispatch_deliveries",
+        "schedule": 60,
+    },
+    # Seminar reminders are rows claimed by this task, so it is safe to run twice (seminars/reminders.py).
+    "seminar-reminders": {
+        "task": "seminars.send_reminders",
+        "schedule": 60,
+    },
+    # Active seminar series stay scheduled twelve weeks ahead (seminars/services.py).
+    "extend-seminar-series": {
+        "task": "seminars.extend_series",
+        "schedule": 24 * 60 * 60,
+    },
+    # Hosts of talks still titled TBA a week ahead are told once (seminars/invitations.py).
+    "flag-tba-talks": {
+        "task": "seminars.flag_tba_talks",
+        "schedule": 60 * 60,
+    },
+    # Each person's morning e-mail goes out at DIGEST_HOUR in their own zone: a quarter-hourly
+    # check finds whose morning has come; the mail is keyed by local day (papers/digest.py).
+    "send-paper-digests": {
+        "task": "papers.send_digests",
+        "schedule": 15 * 60,
     },
 }
 
@@ -325,3 +359,23 @@ ARXIV_RETRY_BACKOFF = float(env("ARXIV_RETRY_BACKOFF", "3"))  # seconds, doubled
 ARXIV_PAGE_SIZE = env_int("ARXIV_PAGE_SIZE", 200)
 # Papers held in moderation are announced days late with older timestamps: windows overlap.
 ARXIV_OVERLAP_DAYS = env_int("ARXIV_OVERLAP_DAYS", 4)
+
+# Seminars: how long an outside speaker's link stays good, and upload limits (every upload is
+# also checked by its content).
+SEMINAR_INVITATION_DAYS = env_int("SEMINAR_INVITATION_DAYS", 30)
+SEMINAR_PHOTO_MAX_BYTES = env_int("SEMINAR_PHOTO_MAX_BYTES", 2 * 1024 * 1024)
+SEMINAR_SLIDES_MAX_BYTES = env_int("SEMINAR_SLIDES_MAX_BYTES", 50 * 1024 * 1024)
+
+# Notification channels: Telegram's Bot API, Slack incoming webhooks, and e-mail through MAILERS.
+TELEGRAM_API_BASE = env("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/")
+TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN")
+TELEGRAM_LAB_CHAT_ID = env("TELEGRAM_LAB_CHAT_ID")
+SLACK_LAB_WEBHOOK_URL = env("SLACK_LAB_WEBHOOK_URL")
+# People paste webhook URLs: only these hosts are posted to, so a URL cannot aim at internal services.
+SLACK_WEBHOOK_HOSTS = env_list("SLACK_WEBHOOK_HOSTS", "hooks.slack.com")
+NOTIFY_HTTP_TIMEOUT = float(env("NOTIFY_HTTP_TIMEOUT", "10"))
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 8)
+NOTIFY_RETRY_BACKOFF = float(env("NOTIFY_RETRY_BACKOFF", "30"))  # seconds, doubled on each retry
+# How long one attempt may hold a delivery; longer than any timeout above, so only a dead worker
+# outlives it.
+NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 300)

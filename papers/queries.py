@@ -2,11 +2,12 @@
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import connection
 from django.db.models import BooleanField, Case, F, FloatField, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -178,18 +179,22 @@ def _recent_ids(papers: QuerySet, need: int) -> RawSQL:
     Windows nest, so the union of those that ran is the widest one's result.
     """
     ctes, params = [], []
+    # The newest day as a value, not a subquery: PostgreSQL plans each window by how many papers
+    # its dates hold, which it can only estimate from a constant.
+    newest = Paper.objects.latest_day() or timezone.localdate()
     windows = [*WINDOWS, None]
     for number, days in enumerate(windows):
         window = papers
         if days is not None:
-            since = RawSQL("(SELECT max(first_announced) FROM papers_paper) - %s", [days])
-            window = window.filter(first_announced__gte=since)
+            window = window.filter(first_announced__gte=newest - timedelta(days=days))
         # `+ 0` hides the column from the date index, so PostgreSQL intersects the full-text and
         # date indexes instead of walking dates and reading every paper's text on the way.
         window = window.order_by(RawSQL("first_announced + 0", []).desc(), "-arxiv_id").values("pk")[:need]
         sql, window_params = window.query.sql_with_params()
         if number:
-            sql = f"SELECT * FROM ({sql}) found WHERE (SELECT count(*) FROM window{number - 1}) < %s"  # noqa: S608
+            # The widest window so far holds the most; a window that was skipped holds none.
+            counts = ", ".join(f"(SELECT count(*) FROM window{before})" for before in range(number))  # noqa: S608
+            sql = f"SELECT * FROM ({sql}) found WHERE GREATEST({counts}) < %s"  # noqa: S608
             window_params = (*window_params, need)
         ctes.append(f"window{number} AS MATERIALIZED ({sql})")
         params.extend(window_params)

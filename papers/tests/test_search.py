@@ -175,7 +175,7 @@ def test_search_widens_its_window_of_days_until_it_has_enough_matches(
     for n in range(10):
         make_paper(arxiv_id=f"2606.{100 + n:05d}", title=f"Other paper {n}", day=newest)
 
-    with django_assert_num_queries(4):  # session, user, the matches in one statement, bookmarks
+    with django_assert_num_queries(5):  # session, user, newest day, the matches (one statement), bookmarks
         ranked = search(reader, q="hypergraph")
     by_date = search(reader, q="hypergraph", sort="date")
     deeper = reader.get("/papers/search/", {"q": "hypergraph", "sort": "date", "offset": 3})
