@@ -50,8 +50,11 @@ clean:
 	rm -rf $(VENV) staticfiles db.sqlite3
 
 ## bench: the benchmarks on PostgreSQL (DATABASE_URL=postgres://...; see bench/README.md):
-##        ingest (upsert_papers against a Paper.save() loop and COPY) and scale (a million papers)
+##        ingest (upsert_papers against a Paper.save() loop and COPY), scale (a million papers),
+##        solve (reviewer assignment against HiGHS); bench/signup.py needs gunicorn (see README)
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/solve.py
+	$(BIN)/python bench/signup.py

@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from .models import Team, User
+from .models import Channel, Delivery, Team, User
+from .notify import requeue
 
 
 @admin.register(Team)
@@ -40,3 +42,38 @@ class PersonAdmin(UserAdmin):
         if "role" in form.changed_data:
             obj.apply_role()
         super().save_model(request, obj, form, change)
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    """The lab's group channels (neither person nor team) are added here."""
+
+    list_display = ["kind", "target", "person", "team", "enabled", "last_sent_at", "last_error_at"]
+    list_filter = ["kind", "enabled", "team"]
+    search_fields = ["target", "person__username", "person__display_name", "team__name"]
+    list_select_related = ["person", "team"]
+    raw_id_fields = ["person"]
+    readonly_fields = ["last_error", "last_error_at", "last_sent_at", "created_at"]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["dedupe_key", "channel", "state", "attempts", "next_attempt_at", "sent_at"]
+    list_filter = ["state", "channel__kind"]
+    search_fields = ["dedupe_key"]
+    list_select_related = ["channel__person", "channel__team"]
+    readonly_fields = [field.name for field in Delivery._meta.fields]
+    actions = ["send_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=_("Send the selected failed deliveries again"))
+    def send_again(self, request, queryset):
+        # The one way a delivery of unknown outcome goes out again: a person decides it should.
+        count = requeue(queryset.filter(state=Delivery.State.FAILED))
+        self.message_user(
+            request,
+            ngettext("%(count)d delivery queued again.", "%(count)d deliveries queued again.", count)
+            % {"count": count},
+        )

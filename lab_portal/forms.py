@@ -1,9 +1,16 @@
+import re
 import zoneinfo
 
 from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
-from .models import User
+from .channels import valid_webhook_url
+from .models import Channel, User
+
+TELEGRAM_CHAT = re.compile(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")
 
 
 class NameListField(forms.CharField):
@@ -43,3 +50,67 @@ class ProfileForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class ChannelForm(forms.ModelForm):
+    """A channel of the person's own, or of the team they lead (`owner`, for new channels)."""
+
+    owner = forms.ChoiceField(label=_("For"), required=False)
+
+    class Meta:
+        model = Channel
+        fields = ["kind", "target"]
+        labels = {"target": _("Chat id, webhook URL or address")}
+        help_texts = {
+            "target": _(
+                "Telegram: the chat id the lab's bot talks to (a number; groups are negative) or a "
+                "channel's @name. Slack: the incoming webhook URL. E-mail: the address, or blank for "
+                "the one in your profile."
+            )
+        }
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if self.instance.pk or not (user.is_lead and user.team_id):
+            del self.fields["owner"]
+        else:
+            self.fields["owner"].choices = [("person", _("Me")), ("team", user.team.name)]
+
+    def clean(self):
+        data = super().clean()
+        channel = self.instance
+        if not channel.pk:
+            channel.person, channel.team = (
+                (None, self.user.team) if data.get("owner") == "team" else (self.user, None)
+            )
+        kind, target = data.get("kind"), (data.get("target") or "").strip()
+        if kind:
+            data["target"] = self._clean_target(kind, target, for_person=channel.person is not None)
+            same = Channel.objects.filter(
+                kind=kind, target=data["target"], person=channel.person, team=channel.team
+            )
+            if same.exclude(pk=channel.pk).exists():
+                raise ValidationError(_("This channel is already there."))
+        return data
+
+    def _clean_target(self, kind: str, target: str, *, for_person: bool) -> str:
+        if kind == Channel.Kind.TELEGRAM:
+            if not settings.TELEGRAM_BOT_TOKEN:
+                raise ValidationError(_("The portal has no Telegram bot yet; ask the portal's admin."))
+            if not TELEGRAM_CHAT.fullmatch(target):
+                self.add_error(
+                    "target",
+                    _("A Telegram chat id is a number such as 123456789 or -1001234567890, or @name."),
+                )
+        elif kind == Channel.Kind.SLACK:
+            if not valid_webhook_url(target):
+                self.add_error(
+                    "target", _("Paste the incoming webhook URL Slack gave you (https://hooks.slack.com/…).")
+                )
+        elif target or not for_person:
+            try:
+                validate_email(target)
+            except ValidationError:
+                self.add_error("target", _("Enter an e-mail address."))
+        return target

@@ -1,10 +1,12 @@
 import zoneinfo
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -100,3 +102,167 @@ class User(AbstractUser):
     @property
     def is_portal_admin(self) -> bool:
         return self.role == self.Role.ADMIN or self.is_superuser
+
+
+class ChannelQuerySet(models.QuerySet):
+    def enabled(self):
+        return self.filter(enabled=True)
+
+    def owned_by(self, owner: "User | Team"):
+        return self.filter(team=owner) if isinstance(owner, Team) else self.filter(person=owner)
+
+    def for_lab(self):
+        return self.filter(person__isnull=True, team__isnull=True)
+
+    def managed_by(self, user: "User"):
+        """A person's own channels and, for a lead, their team's."""
+        mine = models.Q(person=user)
+        if user.is_lead and user.team_id:
+            mine |= models.Q(team_id=user.team_id)
+        return self.filter(mine)
+
+
+class Channel(models.Model):
+    """Where a person, a team or the whole lab (neither set) receives messages."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        TELEGRAM = "telegram", _("Telegram")
+        SLACK = "slack", _("Slack")
+
+    person = models.ForeignKey(
+        User,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="channels",
+    )
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.CASCADE, related_name="channels"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    # A Telegram chat id, a Slack webhook URL or an e-mail address (blank: the person's own).
+    target = models.CharField(_("target"), max_length=500, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+    last_sent_at = models.DateTimeField(_("last sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = ChannelQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "pk"]
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(person__isnull=True) | models.Q(team__isnull=True),
+                name="channel_has_at_most_one_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["person", "kind", "target"], name="one_channel_per_person_target"
+            ),
+            models.UniqueConstraint(fields=["team", "kind", "target"], name="one_channel_per_team_target"),
+            models.UniqueConstraint(
+                fields=["kind", "target"],
+                condition=models.Q(person__isnull=True, team__isnull=True),
+                name="one_lab_channel_per_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.destination} ({self.owner_name})"
+
+    @property
+    def owner(self) -> "User | Team | None":
+        return self.person or self.team
+
+    @property
+    def owner_name(self) -> str:
+        return str(self.owner) if self.owner else str(_("the lab"))
+
+    @property
+    def destination(self) -> str:
+        if self.kind == self.Kind.EMAIL and not self.target:
+            return self.person.email if self.person else ""
+        return self.target
+
+    @property
+    def language(self) -> str:
+        return self.person.language if self.person else settings.LANGUAGE_CODE
+
+
+class DeliveryQuerySet(models.QuerySet):
+    def claim(self, pk: int) -> int | None:
+        """Take a due delivery for one attempt: pending → sending in one conditional UPDATE, so of
+        two workers only one wins. Returns the attempt's number, or None when it is not ours."""
+        now = timezone.now()
+        lease = now + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
+        won = self.filter(pk=pk, state=Delivery.State.PENDING, next_attempt_at__lte=now).update(
+            state=Delivery.State.SENDING, attempts=models.F("attempts") + 1, leased_until=lease
+        )
+        return self.filter(pk=pk).values_list("attempts", flat=True).first() if won else None
+
+    def lease_expired(self):
+        return self.filter(state=Delivery.State.SENDING, leased_until__lt=timezone.now())
+
+    def overdue(self, before):
+        return self.filter(state=Delivery.State.PENDING, next_attempt_at__lte=before)
+
+
+class Delivery(models.Model):
+    """One message on one channel: its state is the record that it is sent once."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    channel = models.ForeignKey(
+        Channel, verbose_name=_("channel"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    dedupe_key = models.CharField(_("dedupe key"), max_length=255)
+    payload = models.JSONField(_("message"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    leased_until = models.DateTimeField(_("leased until"), null=True, blank=True)
+    response = models.TextField(_("response or error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "dedupe_key"], name="one_delivery_per_channel_and_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.dedupe_key} → {self.channel_id} ({self.state})"
+
+    @property
+    def subject(self) -> str:
+        return self.payload.get("subject", "")
+
+    def finish(self, *, attempt: int, state: str, response: str, retry_at=None) -> bool:
+        """Record an attempt's outcome, unless the attempt lost its claim in the meantime."""
+        fields = {"state": state, "response": response[:2000], "leased_until": None}
+        if state == self.State.SENT:
+            fields["sent_at"] = timezone.now()
+        if retry_at is not None:
+            fields["next_attempt_at"] = retry_at
+        done = Delivery.objects.filter(pk=self.pk, attempts=attempt).update(**fields) == 1
+        if done:
+            for name, value in fields.items():
+                setattr(self, name, value)
+        return done

@@ -23,6 +23,11 @@ def oidc_only(view):
 urlpatterns = [
     path("", views.home, name="home"),
     path("me/", views.profile, name="profile"),
+    path("me/channels/", views.channels, name="channels"),
+    path("me/channels/<int:pk>/", views.edit_channel, name="edit-channel"),
+    path("me/channels/<int:pk>/toggle", views.toggle_channel, name="toggle-channel"),
+    path("me/channels/<int:pk>/delete", views.delete_channel, name="delete-channel"),
+    path("me/channels/<int:pk>/test", views.test_channel, name="test-channel"),
     path("people/", views.people, name="people"),
     path("people/<str:username>/", views.person, name="person"),
     path("teams/<slug:slug>/", views.team, name="team"),

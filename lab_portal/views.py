@@ -10,10 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
-from .forms import ProfileForm
-from .models import Team, User
+from .forms import ChannelForm, ProfileForm
+from .models import Channel, Delivery, Team, User
+from .notify import send_test_message
 
 
 def login_locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
@@ -24,14 +26,35 @@ def login_locked_out(request: HttpRequest, original_response=None, credentials=N
 
 def home(request: HttpRequest) -> HttpResponse:
     # The dashboard is the one place lab_portal reads the apps it hosts.
-    from papers.models import Paper
+    from django.db.models import OuterRef, Subquery
 
+    from papers.models import Paper
+    from seminars.models import ActionItem, Registration, Talk
+
+    user = request.user
     day = Paper.objects.latest_day()
-    mine = Paper.objects.announced_on(day).for_person(request.user) if day else Paper.objects.none()
+    mine = Paper.objects.announced_on(day).for_person(user) if day else Paper.objects.none()
+    # This week in the viewer's zone (the middleware activated it), one query however many talks:
+    # each talk carries the viewer's place on its list, so sorting out "mine" costs nothing more.
+    place = Registration.objects.filter(talk=OuterRef("pk"), user=user).exclude(
+        status=Registration.Status.CANCELLED
+    )
+    week = list(
+        Talk.objects.in_week(timezone.localdate())
+        .select_related("speaker_user")
+        .with_seat_counts()
+        .annotate(my_place=Subquery(place.values("status")[:1]))
+    )
+    for talk in week:
+        talk.is_mine = bool(talk.my_place) or user.pk in (talk.host_id, talk.speaker_user_id)
     context = {
         "day": day,
         "papers": mine.order_by("arxiv_id")[:8],
-        "has_interests": bool(request.user.arxiv_names or request.user.research_interests.strip()),
+        "has_interests": bool(user.arxiv_names or user.research_interests.strip()),
+        "my_talks": [talk for talk in week if talk.is_mine],
+        "lab_talks": [talk for talk in week if not talk.is_mine],
+        # A person's open items are few: done ones leave the list.
+        "action_items": ActionItem.objects.open().filter(owner=user).select_related("talk"),
     }
     return render(request, "lab_portal/home.html", context)
 
@@ -102,3 +125,94 @@ def _check_redis() -> dict:
         return {"ok": cache.get("healthz") == "ok"}
     except Exception as exc:
         return {"ok": False, "error": exc.__class__.__name__}
+
+
+# Notification channels. Who may see what: a person manages their own channels, and a lead their
+# team's as well; anyone else's channel answers 404, as if it did not exist. The lab's group
+# channels are edited in the admin site.
+
+
+def _get_channel_for_user(request: HttpRequest, pk: int) -> Channel:
+    return get_object_or_404(Channel.objects.managed_by(request.user).select_related("person", "team"), pk=pk)
+
+
+def _channel_row(request: HttpRequest, channel: Channel, **context) -> HttpResponse:
+    return render(request, "lab_portal/channels.html#channel-row", {"channel": channel, **context})
+
+
+def channels(request: HttpRequest) -> HttpResponse:
+    """A person's channels (a lead's team's too), with a form to add one."""
+    form = ChannelForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        channel = form.save()
+        messages.success(request, _("Channel added: %(channel)s.") % {"channel": channel.get_kind_display()})
+        return redirect("channels")
+    return render(request, "lab_portal/channels.html", _channels_context(request, form=form))
+
+
+def _channels_context(request: HttpRequest, **extra) -> dict:
+    managed = list(Channel.objects.managed_by(request.user).select_related("person", "team"))
+    leads_team = request.user.is_lead and request.user.team_id
+    return {
+        "own": [channel for channel in managed if channel.person_id == request.user.pk],
+        "team_channels": [channel for channel in managed if channel.team_id],
+        "team": request.user.team if leads_team else None,
+        "form": ChannelForm(user=request.user),
+        **extra,
+    }
+
+
+@vary_on_headers("HX-Request")
+def edit_channel(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = _get_channel_for_user(request, pk)
+    form = ChannelForm(request.POST or None, instance=channel, user=request.user, prefix=f"c{channel.pk}")
+    if request.method == "POST" and form.is_valid():
+        channel = form.save()
+        if request.htmx:
+            return _channel_row(request, channel)
+        messages.success(request, _("Channel saved."))
+        return redirect("channels")
+    if request.htmx:
+        return _channel_row(request, channel, editing=channel, edit_form=form)
+    return render(
+        request, "lab_portal/channels.html", _channels_context(request, editing=channel, edit_form=form)
+    )
+
+
+@require_POST
+def toggle_channel(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = _get_channel_for_user(request, pk)
+    channel.enabled = not channel.enabled
+    channel.save(update_fields=["enabled"])
+    if request.htmx:
+        return _channel_row(request, channel)
+    messages.success(request, _("Channel turned on.") if channel.enabled else _("Channel turned off."))
+    return redirect("channels")
+
+
+@require_POST
+def delete_channel(request: HttpRequest, pk: int) -> HttpResponse:
+    channel = _get_channel_for_user(request, pk)
+    channel.delete()
+    if request.htmx:
+        return HttpResponse("")  # the row swaps itself out for nothing
+    messages.success(request, _("Channel deleted."))
+    return redirect("channels")
+
+
+@require_POST
+def test_channel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send a test message now and show what the service answered."""
+    delivery = send_test_message(_get_channel_for_user(request, pk))
+    channel = _get_channel_for_user(request, pk)  # the attempt wrote its outcome on the row
+    if request.htmx:
+        return _channel_row(request, channel, tested=delivery)
+    if delivery.state == Delivery.State.SENT:
+        messages.success(request, _("Test message sent."))
+    elif delivery.state == Delivery.State.PENDING:
+        messages.warning(
+            request, _("Not sent yet: %(answer)s. It will be retried.") % {"answer": delivery.response}
+        )
+    else:
+        messages.error(request, _("The test message failed: %(answer)s") % {"answer": delivery.response})
+    return redirect("channels")

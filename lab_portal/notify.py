@@ -1,0 +1,228 @@
+"""Notifications: the portal's one way to tell people something, on the channels they chose.
+
+Other code calls:
+
+    from lab_portal.notify import Item, Message, notify, notify_lab
+
+    notify(person_or_team, Message(subject=..., dedupe_key=..., text=..., items=[Item(...)]))
+    notify_lab(Message(...))
+
+Each call writes one Delivery row per enabled channel and sends them after the transaction
+commits. The row is keyed by (channel, dedupe_key), so a second call with the same key queues
+nothing: choose keys that name the event, such as f"match:{rule.pk}:{paper.arxiv_id}v{version}",
+f"digest:{person.pk}:{day}" or f"talk:{talk.uid}:reminder:24h".
+
+Sending is at most once. An attempt first claims its row (pending → sending, in one conditional
+UPDATE), then makes its one request, then records the answer. If the worker dies between the
+request and the record, nobody can tell whether the message arrived: Telegram, Slack and SMTP
+have no idempotency key to ask with. Sending it again would risk a duplicate in a chat the whole
+lab reads, so such a row is closed as failed ("outcome unknown"), never resent by the beat; an
+admin may retry it by hand. Everything the worker had not yet claimed is still pending and goes
+out once when the batch runs again; everything marked sent stays sent.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from . import channels
+from .channels import Item, Message
+from .models import Channel, Delivery, Team, User
+
+__all__ = ["Item", "Message", "notify", "notify_lab"]
+
+logger = logging.getLogger(__name__)
+
+# A pending delivery this far past its time lost its task message (a broker restart, say).
+STUCK_AFTER = timedelta(minutes=2)
+DISPATCH_BATCH = 500
+LOST = "Outcome unknown: the worker stopped while sending. Not resent, so it cannot arrive twice."
+
+
+def notify(recipient: User | Team, message: Message, *, kinds: Iterable[str] | None = None) -> list[Delivery]:
+    """Queue `message` on each enabled channel of a person or a team (only `kinds`, if given).
+
+    A person without any channel at all gets e-mail at their profile address. Returns the
+    deliveries created now; channels that already have `message.dedupe_key` are left alone.
+    """
+    kinds = set(kinds) if kinds is not None else set(Channel.Kind.values)
+    if isinstance(recipient, User) and Channel.Kind.EMAIL in kinds and not recipient.channels.exists():
+        Channel.objects.get_or_create(person=recipient, kind=Channel.Kind.EMAIL, target="")
+    targets = Channel.objects.owned_by(recipient).enabled().filter(kind__in=kinds)
+    return _queue(targets, message)
+
+
+def notify_lab(message: Message, *, kinds: Iterable[str] | None = None) -> list[Delivery]:
+    """Queue `message` on the lab's group channels: those set in the environment
+    (TELEGRAM_LAB_CHAT_ID, SLACK_LAB_WEBHOOK_URL) and those added in the admin site."""
+    configured = [
+        (Channel.Kind.TELEGRAM, settings.TELEGRAM_LAB_CHAT_ID),
+        (Channel.Kind.SLACK, settings.SLACK_LAB_WEBHOOK_URL),
+    ]
+    for kind, target in configured:
+        if target and not Channel.objects.for_lab().filter(kind=kind, target=target).exists():
+            try:
+                with transaction.atomic():
+                    Channel.objects.create(kind=kind, target=target)
+            except IntegrityError:
+                pass  # another process added it first
+    targets = Channel.objects.for_lab().enabled()
+    if kinds is not None:
+        targets = targets.filter(kind__in=set(kinds))
+    return _queue(targets, message)
+
+
+def _queue(targets, message: Message) -> list[Delivery]:
+    if not message.dedupe_key or len(message.dedupe_key) > 255:
+        raise ValueError("A message needs a dedupe_key of 1 to 255 characters.")
+    if not message.subject.strip():
+        raise ValueError("A message needs a subject.")
+    payload = message.as_payload()
+    created = []
+    with transaction.atomic():
+        for channel in targets:
+            delivery, new = Delivery.objects.get_or_create(
+                channel=channel, dedupe_key=message.dedupe_key, defaults={"payload": payload}
+            )
+            if new:
+                created.append(delivery)
+                _enqueue(delivery.pk)
+    return created
+
+
+def _enqueue(delivery_id: int, *, countdown: float | None = None, queue: str | None = None) -> None:
+    from .tasks import send_delivery  # the task module imports this one
+
+    options = {"countdown": countdown, "queue": queue} if queue else {"countdown": countdown}
+    transaction.on_commit(lambda: send_delivery.apply_async(kwargs={"delivery_id": delivery_id}, **options))
+
+
+def schedule_retry(delivery: Delivery, *, queue: str | None = None) -> None:
+    """Queue the next attempt of a pending delivery for the moment it is due."""
+    wait = max(0.0, (delivery.next_attempt_at - timezone.now()).total_seconds())
+    _enqueue(delivery.pk, countdown=wait, queue=queue)
+
+
+def deliver(delivery_id: int) -> Delivery | None:
+    """One attempt at one delivery. None when it is not due, or another worker has it."""
+    attempt = Delivery.objects.claim(delivery_id)
+    if attempt is None:
+        return None
+    delivery = Delivery.objects.select_related("channel__person", "channel__team").get(pk=delivery_id)
+    # What is recorded is read by the channel's owner: in their language.
+    with translation.override(delivery.channel.language):
+        _attempt(delivery, attempt=attempt)
+    return delivery
+
+
+def _attempt(delivery: Delivery, *, attempt: int) -> None:
+    channel = delivery.channel
+    try:
+        message = Message.from_payload(delivery.payload)
+        answer = channels.send(channel, message, key=f"{delivery.pk}:{delivery.dedupe_key}")
+    except channels.ChatMigrated as moved:
+        try:
+            with transaction.atomic():
+                Channel.objects.filter(pk=channel.pk).update(target=moved.chat_id)
+        except IntegrityError:  # the owner already has a channel for the new chat
+            _fail(delivery, attempt=attempt, error=str(moved))
+        else:
+            now = timezone.now()
+            delivery.finish(attempt=attempt, state=Delivery.State.PENDING, response=str(moved), retry_at=now)
+    except channels.TemporaryError as error:
+        _retry_or_fail(delivery, attempt=attempt, error=error)
+    except channels.PermanentError as error:
+        _fail(delivery, attempt=attempt, error=str(error))
+    except Exception as error:
+        # A bug of ours: close the row (nothing was sent, or it is unknowable) and let it be logged.
+        delivery.finish(attempt=attempt, state=Delivery.State.FAILED, response=f"Internal error: {error!r}")
+        raise
+    else:
+        now = timezone.now()
+        if delivery.finish(attempt=attempt, state=Delivery.State.SENT, response=answer):
+            Channel.objects.filter(pk=channel.pk).update(last_sent_at=now, last_error="", last_error_at=None)
+
+
+def _retry_or_fail(delivery: Delivery, *, attempt: int, error: channels.TemporaryError) -> None:
+    if attempt >= settings.NOTIFY_MAX_ATTEMPTS:
+        given_up = _("Gave up after %(count)d attempts: %(error)s") % {"count": attempt, "error": error}
+        _fail(delivery, attempt=attempt, error=given_up)
+        return
+    if error.retry_after is not None:
+        wait = error.retry_after  # what the service asked for, to the second
+    else:
+        wait = settings.NOTIFY_RETRY_BACKOFF * 2 ** (attempt - 1)
+    retry_at = timezone.now() + timedelta(seconds=wait)
+    delivery.finish(attempt=attempt, state=Delivery.State.PENDING, response=str(error), retry_at=retry_at)
+    logger.info("Delivery %s: %s; retrying in %.1f s", delivery.pk, error, wait)
+
+
+def _fail(delivery: Delivery, *, attempt: int, error: str) -> None:
+    if delivery.finish(attempt=attempt, state=Delivery.State.FAILED, response=error):
+        # Shown on the owner's channel settings until a message gets through again.
+        Channel.objects.filter(pk=delivery.channel_id).update(
+            last_error=error[:2000], last_error_at=timezone.now()
+        )
+    logger.warning("Delivery %s failed: %s", delivery.pk, error)
+
+
+def dispatch_due() -> dict[str, int]:
+    """The beat's safety net; safe to run any number of times, and at once on several workers.
+
+    Rows a dead worker left in `sending` past their lease are closed as failed (see the module's
+    note on at most once). Pending rows long past their time lost their task message and are
+    sent again; touching `next_attempt_at` first keeps the next run from queueing them twice.
+    """
+    lost = Delivery.objects.lease_expired().update(
+        state=Delivery.State.FAILED, response=LOST, leased_until=None
+    )
+    now = timezone.now()
+    overdue = list(
+        Delivery.objects.overdue(now - STUCK_AFTER)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:DISPATCH_BATCH]
+    )
+    Delivery.objects.filter(pk__in=overdue, state=Delivery.State.PENDING).update(next_attempt_at=now)
+    for pk in overdue:
+        _enqueue(pk)
+    if lost or overdue:
+        logger.info("Deliveries: %d closed after a lost worker, %d sent again", lost, len(overdue))
+    return {"lost": lost, "dispatched": len(overdue)}
+
+
+def requeue(deliveries) -> int:
+    """Give failed deliveries one more attempt (the admin's action). Attempt numbers only grow,
+    so a lost worker that wakes up can never record its outcome over the new attempt's."""
+    with transaction.atomic():
+        pks = list(deliveries.filter(state=Delivery.State.FAILED).values_list("pk", flat=True))
+        Delivery.objects.filter(pk__in=pks, state=Delivery.State.FAILED).update(
+            state=Delivery.State.PENDING, next_attempt_at=timezone.now()
+        )
+        for pk in pks:
+            _enqueue(pk)
+    return len(pks)
+
+
+def send_test_message(channel: Channel) -> Delivery:
+    """Send a test message now, in the request, so the person sees at once what the service said.
+    Two clicks within ten seconds are one message: the key names the ten-second slot."""
+    message = Message(
+        subject=_("Test message from the Lab Portal"),
+        dedupe_key=f"test:{int(timezone.now().timestamp()) // 10}",
+        text=_("This channel works: the portal's messages will arrive here."),
+        url=reverse("channels"),
+    )
+    delivery, _created = Delivery.objects.get_or_create(
+        channel=channel, dedupe_key=message.dedupe_key, defaults={"payload": message.as_payload()}
+    )
+    deliver(delivery.pk)
+    delivery.refresh_from_db()
+    if delivery.state == Delivery.State.PENDING:
+        schedule_retry(delivery)  # the service asked to wait: a worker sends it when it may
+    return delivery

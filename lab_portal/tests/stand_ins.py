@@ -1,0 +1,301 @@
+"""Local stand-ins on 127.0.0.1 for the services notifications go to.
+
+- `TelegramServer`: the Bot API's `sendMessage`, checking what Telegram checks (the token, the
+  HTML it understands, 4096 characters after parsing) and answering the way it does;
+- `SlackServer`: an incoming webhook, answering "ok" or Slack's plain-text errors;
+- `SmtpServer`: a real SMTP server (aiosmtpd) that keeps every message it accepts.
+
+Each records what arrived (`arrivals`), and `script(...)` puts one-off replies (429 with a wait,
+500, 400 with a description, a hang past the client's timeout) in front of the normal answer.
+"""
+
+import email
+import email.policy
+import itertools
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aiosmtpd.controller import Controller
+
+TOKEN = "123456:TEST-token_for-the-stand-in"
+# Tags Telegram's HTML parse mode accepts, and the named entities it knows.
+TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+                 "span", "tg-spoiler", "tg-emoji", "blockquote"}  # fmt: skip
+TELEGRAM_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: dict | str = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    # Seconds the server sits on the request before answering (past the client's timeout: a hang).
+    delay: float = 0.0
+
+
+def telegram_error(status: int, description: str, **parameters) -> Reply:
+    body = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return Reply(status=status, body=body)
+
+
+def rate_limited(retry_after: int) -> Reply:
+    return telegram_error(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
+
+
+def hang(seconds: float) -> Reply:
+    return Reply(status=200, body={"ok": True, "result": {"message_id": 0}}, delay=seconds)
+
+
+@dataclass
+class Arrival:
+    at: float  # time.monotonic() when the request came in
+    path: str
+    body: dict
+    headers: dict[str, str]
+    text: str = ""  # Telegram: the text as the chat shows it, after the HTML is parsed
+
+
+class _StandIn:
+    """A threaded HTTP server answering POSTs from a script, then with `answer(arrival)`."""
+
+    def __init__(self):
+        self.arrivals: list[Arrival] = []
+        self._script: list[Reply] = []
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        # A hanging reply must not hold up the end of the test that gave up on it.
+        self._httpd.block_on_close = False
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_port}"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def script(self, *replies: Reply) -> None:
+        with self._lock:
+            self._script.extend(replies)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._script.clear()
+            self.arrivals.clear()
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[Arrival]:
+        deadline = time.monotonic() + timeout
+        while len(self.arrivals) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.arrivals
+
+    def reply(self, arrival: Arrival) -> Reply:
+        with self._lock:
+            self.arrivals.append(arrival)
+            if self._script:
+                return self._script.pop(0)
+        return self.answer(arrival)
+
+    def answer(self, arrival: Arrival) -> Reply:
+        raise NotImplementedError
+
+
+class TelegramServer(_StandIn):
+    def __init__(self, token: str = TOKEN):
+        super().__init__()
+        self.token = token
+        self._ids = itertools.count(1)
+
+    def configure(self, settings) -> None:
+        settings.TELEGRAM_API_BASE = self.base
+        settings.TELEGRAM_BOT_TOKEN = self.token
+        settings.NOTIFY_HTTP_TIMEOUT = 1
+
+    def answer(self, arrival: Arrival) -> Reply:
+        if arrival.path != f"/bot{self.token}/sendMessage":
+            return telegram_error(404, "Not Found") if arrival.path.endswith("/sendMessage") else Reply(404)
+        text = arrival.body.get("text", "")
+        if arrival.body.get("parse_mode") == "HTML":
+            try:
+                text = parse_telegram_html(text)
+            except ValueError as exc:
+                return telegram_error(400, f"Bad Request: can't parse entities: {exc}")
+        arrival.text = text
+        if not text.strip():
+            return telegram_error(400, "Bad Request: message text is empty")
+        if len(text.encode("utf-16-le")) // 2 > 4096:
+            return telegram_error(400, "Bad Request: message is too long")
+        chat = {"id": arrival.body.get("chat_id"), "type": "private"}
+        return Reply(body={"ok": True, "result": {"message_id": next(self._ids), "chat": chat, "text": text}})
+
+    def sent(self) -> list[Arrival]:
+        """The requests Telegram would have shown in a chat."""
+        return [arrival for arrival in self.arrivals if arrival.text]
+
+
+class SlackServer(_StandIn):
+    path = "/services/T0LAB/B0PORTAL/stand-in-secret"
+
+    @property
+    def url(self) -> str:
+        return self.base + self.path
+
+    def configure(self, settings) -> None:
+        settings.SLACK_WEBHOOK_HOSTS = ["127.0.0.1"]
+        settings.NOTIFY_HTTP_TIMEOUT = 1
+
+    def answer(self, arrival: Arrival) -> Reply:
+        if arrival.path != self.path:
+            return Reply(404, "no_service")
+        if not isinstance(arrival.body.get("text"), str) or not arrival.body["text"]:
+            return Reply(400, "invalid_payload")
+        if len(arrival.body["text"]) > 40000:
+            return Reply(400, "msg_too_long")
+        return Reply(200, "ok")
+
+
+def slack_error(status: int, text: str, **headers: str) -> Reply:
+    return Reply(status=status, body=text, headers=headers)
+
+
+class _TelegramHTML(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=False)
+        self.text: list[str] = []
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in TELEGRAM_TAGS:
+            raise ValueError(f'Unsupported start tag "{tag}" at byte offset {self.getpos()[1]}')
+        if tag == "a" and not dict(attrs).get("href"):
+            raise ValueError("a link without href")
+        self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.open or self.open.pop() != tag:
+            raise ValueError(f'Can\'t find end tag corresponding to start tag "{tag}"')
+
+    def handle_data(self, data):
+        if "&" in data or "<" in data or ">" in data:
+            raise ValueError(f"unescaped character in {data[:20]!r}")
+        self.text.append(data)
+
+    def handle_entityref(self, name):
+        if name not in TELEGRAM_ENTITIES:
+            raise ValueError(f"Unsupported entity &{name};")
+        self.text.append(TELEGRAM_ENTITIES[name])
+
+    def handle_charref(self, name):
+        self.text.append(chr(int(name[1:], 16) if name.lower().startswith("x") else int(name)))
+
+
+def parse_telegram_html(html: str) -> str:
+    """The visible text of a message in Telegram's HTML, or ValueError as Telegram would refuse it."""
+    parser = _TelegramHTML()
+    parser.feed(html)
+    parser.close()
+    if parser.rawdata:
+        raise ValueError(f"unparsed text at the end: {parser.rawdata[:20]!r}")
+    if parser.open:
+        raise ValueError(f'Can\'t find end tag corresponding to start tag "{parser.open[-1]}"')
+    return "".join(parser.text)
+
+
+def _handler(server: _StandIn):
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length", 0))
+            raw = self.rfile.read(length)
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = {"unparsed": raw.decode(errors="replace")}
+            arrival = Arrival(time.monotonic(), self.path, body, dict(self.headers.items()))
+            reply = server.reply(arrival)
+            time.sleep(reply.delay)
+            payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+            content_type = "text/html" if isinstance(reply.body, str) else "application/json"
+            try:
+                self.send_response(reply.status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload.encode())))
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload.encode())
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up waiting: that was the point of the delay
+
+        def log_message(self, format, *args):
+            pass
+
+    return Handler
+
+
+class _Mailbox:
+    """aiosmtpd's handler: refuses the addresses it is told to, keeps every accepted message."""
+
+    def __init__(self):
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.refuse: dict[str, str] = {}  # address → the SMTP reply, such as "550 5.1.1 No such user"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SmtpServer:
+    def __init__(self):
+        self.mailbox = _Mailbox()
+        self.port = _free_port()
+        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return self.mailbox.messages
+
+    def refuse(self, address: str, reply: str) -> None:
+        self.mailbox.refuse[address] = reply
+
+    def configure(self, settings) -> None:
+        """Point MAILERS here, as settings.py does for EMAIL_URL=smtp://127.0.0.1:<port>."""
+        settings.MAILERS = {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {"host": "127.0.0.1", "port": self.port, "timeout": 5},
+            }
+        }
+
+    def __enter__(self) -> "SmtpServer":
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._controller.stop()

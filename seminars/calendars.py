@@ -1,0 +1,164 @@
+"""Talks as iCalendar (RFC 5545): one talk's .ics and the subscribable feeds.
+
+A subscribed calendar only ever sees the whole feed again, so everything it needs to recognise
+an edit lives in each event: the UID is the talk's `uid` (fixed at creation), SEQUENCE is the
+talk's `sequence` (bumped by every change of time, place or status) and DTSTAMP/LAST-MODIFIED
+are its last change. A cancelled talk stays in the feed with STATUS:CANCELLED, which is how a
+client learns to strike it out; a talk that just vanished would linger in some clients forever.
+
+Times keep the zone the talk was planned in (DTSTART;TZID=Asia/Seoul:...) with a VTIMEZONE for
+each zone used, so a client shows 16:00 Seoul whatever daylight saving does where it runs.
+"""
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.text import slugify
+from icalendar import Calendar, Event, Timezone, vDuration
+
+from .models import CalendarToken, Series, Talk
+
+PRODID = "-//Lab Portal//Seminars//EN"
+# How far a feed reaches: enough history to look back at last month, a year of plans ahead.
+WINDOW_BEFORE = timedelta(days=30)
+WINDOW_AFTER = timedelta(days=365)
+# Asked of clients that honour it (RFC 7986 and the older Microsoft extension).
+REFRESH = timedelta(hours=1)
+TOKEN_USE_RESOLUTION = timedelta(hours=1)
+
+
+def window(now: datetime | None = None) -> tuple[datetime, datetime]:
+    now = now or timezone.now()
+    return now - WINDOW_BEFORE, now + WINDOW_AFTER
+
+
+def _in_window(talks: QuerySet[Talk], now: datetime | None = None) -> QuerySet[Talk]:
+    start, end = window(now)
+    return talks.between(start, end).select_related("room", "speaker_user")
+
+
+def lab_talks(now: datetime | None = None) -> QuerySet[Talk]:
+    return _in_window(Talk.objects.all(), now)
+
+
+def series_talks(series: Series, now: datetime | None = None) -> QuerySet[Talk]:
+    return _in_window(Talk.objects.filter(series=series), now)
+
+
+def person_talks(user, now: datetime | None = None) -> QuerySet[Talk]:
+    return _in_window(Talk.objects.for_person(user), now)
+
+
+def talk_url(talk: Talk) -> str:
+    return f"{settings.SITE_URL}{talk.get_absolute_url()}"
+
+
+def location(talk: Talk) -> str:
+    """Where to go: the room (and where it is), and the online link when there is one."""
+    parts = []
+    if talk.room:
+        parts.append(f"{talk.room.name}, {talk.room.location}" if talk.room.location else talk.room.name)
+    online = talk.online_link or (talk.room.video_link if talk.room else "")
+    if online:
+        parts.append(online)
+    return " · ".join(parts)
+
+
+def description(talk: Talk) -> str:
+    speaker = talk.speaker
+    if speaker and talk.speaker_affiliation:
+        speaker = f"{speaker} ({talk.speaker_affiliation})"
+    # The abstract's Markdown source is the plain text: calendar clients show DESCRIPTION verbatim.
+    parts = [speaker, talk.abstract.strip(), talk_url(talk)]
+    return "\n\n".join(part for part in parts if part)
+
+
+def event(talk: Talk) -> Event:
+    return Event.new(
+        uid=str(talk.uid),
+        sequence=talk.sequence,
+        stamp=talk.updated_at,
+        last_modified=talk.updated_at,
+        created=talk.created_at,
+        start=talk.local_start,
+        end=talk.local_end,
+        summary=talk.title,
+        description=description(talk),
+        location=location(talk) or None,
+        url=talk_url(talk),
+        status="CANCELLED" if talk.is_cancelled else "CONFIRMED",
+        categories=[str(talk.get_kind_display())],
+    )
+
+
+def calendar(talks: Iterable[Talk], *, name: str, feed: str) -> Calendar:
+    """A VCALENDAR of `talks`; `feed` names it for its stable UID ("lab", "series/<slug>", ...)."""
+    cal = Calendar.new(
+        prodid=PRODID,
+        name=str(name),
+        method="PUBLISH",
+        calscale="GREGORIAN",
+        # The calendar's own UID stays the same on every fetch, unlike icalendar's random default.
+        uid=uuid.uuid5(uuid.NAMESPACE_URL, f"{settings.SITE_URL}/seminars/feeds/{feed}"),
+    )
+    cal.add("REFRESH-INTERVAL", REFRESH, parameters={"VALUE": "DURATION"})  # RFC 7986 wants VALUE
+    cal.add("X-PUBLISHED-TTL", vDuration(REFRESH))
+    cal.add("X-WR-TIMEZONE", settings.TIME_ZONE)
+    talks = list(talks)
+    for talk in talks:
+        cal.add_component(event(talk))
+    if talks:
+        # Definitions that cover the talks' dates (with a day's margin each side), not 1970 to 2038.
+        first = min(talk.starts_at for talk in talks) - timedelta(days=1)
+        last = max(talk.ends_at for talk in talks) + timedelta(days=1)
+        cal.add_missing_timezones(first_date=first.date(), last_date=last.date())
+    else:
+        # RFC 5545 wants at least one component: an empty feed carries the lab's zone.
+        start, end = window()
+        cal.add_component(
+            Timezone.from_tzid(settings.TIME_ZONE, first_date=start.date(), last_date=end.date())
+        )
+    return cal
+
+
+def talk_filename(talk: Talk) -> str:
+    return f"{slugify(talk.title)[:60] or 'talk'}-{talk.local_start:%Y%m%d}.ics"
+
+
+# The secret address of a person's feeds. Every feed URL carries the key, the lab's and the
+# series' too: the portal is closed to the outside, and internal seminars present unpublished
+# work, yet a calendar program cannot log in. Revoking the key silences every copy of every URL.
+
+
+def active_token(user) -> CalendarToken | None:
+    return user.calendar_tokens.filter(revoked_at__isnull=True).first()
+
+
+def renew_token(*, user) -> CalendarToken:
+    """A new key for `user`; the old ones stop working in the same transaction."""
+    with transaction.atomic():
+        revoke_tokens(user=user)
+        return CalendarToken.objects.create(user=user)
+
+
+def revoke_tokens(*, user) -> int:
+    return user.calendar_tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def token_for_key(key: str) -> CalendarToken | None:
+    token = (
+        CalendarToken.objects.select_related("user")
+        .filter(key=key, revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    now = timezone.now()
+    # Clients poll every hour or so: record use at most hourly instead of writing on every fetch.
+    if token and (token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION):
+        CalendarToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

@@ -1,0 +1,283 @@
+"""Forms of the schedule: talks, series, requests and the query strings of the calendar pages."""
+
+import re
+from datetime import date, timedelta
+
+from django import forms
+from django.conf import settings
+from django.utils import formats, timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from lab_portal.models import User, validate_timezone
+from papers.models import Paper
+from papers.services import parse_reference
+
+from .models import Series, Talk, TalkRequest, wall_clock_exists, zoned
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+def room_taken_message(clash: Talk | None) -> str:
+    """What the form says when a room is booked: which talk is in the way, and when."""
+    if clash is None:
+        return gettext("The room was booked for another talk at that time a moment ago.")
+    start = timezone.localtime(clash.starts_at)
+    end = timezone.localtime(clash.ends_at)
+    message = gettext("%(room)s is booked at that time for “%(title)s” (%(day)s, %(start)s–%(end)s).")  # noqa: RUF001
+    return message % {
+        "room": clash.room,
+        "title": clash.title,
+        "day": formats.date_format(start, "D j M Y"),
+        "start": formats.time_format(start, "H:i"),
+        "end": formats.time_format(end, "H:i"),
+    }
+
+
+def parse_paper_ids(text: str) -> list[Paper]:
+    """arXiv ids or links, separated by spaces or commas, as stored papers (unknown ones refused)."""
+    ids, bad = [], []
+    for token in re.split(r"[\s,;]+", text.strip()):
+        if not token:
+            continue
+        try:
+            ids.append(parse_reference(token)[0])
+        except ValueError:
+            bad.append(token)
+    if bad:
+        raise forms.ValidationError(
+            _("Not an arXiv identifier: %(ids)s."), params={"ids": ", ".join(t[:40] for t in bad)}
+        )
+    papers = {paper.arxiv_id: paper for paper in Paper.objects.filter(arxiv_id__in=ids)}
+    missing = [arxiv_id for arxiv_id in ids if arxiv_id not in papers]
+    if missing:
+        raise forms.ValidationError(
+            _("Not in the portal yet (add it from the Papers page first): %(ids)s."),
+            params={"ids": ", ".join(missing)},
+        )
+    return list(dict.fromkeys(papers[arxiv_id] for arxiv_id in ids))
+
+
+def people():
+    return User.objects.active().order_by("display_name", "username")
+
+
+class TalkForm(forms.ModelForm):
+    """A talk's fields with its time entered as a local date and wall-clock times in its own zone."""
+
+    date = forms.DateField(label=_("Date"), widget=DATE_INPUT)
+    start_time = forms.TimeField(label=_("Starts"), widget=TIME_INPUT)
+    end_time = forms.TimeField(label=_("Ends"), widget=TIME_INPUT)
+    papers = forms.CharField(
+        label=_("Related papers"),
+        required=False,
+        max_length=2000,
+        help_text=_("arXiv ids or links from the feed, separated by spaces or commas."),
+    )
+
+    class Meta:
+        model = Talk
+        fields = [
+            "kind",
+            "title",
+            "abstract",
+            "timezone",
+            "room",
+            "online_link",
+            "capacity",
+            "host",
+            "speaker_user",
+            "speaker_name",
+            "speaker_affiliation",
+            "speaker_email",
+            "speaker_homepage",
+            "speaker_bio",
+            "speaker_timezone",
+        ]
+        widgets = {
+            "abstract": forms.Textarea(attrs={"rows": 8}),
+            "speaker_bio": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    field_order = ["kind", "title", "abstract", "date", "start_time", "end_time", "timezone", "room"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["host"].queryset = people()
+        self.fields["speaker_user"].queryset = people()
+        self.fields["timezone"].help_text = _("The zone the date and times above are in.")
+        talk = self.instance
+        if talk.pk:
+            self.initial.setdefault("date", talk.local_start.date())
+            self.initial.setdefault("start_time", talk.local_start.time())
+            self.initial.setdefault("end_time", talk.local_end.time())
+            self.initial.setdefault("papers", " ".join(p.arxiv_id for p in talk.related_papers.all()))
+
+    def clean_papers(self) -> list[Paper]:
+        return parse_paper_ids(self.cleaned_data["papers"])
+
+    def clean(self):
+        data = super().clean()
+        zone = data.get("timezone")
+        day, start, end = data.get("date"), data.get("start_time"), data.get("end_time")
+        if not (zone and day and start and end):
+            return data
+        try:
+            validate_timezone(zone)
+        except forms.ValidationError:
+            return data  # the model's validator reports it on the field
+        starts_at, ends_at = zoned(day, start, zone), zoned(day, end, zone)
+        if not wall_clock_exists(day, start, zone):
+            message = _("This time does not exist in %(zone)s that day (the clocks jump forward).")
+            self.add_error("start_time", message % {"zone": zone})
+            return data
+        # An end before the start is past midnight: a talk from 23:00 to 00:30.
+        if ends_at <= starts_at:
+            ends_at = zoned(day + timedelta(days=1), end, zone)
+        if ends_at - starts_at > timedelta(hours=12):
+            self.add_error("end_time", _("A talk ends within twelve hours of its start."))
+            return data
+        self.instance.starts_at, self.instance.ends_at = starts_at, ends_at
+        room, capacity = data.get("room"), data.get("capacity")
+        if room and room.seats and capacity and capacity > room.seats:
+            self.add_error("capacity", _("%(room)s seats %(seats)d.") % {"room": room, "seats": room.seats})
+        if room and self.instance.status == Talk.Status.SCHEDULED:
+            clash = (
+                Talk.objects.overlapping(
+                    room=room, starts_at=starts_at, ends_at=ends_at, exclude_pk=self.instance.pk
+                )
+                .select_related("room")
+                .first()
+            )
+            if clash:
+                self.add_error("room", room_taken_message(clash))
+        return data
+
+
+class SeriesForm(forms.ModelForm):
+    generate_until = forms.DateField(
+        label=_("Schedule talks until"),
+        widget=DATE_INPUT,
+        help_text=_("Talks titled TBA are created for every meeting up to this day."),
+    )
+
+    class Meta:
+        model = Series
+        fields = [
+            "name",
+            "slug",
+            "kind",
+            "description",
+            "weekday",
+            "start_time",
+            "duration_minutes",
+            "timezone",
+            "starts_on",
+            "ends_on",
+            "room",
+            "online_link",
+            "capacity",
+            "host",
+        ]
+        widgets = {"start_time": TIME_INPUT, "starts_on": DATE_INPUT, "ends_on": DATE_INPUT}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["host"].queryset = people()
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = _("The series' address; made from the name when left empty.")
+        self.fields["timezone"].help_text = _("The weekday and start time are wall-clock time in this zone.")
+        self.initial.setdefault("timezone", settings.TIME_ZONE)
+        self.initial.setdefault("generate_until", timezone.localdate() + timedelta(weeks=12))
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"] or slugify(self.data.get(self.add_prefix("name"), ""))
+        if not slug:
+            raise forms.ValidationError(
+                _("Give the series an address in Latin letters, such as weekly-techtalk.")
+            )
+        return slug
+
+    def clean(self):
+        data = super().clean()
+        starts_on, until = data.get("starts_on"), data.get("generate_until")
+        if starts_on and until and until > starts_on + timedelta(weeks=104):
+            self.add_error("generate_until", _("Schedule at most two years ahead at once."))
+        return data
+
+
+class GenerateForm(forms.Form):
+    until = forms.DateField(label=_("Schedule talks until"), widget=DATE_INPUT)
+
+    def clean_until(self) -> date:
+        until = self.cleaned_data["until"]
+        if until > timezone.localdate() + timedelta(weeks=104):
+            raise forms.ValidationError(_("Schedule at most two years ahead at once."))
+        return until
+
+
+class TalkRequestForm(forms.ModelForm):
+    paper_id = forms.CharField(
+        label=_("Paper"),
+        required=False,
+        max_length=300,
+        help_text=_("For a paper to discuss: its arXiv id or link (it must be in the portal's feed)."),
+    )
+
+    class Meta:
+        model = TalkRequest
+        fields = ["kind", "title", "notes", "preferred_after"]
+        widgets = {"preferred_after": DATE_INPUT, "notes": forms.Textarea(attrs={"rows": 6})}
+
+    field_order = ["kind", "paper_id", "title", "notes", "preferred_after"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["title"].required = False
+        self.fields["title"].help_text = _("For a paper, its title is used when this is empty.")
+
+    def clean_paper_id(self) -> Paper | None:
+        text = self.cleaned_data["paper_id"]
+        if not text.strip():
+            return None
+        papers = parse_paper_ids(text)
+        if len(papers) != 1:
+            raise forms.ValidationError(_("Propose one paper at a time."))
+        return papers[0]
+
+    def clean(self):
+        data = super().clean()
+        paper = data.get("paper_id")
+        if data.get("kind") == TalkRequest.Kind.PAPER and not paper and "paper_id" not in self.errors:
+            self.add_error("paper_id", _("Name the paper to discuss."))
+        if not data.get("title"):
+            if paper:
+                data["title"] = paper.title[:300]
+            else:
+                self.add_error("title", _("Give your seminar a working title."))
+        self.instance.paper = paper
+        return data
+
+
+class ProposeQueryForm(forms.Form):
+    """`?paper=<arxiv_id>` on the request page, from a paper's "propose for discussion" link."""
+
+    paper = forms.CharField(required=False, max_length=300)
+
+    def clean_paper(self) -> Paper | None:
+        try:
+            arxiv_id = parse_reference(self.cleaned_data["paper"])[0]
+        except ValueError:
+            return None
+        return Paper.objects.filter(arxiv_id=arxiv_id).first()
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note to the requester"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "aria-label": _("Note to the requester")}),
+    )

@@ -1,0 +1,393 @@
+"""Outside speakers fill in their own talk through a link, without an account.
+
+The link holds a random token of which only the SHA-256 is stored, so a copy of the database
+opens nothing; the page finds the invitation by that hash, which a guesser cannot steer, so the
+lookup's timing tells them nothing. The token is minted by the task that mails it and so never
+travels through the broker or the task log. A link serves one talk, stops working after
+SEMINAR_INVITATION_DAYS or when the talk ends, and dies when the host revokes it or sends a new
+one.
+"""
+
+import hashlib
+import logging
+import secrets
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from zoneinfo import available_timezones
+
+from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from .calendars import location
+from .models import TBA, SpeakerInvitation, Talk
+from .notices import send_notice
+from .signals import talk_changed
+
+log = logging.getLogger(__name__)
+
+# Checked against the file's first bytes, never its name or the browser's word for it.
+PHOTO_TYPES = {"jpg": (b"\xff\xd8\xff", "image/jpeg"), "png": (b"\x89PNG\r\n\x1a\n", "image/png")}
+TBA_NOTICE_AHEAD = timedelta(days=7)
+SPEAKER_FIELDS = [
+    "speaker_name",
+    "speaker_affiliation",
+    "title",
+    "abstract",
+    "speaker_bio",
+    "speaker_homepage",
+    "speaker_timezone",
+    "recording_consent",
+]
+
+
+def invitation_days() -> int:
+    return settings.SEMINAR_INVITATION_DAYS
+
+
+def photo_max_bytes() -> int:
+    return settings.SEMINAR_PHOTO_MAX_BYTES
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _unguessable_hash() -> str:
+    # The row needs a unique hash before its mail is sent; nobody ever holds this one's token.
+    return hash_token(secrets.token_urlsafe(32))
+
+
+def head(upload, size: int) -> bytes:
+    upload.seek(0)
+    start = upload.read(size)
+    upload.seek(0)
+    return start
+
+
+def photo_kind(upload: UploadedFile) -> str:
+    """The stored extension of an uploaded photo, or a ValidationError saying what is wrong."""
+    limit = photo_max_bytes()
+    if upload.size > limit:
+        raise forms.ValidationError(
+            _("The photo is larger than %(mb).1f MB; send a smaller one."), params={"mb": limit / 2**20}
+        )
+    start = head(upload, 8)
+    for extension, (magic, _content_type) in PHOTO_TYPES.items():
+        if start.startswith(magic):
+            return extension
+    raise forms.ValidationError(_("The photo must be a JPEG or PNG image."))
+
+
+def photo_content_type(talk: Talk) -> str | None:
+    """What to serve the stored photo as, read from its bytes; None when there is none to serve."""
+    if not talk.speaker_photo:
+        return None
+    try:
+        with talk.speaker_photo.open("rb") as photo:
+            start = photo.read(8)
+    except FileNotFoundError:
+        return None
+    return next((ctype for magic, ctype in PHOTO_TYPES.values() if start.startswith(magic)), None)
+
+
+@dataclass
+class LinkState:
+    invitation: SpeakerInvitation
+    expires_at: datetime
+    live: bool
+
+
+def link_state(invitation: SpeakerInvitation, now: datetime | None = None) -> LinkState:
+    """Whether a link works now. It ends with the talk even when the talk moved after sending."""
+    now = now or timezone.now()
+    talk = invitation.talk
+    expires_at = min(invitation.expires_at, talk.ends_at)
+    live = invitation.revoked_at is None and now < expires_at and not talk.is_cancelled
+    return LinkState(invitation, expires_at, live)
+
+
+def dead_link_reason(invitation: SpeakerInvitation, now: datetime | None = None) -> str:
+    """What the speaker's page says about a link that no longer works."""
+    now = now or timezone.now()
+    if invitation.revoked_at:
+        return _("This link was withdrawn: the host sent a newer one or cancelled the invitation.")
+    if invitation.talk.is_cancelled:
+        return _("This talk has been cancelled.")
+    if now >= invitation.talk.ends_at:
+        return _("This talk is over, so its link has closed.")
+    return _("This link has expired.")
+
+
+def find_invitation(talk_pk: int, token: str) -> SpeakerInvitation | None:
+    """The invitation behind a link, only for the talk in that link."""
+    return (
+        SpeakerInvitation.objects.select_related("talk", "talk__host")
+        .filter(token_hash=hash_token(token), talk_id=talk_pk)
+        .first()
+    )
+
+
+def latest_invitation(talk: Talk) -> SpeakerInvitation | None:
+    return talk.invitations.order_by("-created_at", "-pk").first()
+
+
+def link_url(talk: Talk, token: str) -> str:
+    return settings.SITE_URL + reverse("seminars:speaker-form", args=[talk.pk, token])
+
+
+def revoke_invitations(talk: Talk, *, now: datetime | None = None) -> int:
+    return talk.invitations.filter(revoked_at__isnull=True).update(revoked_at=now or timezone.now())
+
+
+def invite_speaker(talk: Talk, *, email: str, by) -> SpeakerInvitation:
+    """Send the speaker a fresh link; any earlier link for this talk stops working."""
+    from .tasks import send_speaker_invitation  # the tasks module imports this one
+
+    now = timezone.now()
+    with transaction.atomic():
+        # Two hosts pressing "send" at once still leave one live link.
+        Talk.objects.select_for_update().filter(pk=talk.pk).values_list("pk", flat=True).get()
+        revoke_invitations(talk, now=now)
+        invitation = SpeakerInvitation.objects.create(
+            talk=talk,
+            email=email,
+            token_hash=_unguessable_hash(),
+            created_by=by,
+            created_at=now,
+            expires_at=now + timedelta(days=invitation_days()),
+        )
+        Talk.objects.filter(pk=talk.pk).update(speaker_email=email)
+        talk.speaker_email = email
+        send_speaker_invitation.delay_on_commit(invitation_id=invitation.pk)
+    return invitation
+
+
+def send_invitation(invitation_id: int) -> bool:
+    """Mint the link's token, store its hash and mail the link; False if the invitation is dead.
+
+    Each sending mints a new token, so a retried sending leaves only the last mailed link working
+    and a link revoked in the meantime is never mailed.
+    """
+    token = secrets.token_urlsafe(32)
+    keyed = SpeakerInvitation.objects.filter(
+        pk=invitation_id, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).update(token_hash=hash_token(token))
+    if not keyed:
+        return False
+    invitation = SpeakerInvitation.objects.select_related(
+        "talk", "talk__host", "talk__room", "created_by"
+    ).get(pk=invitation_id)
+    talk = invitation.talk
+    if not link_state(invitation).live:
+        return False
+    context = {
+        "talk": talk,
+        "link": link_url(talk, token),
+        "expires_at": link_state(invitation).expires_at,
+        "host": talk.host or invitation.created_by,
+        "location": location(talk),
+    }
+    subject = format_lazy(_("Your talk at the lab on {day}: please confirm the details"), day=_talk_day(talk))
+    send_notice([invitation.email], subject, "seminars/email/speaker_invitation", context)
+    return True
+
+
+def _talk_day(talk: Talk) -> str:
+    return talk.local_start.strftime("%Y-%m-%d")
+
+
+class LinkClosed(Exception):
+    """The link stopped working between opening the page and sending the form."""
+
+
+def submit_speaker_details(invitation: SpeakerInvitation, *, details: dict, photo=None) -> Talk:
+    """Save what the speaker filled in, mark the talk confirmed and tell the host after commit."""
+    from .tasks import tell_host_speaker_submitted
+
+    now = timezone.now()
+    with transaction.atomic():
+        talk = Talk.objects.select_for_update().get(pk=invitation.talk_id)
+        # Checked again under the lock: a link revoked since the page was opened saves nothing.
+        still_live = SpeakerInvitation.objects.filter(
+            pk=invitation.pk, revoked_at__isnull=True, expires_at__gt=now
+        ).update(used_at=Coalesce(F("used_at"), now), last_used_at=now)
+        if not still_live or talk.is_cancelled or now >= talk.ends_at:
+            raise LinkClosed
+        old = talk.schedule_snapshot()
+        first = talk.speaker_confirmed_at is None
+        for name in SPEAKER_FIELDS:
+            setattr(talk, name, details[name])
+        talk.speaker_confirmed_at = talk.speaker_confirmed_at or now
+        fields = [*SPEAKER_FIELDS, "speaker_confirmed_at", "updated_at"]
+        replaced = ""
+        if photo is not None:
+            replaced = talk.speaker_photo.name
+            talk.speaker_photo.save(photo.name, photo, save=False)
+            fields.append("speaker_photo")
+        # Only the speaker's fields: a host editing the room at the same moment keeps their edit.
+        talk.save(update_fields=fields)
+        if talk.title != old["title"]:
+            talk_changed.send(sender=Talk, talk=talk, changed={"title"}, old=old)
+        if replaced:
+            storage = talk.speaker_photo.storage
+            transaction.on_commit(lambda: storage.delete(replaced))
+        tell_host_speaker_submitted.delay_on_commit(talk_id=talk.pk, first=first)
+    return talk
+
+
+def tell_host(talk_id: int, *, first: bool) -> int:
+    talk = Talk.objects.select_related("host", "room").filter(pk=talk_id).first()
+    if talk is None:
+        return 0
+    host = talk.host or next((i.created_by for i in talk.invitations.select_related("created_by")), None)
+    if host is None:
+        log.info("Talk %s has no host to tell about the speaker's details.", talk_id)
+        return 0
+    subject = (
+        format_lazy(_("{speaker} confirmed their talk “{title}”"), speaker=talk.speaker, title=talk.title)
+        if first
+        else format_lazy(_("{speaker} updated their talk “{title}”"), speaker=talk.speaker, title=talk.title)
+    )
+    context = {
+        "talk": talk,
+        "first": first,
+        "link": settings.SITE_URL + talk.get_absolute_url(),
+        "location": location(talk),
+    }
+    return send_notice([host], subject, "seminars/email/speaker_submitted", context)
+
+
+def flag_tba_talks(now: datetime | None = None) -> int:
+    """Tell each host, once, about their talk still titled TBA within a week; safe to run twice."""
+    now = now or timezone.now()
+    soon = (
+        Talk.objects.scheduled()
+        .filter(starts_at__gt=now, starts_at__lte=now + TBA_NOTICE_AHEAD, tba_flagged_at__isnull=True)
+        .exclude(host=None)
+        .select_related("host", "room")
+    )
+    flagged = 0
+    for talk in soon:
+        if not talk.is_tba:
+            continue
+        try:
+            with transaction.atomic():
+                # The conditional UPDATE claims the talk, so two runs at once tell the host once;
+                # a failed mail rolls the claim back and the next run tries again.
+                if not Talk.objects.filter(pk=talk.pk, tba_flagged_at__isnull=True).update(
+                    tba_flagged_at=now
+                ):
+                    continue
+                subject = format_lazy(_("Your talk on {day} is still titled TBA"), day=_talk_day(talk))
+                context = {
+                    "talk": talk,
+                    "link": settings.SITE_URL + talk.get_absolute_url(),
+                    "location": location(talk),
+                }
+                send_notice([talk.host], subject, "seminars/email/talk_tba", context)
+        except (smtplib.SMTPException, OSError):
+            log.exception("Could not tell the host of talk %s that it is still TBA; will try again.", talk.pk)
+            continue
+        flagged += 1
+    return flagged
+
+
+@cache
+def _zone_names() -> list[str]:
+    return sorted(available_timezones())
+
+
+def zone_choices() -> list[tuple[str, str]]:
+    return [("", _("— the talk's own time zone —")), *((name, name) for name in _zone_names())]
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("Speaker's e-mail"))
+
+    def __init__(self, *args, talk: Talk, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.talk = talk
+
+    def clean(self):
+        talk = self.talk
+        if talk.kind != Talk.Kind.TECHTALK:
+            raise forms.ValidationError(_("Only a Techtalk's outside speaker is invited by link."))
+        if talk.is_cancelled or talk.is_over:
+            raise forms.ValidationError(_("This talk is cancelled or over: there is nothing to fill in."))
+        return super().clean()
+
+
+class SpeakerForm(forms.ModelForm):
+    """What an outside speaker fills in about their talk."""
+
+    photo = forms.FileField(label=_("Photo"), required=False)
+    speaker_timezone = forms.ChoiceField(
+        label=_("Your time zone"),
+        choices=zone_choices,
+        required=False,
+        help_text=_("The talk page then shows the talk in your time too."),
+    )
+    recording_consent = forms.TypedChoiceField(
+        label=_("May the lab record your talk?"),
+        choices=[("yes", _("Yes, the talk may be recorded")), ("no", _("No recording, please"))],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )
+
+    class Meta:
+        model = Talk
+        fields = [
+            "speaker_name",
+            "speaker_affiliation",
+            "title",
+            "abstract",
+            "speaker_bio",
+            "speaker_homepage",
+            "speaker_timezone",
+        ]
+        labels = {"speaker_name": _("Your name"), "speaker_bio": _("A short bio")}
+        widgets = {
+            "abstract": forms.Textarea(attrs={"rows": 10}),
+            "speaker_bio": forms.Textarea(attrs={"rows": 5}),
+        }
+
+    field_order = [*Meta.fields, "photo", "recording_consent"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["speaker_name"].required = True
+        self.fields["speaker_bio"].help_text = _("Markdown.")
+        self.fields["photo"].help_text = _("A JPEG or PNG picture of you, up to %(mb).1f MB.") % {
+            "mb": photo_max_bytes() / 2**20
+        }
+        consent = self.instance.recording_consent
+        if consent is not None:
+            self.initial.setdefault("recording_consent", "yes" if consent else "no")
+        if self.instance.is_tba:
+            self.initial["title"] = ""
+
+    def clean_title(self) -> str:
+        title = self.cleaned_data["title"].strip()
+        if title.upper() in ("", TBA):
+            raise forms.ValidationError(_("Give your talk its title."))
+        return title
+
+    def clean_photo(self) -> UploadedFile | None:
+        photo = self.cleaned_data.get("photo")
+        if not photo:
+            return None
+        photo.name = f"photo.{photo_kind(photo)}"
+        return photo
+
+    def details(self) -> dict:
+        return {name: self.cleaned_data[name] for name in SPEAKER_FIELDS}

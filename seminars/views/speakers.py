@@ -1,0 +1,127 @@
+"""Speaker invitations: the host's forms on the talk page, and the speaker's page behind the link.
+
+Who may see what: inviting, re-sending and revoking are for the talk's host and the leads (403
+for others, 404 for an unknown talk); the speaker's page needs no account, only a live link for
+that very talk (404 for an unknown token or another talk's, 410 for a revoked or expired one);
+the speaker's photo is for logged-in people (the middleware), like the talk page it sits on.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from lab_portal.markdown import render_markdown
+
+from .. import invitations
+from ..invitations import InvitationForm, SpeakerForm
+from ..models import Talk
+
+PANEL = "seminars/includes/speaker_panel.html#speaker-invitation"
+
+
+def _get_talk(pk: int) -> Talk:
+    return get_object_or_404(Talk, pk=pk)
+
+
+def _get_talk_for_editor(request: HttpRequest, pk: int) -> Talk:
+    talk = _get_talk(pk)
+    if not talk.can_edit(request.user):
+        raise PermissionDenied
+    return talk
+
+
+def _invitation_answer(request: HttpRequest, talk: Talk, form: InvitationForm, done: str) -> HttpResponse:
+    """The panel's partial for htmx; otherwise back to the talk page with a message."""
+    errors = " ".join(e for errors in form.errors.values() for e in errors)
+    if request.htmx:
+        context = {"talk": talk, "can_edit": True, "invite_form": form, "done": "" if errors else done}
+        return render(request, PANEL, context)
+    if errors:
+        messages.error(request, errors)
+    else:
+        messages.success(request, done)
+    return redirect(talk)
+
+
+@require_POST
+def invite_speaker(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send (or send again) the speaker's link; a new link revokes the one before."""
+    talk = _get_talk_for_editor(request, pk)
+    form = InvitationForm(request.POST, talk=talk)
+    done = ""
+    if form.is_valid():
+        invitation = invitations.invite_speaker(talk, email=form.cleaned_data["email"], by=request.user)
+        done = _("A link is on its way to %(email)s.") % {"email": invitation.email}
+    return _invitation_answer(request, talk, form, done)
+
+
+@require_POST
+def revoke_invitation(request: HttpRequest, pk: int) -> HttpResponse:
+    talk = _get_talk_for_editor(request, pk)
+    revoked = invitations.revoke_invitations(talk)
+    done = _("The speaker's link no longer works.") if revoked else _("There was no live link to revoke.")
+    return _invitation_answer(request, talk, InvitationForm(talk=talk), done)
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    # The token is in the address: never send it on as a referrer, and keep the page unindexed.
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@login_not_required
+@never_cache
+def speaker_form(request: HttpRequest, pk: int, token: str) -> HttpResponse:
+    """The outside speaker's own page: confirm the talk and fill in its details."""
+    invitation = invitations.find_invitation(pk, token)
+    if invitation is None:
+        reason = _("This link does not open any talk. Check that you copied all of it from the e-mail.")
+        return _private(render(request, "seminars/speaker_form.html", {"reason": reason}, status=404))
+    state = invitations.link_state(invitation)
+    if not state.live:
+        reason = invitations.dead_link_reason(invitation)
+        return _private(render(request, "seminars/speaker_form.html", {"reason": reason}, status=410))
+    talk = invitation.talk
+    preview = None
+    if request.method == "POST" and "preview" in request.POST:
+        preview = render_markdown(request.POST.get("abstract", "")[:20000])
+        if request.htmx:
+            return _private(
+                render(request, "seminars/speaker_form.html#abstract-preview", {"preview": preview})
+            )
+        # Shown again as typed, without judging it yet: this was not a submission.
+        form = SpeakerForm(initial=request.POST.dict(), instance=talk)
+    elif request.method == "POST":
+        form = SpeakerForm(request.POST, request.FILES, instance=talk)
+        if form.is_valid():
+            try:
+                invitations.submit_speaker_details(
+                    invitation, details=form.details(), photo=form.cleaned_data["photo"]
+                )
+            except invitations.LinkClosed:
+                invitation.refresh_from_db()
+                invitation.talk.refresh_from_db()
+                reason = invitations.dead_link_reason(invitation)
+                return _private(render(request, "seminars/speaker_form.html", {"reason": reason}, status=410))
+            messages.success(request, _("Thank you: your talk is confirmed and the host has been told."))
+            return redirect(request.path)
+    else:
+        form = SpeakerForm(instance=talk)
+    context = {"talk": talk, "form": form, "preview": preview, "expires_at": state.expires_at}
+    return _private(render(request, "seminars/speaker_form.html", context))
+
+
+def speaker_photo(request: HttpRequest, pk: int) -> FileResponse:
+    talk = _get_talk(pk)
+    content_type = invitations.photo_content_type(talk)
+    if content_type is None:
+        raise Http404
+    response = FileResponse(talk.speaker_photo.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
