@@ -309,6 +309,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Draft PDFs: never under MEDIA_ROOT, served only through reviews.views.download.
+REVIEW_FILES_ROOT = Path(env("REVIEW_FILES_ROOT", str(BASE_DIR / "private" / "reviews")))
 MEDIA_URL = "media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -360,11 +362,19 @@ ARXIV_PAGE_SIZE = env_int("ARXIV_PAGE_SIZE", 200)
 # Papers held in moderation are announced days late with older timestamps: windows overlap.
 ARXIV_OVERLAP_DAYS = env_int("ARXIV_OVERLAP_DAYS", 4)
 
+# Local hour (in each person's zone) of the morning paper digest (papers/digest.py).
+DIGEST_HOUR = env_int("DIGEST_HOUR", 8)
+
 # Seminars: how long an outside speaker's link stays good, and upload limits (every upload is
 # also checked by its content).
 SEMINAR_INVITATION_DAYS = env_int("SEMINAR_INVITATION_DAYS", 30)
 SEMINAR_PHOTO_MAX_BYTES = env_int("SEMINAR_PHOTO_MAX_BYTES", 2 * 1024 * 1024)
 SEMINAR_SLIDES_MAX_BYTES = env_int("SEMINAR_SLIDES_MAX_BYTES", 50 * 1024 * 1024)
+
+# Pre-submission reviews: the largest draft PDF accepted (every upload is also checked by its
+# content), and how many days before a venue's deadline a draft's reviews are due by default.
+REVIEW_PDF_MAX_BYTES = env_int("REVIEW_PDF_MAX_BYTES", 50 * 1024 * 1024)
+REVIEW_DAYS_BEFORE_DEADLINE = env_int("REVIEW_DAYS_BEFORE_DEADLINE", 10)
 
 # Notification channels: Telegram's Bot API, Slack incoming webhooks, and e-mail through MAILERS.
 TELEGRAM_API_BASE = env("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/")

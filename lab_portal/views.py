@@ -28,7 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
     # The dashboard is the one place lab_portal reads the apps it hosts.
     from django.db.models import OuterRef, Subquery
 
-    from papers.models import Paper
+    from papers.models import Paper, Recommendation
     from seminars.models import ActionItem, Registration, Talk
 
     user = request.user
@@ -50,6 +50,8 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "day": day,
         "papers": mine.order_by("arxiv_id")[:8],
+        # Ranked by the recommender after the fetch; the page only reads the stored top.
+        "for_you": Recommendation.objects.for_day(user, day).select_related("paper")[:5] if day else (),
         "has_interests": bool(user.arxiv_names or user.research_interests.strip()),
         "my_talks": [talk for talk in week if talk.is_mine],
         "lab_talks": [talk for talk in week if not talk.is_mine],

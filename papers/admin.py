@@ -1,6 +1,20 @@
 from django.contrib import admin
 
-from .models import Bookmark, Category, FetchRun, Paper, Tag
+from .models import (
+    Bookmark,
+    Category,
+    Comment,
+    FeedToken,
+    FetchRun,
+    Notification,
+    Paper,
+    Reaction,
+    Recommendation,
+    RecommenderState,
+    Share,
+    Tag,
+    WatchRule,
+)
 
 
 @admin.register(Category)
@@ -36,3 +50,57 @@ class BookmarkAdmin(admin.ModelAdmin):
     list_display = ["paper", "user", "state", "created_at"]
     list_filter = ["state"]
     raw_id_fields = ["paper"]
+
+
+@admin.register(WatchRule)
+class WatchRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "person", "team", "query", "instant", "in_digest", "include_updates", "active"]
+    list_filter = ["active", "instant", "in_digest", "team"]
+    search_fields = ["name", "query"]
+    raw_id_fields = ["person", "created_by"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "person", "paper", "kind", "rule", "version", "pushed_at", "digest_sent_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["person", "paper", "rule", "share", "comment"]
+    show_full_result_count = False
+
+
+@admin.register(Share)
+class ShareAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "person", "paper"]
+    raw_id_fields = ["paper"]
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "author", "paper", "parent", "edited_at", "deleted_at"]
+    raw_id_fields = ["paper", "parent"]
+
+
+@admin.register(Reaction)
+class ReactionAdmin(admin.ModelAdmin):
+    list_display = ["emoji", "person", "comment", "created_at"]
+    raw_id_fields = ["comment"]
+
+
+@admin.register(FeedToken)
+class FeedTokenAdmin(admin.ModelAdmin):
+    list_display = ["person", "created_at", "revoked_at", "last_used_at"]
+    # The key is a secret: an admin revokes a token, never reads or copies it.
+    exclude = ["key"]
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(admin.ModelAdmin):
+    list_display = ["day", "person", "paper", "score"]
+    list_filter = ["day"]
+    raw_id_fields = ["paper"]
+    show_full_result_count = False
+
+
+@admin.register(RecommenderState)
+class RecommenderStateAdmin(admin.ModelAdmin):
+    list_display = ["person", "trained_at", "library_size"]

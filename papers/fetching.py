@@ -339,6 +339,13 @@ def _finish(run: FetchRun, status: str, *, error: str = "") -> FetchRun:
     )
     run.status, run.error, run.finished_at = status, error, timezone.now()
     run.save(update_fields=["status", "error", "finished_at"])
+    if run.new_count or run.updated_count:
+        # Even a failed run keeps what it stored, and those papers are news. Recommendations are
+        # trained first: that task then queues match_watch_rules, so "like my library" rules see
+        # the fresh scores.
+        from .recommend import train_recommendations  # the module imports this one
+
+        transaction.on_commit(lambda: train_recommendations.delay(run_id=run.pk))
     return run
 
 

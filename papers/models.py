@@ -1,4 +1,5 @@
 import re
+import secrets
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -113,6 +114,13 @@ class Paper(models.Model):
     fetched_at = models.DateTimeField(_("fetched"), default=timezone.now)
 
     objects = PaperQuerySet.as_manager()
+
+    # Set on each paper by the listings that have them (views and papers/queries.py). The class
+    # defaults spare a paper card's template a failed lookup, for which Django runs dir() on
+    # the paper: about a millisecond a card on a feed page (cProfile of /papers/).
+    snippet = ""
+    is_bookmarked = False
+    is_new_since_visit = False
 
     class Meta:
         ordering = ["-first_announced", "-arxiv_id"]
@@ -254,3 +262,398 @@ class FeedVisit(models.Model):
 def interest_phrases(text: str) -> list[str]:
     """A person's research interests as phrases: "diffusion models, video" → two phrases."""
     return [p.strip() for p in re.split(r"[,;\n]", text) if len(p.strip()) > 2][:20]
+
+
+# Push and discussion (issue 4): watch rules and what they produce, sharing, threads,
+# recommendations and the secret feed URLs.
+
+
+class WatchRuleQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(active=True)
+
+    def visible_to(self, user):
+        """A person's own rules and their team's (every member sees what the team watches)."""
+        mine = models.Q(person=user)
+        if user.team_id:
+            mine |= models.Q(team_id=user.team_id)
+        return self.filter(mine)
+
+    def editable_by(self, user):
+        """A person edits their own rules; a lead also edits their team's."""
+        mine = models.Q(person=user)
+        if user.is_lead and user.team_id:
+            mine |= models.Q(team_id=user.team_id)
+        return self.filter(mine)
+
+
+class WatchRule(models.Model):
+    """What a person or a team wants pushed: every criterion that is set must hold."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="watch_rules",
+    )
+    team = models.ForeignKey(
+        "lab_portal.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="watch_rules",
+    )
+    name = models.CharField(_("name"), max_length=100)
+    query = models.TextField(
+        _("keywords"),
+        blank=True,
+        help_text=_('Words and "quoted phrases" with AND, OR, NOT and parentheses, in title and abstract.'),
+    )
+    authors = models.JSONField(_("authors"), default=list, blank=True)
+    categories = models.JSONField(_("categories"), default=list, blank=True)
+    # "Like my library": the recommender's score (0 to 1) a paper needs; null: not used.
+    min_recommendation = models.FloatField(_("like my library, at least"), null=True, blank=True)
+    include_updates = models.BooleanField(_("also new versions"), default=False)
+    instant = models.BooleanField(_("push to chat at once"), default=True)
+    in_digest = models.BooleanField(_("in the morning e-mail"), default=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = WatchRuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("watch rule")
+        verbose_name_plural = _("watch rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(person__isnull=False, team__isnull=True)
+                | models.Q(person__isnull=True, team__isnull=False),
+                name="watch_rule_has_one_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.owner})"
+
+    @property
+    def owner(self):
+        return self.person or self.team
+
+    @property
+    def is_team_rule(self) -> bool:
+        return self.team_id is not None
+
+    def editable_by(self, user) -> bool:
+        if self.person_id is not None:
+            return self.person_id == user.pk
+        return bool(user.is_lead and user.team_id == self.team_id)
+
+    def recipients(self):
+        """The people a match notifies: the owner, or every active member of the team."""
+        from lab_portal.models import User
+
+        if self.person_id is not None:
+            return User.objects.filter(pk=self.person_id, is_active=True)
+        return User.objects.filter(team_id=self.team_id, is_active=True)
+
+
+class NotificationQuerySet(models.QuerySet):
+    def for_digest(self):
+        return self.filter(digest_sent_at__isnull=True).filter(
+            models.Q(rule__isnull=True) | models.Q(rule__in_digest=True)
+        )
+
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """Something a person should know about a paper, and why: the record behind pushes and digests."""
+
+    class Kind(models.TextChoices):
+        MATCH = "match", _("watch rule")
+        SHARE = "share", _("shared with the lab")
+        MENTION = "mention", _("mention")
+        RECOMMENDATION = "recommendation", _("recommendation")
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    paper = models.ForeignKey(
+        Paper, verbose_name=_("paper"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.MATCH)
+    rule = models.ForeignKey(
+        WatchRule,
+        verbose_name=_("watch rule"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    share = models.ForeignKey(
+        "Share", verbose_name=_("share"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    comment = models.ForeignKey(
+        "Comment",
+        verbose_name=_("comment"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    # The paper's version the notification is about: a new version is a new notification.
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    reason = models.TextField(_("why"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    pushed_at = models.DateTimeField(_("pushed to chat at"), null=True, blank=True)
+    digest_sent_at = models.DateTimeField(_("in the digest of"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "paper", "rule", "version"],
+                condition=models.Q(rule__isnull=False),
+                name="notification_once_per_rule_version",
+            ),
+            models.UniqueConstraint(
+                fields=["person", "comment"],
+                condition=models.Q(comment__isnull=False),
+                name="notification_once_per_comment",
+            ),
+            models.UniqueConstraint(
+                fields=["person", "share"],
+                condition=models.Q(share__isnull=False),
+                name="notification_once_per_share",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["person", "digest_sent_at"], name="notification_digest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.paper.arxiv_id} ({self.kind})"
+
+
+class ShareQuerySet(models.QuerySet):
+    def recent(self):
+        return self.order_by("-created_at", "-pk")
+
+
+class Share(models.Model):
+    """A person telling the lab about a paper, with a note on why it matters."""
+
+    paper = models.ForeignKey(Paper, verbose_name=_("paper"), on_delete=models.CASCADE, related_name="shares")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("shared by"), on_delete=models.CASCADE, related_name="shares"
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("shared at"), default=timezone.now)
+
+    objects = ShareQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["-created_at"], name="share_recent")]
+        verbose_name = _("share")
+        verbose_name_plural = _("shares")
+
+    def __str__(self) -> str:
+        return f"{self.person} → {self.paper.arxiv_id}"
+
+
+class CommentQuerySet(models.QuerySet):
+    def visible(self):
+        """Deleted comments stay as rows (their replies hang on them) but show no text."""
+        return self.filter(deleted_at__isnull=True)
+
+
+class Comment(models.Model):
+    """One post in a paper's thread; `body` is Markdown with math, rendered and sanitised on display."""
+
+    paper = models.ForeignKey(
+        Paper, verbose_name=_("paper"), on_delete=models.CASCADE, related_name="comments"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.CASCADE, related_name="comments"
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("reply to"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="replies",
+    )
+    body = models.TextField(_("comment"))
+    created_at = models.DateTimeField(_("posted at"), default=timezone.now)
+    edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["paper", "created_at"], name="comment_thread")]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.paper.arxiv_id}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def editable_by(self, user) -> bool:
+        return self.author_id == user.pk and not self.is_deleted
+
+
+class Reaction(models.Model):
+    class Emoji(models.TextChoices):
+        THUMBS_UP = "👍", _("thumbs up")
+        HEART = "❤️", _("heart")
+        TADA = "🎉", _("celebrate")
+        THINKING = "🤔", _("thinking")
+        EYES = "👀", _("looking")
+        LAUGH = "😄", _("laugh")
+
+    comment = models.ForeignKey(
+        Comment, verbose_name=_("comment"), on_delete=models.CASCADE, related_name="reactions"
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.CASCADE, related_name="reactions"
+    )
+    emoji = models.CharField(_("emoji"), max_length=8, choices=Emoji.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "person", "emoji"], name="reaction_once_per_emoji"),
+        ]
+        verbose_name = _("reaction")
+        verbose_name_plural = _("reactions")
+
+    def __str__(self) -> str:
+        return f"{self.emoji} {self.person} on comment {self.comment_id}"
+
+
+def new_feed_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class FeedTokenQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True, person__is_active=True)
+
+
+class FeedToken(models.Model):
+    """The secret in a person's Atom feed URLs; revoking it retires every URL that carries it."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="feed_tokens",
+    )
+    key = models.CharField(_("key"), max_length=64, unique=True, default=new_feed_key)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    objects = FeedTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("feed token")
+        verbose_name_plural = _("feed tokens")
+
+    def __str__(self) -> str:
+        return f"{self.person} ({'revoked' if self.revoked_at else 'active'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class RecommendationQuerySet(models.QuerySet):
+    def for_day(self, person, day: date):
+        return self.filter(person=person, day=day).order_by("-score", "pk")
+
+
+class Recommendation(models.Model):
+    """How much a paper of `day` looks like a person's library (score 0 to 1), and why."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="recommendations",
+    )
+    paper = models.ForeignKey(
+        Paper, verbose_name=_("paper"), on_delete=models.CASCADE, related_name="recommendations"
+    )
+    score = models.FloatField(_("score"))
+    reason = models.TextField(_("why"), blank=True)
+    day = models.DateField(_("day"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = RecommendationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-day", "-score", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "paper", "day"], name="recommendation_once_per_day"),
+        ]
+        indexes = [models.Index(fields=["person", "day", "-score"], name="recommendation_ranking")]
+        verbose_name = _("recommendation")
+        verbose_name_plural = _("recommendations")
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.paper.arxiv_id} {self.score:.2f}"
+
+
+class RecommenderState(models.Model):
+    """What the last training left for a person: small facts only, the model is rebuilt each run."""
+
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="recommender_state",
+    )
+    trained_at = models.DateTimeField(_("trained at"), null=True, blank=True)
+    library_size = models.PositiveIntegerField(_("library papers"), default=0)
+    # [["diffusion", 1.7], ...]: the terms that weigh most, for reasons and for the person's page.
+    top_terms = models.JSONField(_("top terms"), default=list, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("recommender state")
+        verbose_name_plural = _("recommender states")
+
+    def __str__(self) -> str:
+        return f"{self.person} ({self.library_size} papers)"

@@ -2,8 +2,10 @@ import logging
 
 from celery import shared_task
 
+from . import digest, watch
 from .fetching import FetchError, fetch, start_daily_run
 from .models import FetchRun
+from .recommend import train_recommendations  # noqa: F401 - registers "papers.train_recommendations"
 
 logger = logging.getLogger(__name__)
 
@@ -39,3 +41,22 @@ def fetch_new_papers(self, *, run_id: int | None = None) -> dict | None:
         "updated": run.updated_count,
         "unchanged": run.unchanged_count,
     }
+
+
+@shared_task(name="papers.match_watch_rules")
+def match_watch_rules(*, run_id: int) -> dict | None:
+    """Match what fetch run `run_id` stored against every watch rule; safe to run again."""
+    run = FetchRun.objects.filter(pk=run_id).first()
+    if run is None:
+        logger.info("Fetch run %s is gone; no watch rules to match.", run_id)
+        return None
+    created = watch.notify_matches(watch.papers_of_run(run))
+    logger.info("Fetch run %s: %d watch-rule notifications", run.pk, created)
+    return {"run_id": run.pk, "notifications": created}
+
+
+@shared_task(name="papers.send_digests")
+def send_digests() -> dict:
+    """The morning e-mail of everyone whose morning has come; the beat runs it every 15 minutes."""
+    sent = digest.send_due_digests()
+    return {"sent": sent}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import discussion_views, views, watch_views
 
 app_name = "papers"
 
@@ -19,6 +19,24 @@ urlpatterns = [
     path("library/tags/<str:tag>/", views.library, name="tag"),
     path("library/bibtex/", views.library_bibtex, name="library-bibtex"),
     path("library/<int:pk>/", views.edit_bookmark, name="edit-bookmark"),
+    # watch rules (H7)
+    path("watch/", watch_views.watch_rules, name="watch-rules"),
+    path("watch/new/", watch_views.watch_rule_new, name="watch-rule-new"),
+    path("watch/preview/", watch_views.watch_rule_preview, name="watch-rule-preview"),
+    path("watch/<int:pk>/", watch_views.watch_rule_edit, name="watch-rule-edit"),
+    path("watch/<int:pk>/delete/", watch_views.watch_rule_delete, name="watch-rule-delete"),
+    # sharing, threads and feeds (H8)
+    path("lab/", discussion_views.lab, name="lab"),
+    path("share/<path:arxiv_id>", discussion_views.share, name="share"),
+    path("comment/<path:arxiv_id>", discussion_views.comment_new, name="comment-new"),
+    path("comments/<int:pk>/edit", discussion_views.comment_edit, name="comment-edit"),
+    path("comments/<int:pk>/delete", discussion_views.comment_delete, name="comment-delete"),
+    path("comments/<int:pk>/react", discussion_views.comment_react, name="comment-react"),
+    path("feeds/", discussion_views.feeds, name="feeds"),
+    path("feeds/keys/new", discussion_views.feed_key_new, name="feed-key-new"),
+    path("feeds/keys/<int:pk>/revoke", discussion_views.feed_key_revoke, name="feed-key-revoke"),
+    path("feeds/<str:key>/lab.atom", discussion_views.lab_atom, name="lab-atom"),
+    path("feeds/<str:key>/tags/<str:tag>.atom", discussion_views.tag_atom, name="tag-atom"),
     # Old-style ids carry a slash (hep-th/9901001), so the id is a path and the action comes first.
     path("bookmark/<path:arxiv_id>", views.toggle_bookmark, name="bookmark"),
     path("bibtex/<path:arxiv_id>", views.paper_bibtex, name="bibtex"),

@@ -1,0 +1,273 @@
+"""Sharing with the lab, paper threads and the person's Atom feeds.
+
+Who may see what: everything needs a logged-in person, except the Atom feeds, which carry a
+secret key instead (a revoked or unknown key answers 404). Shares, threads and reactions are the
+whole lab's; only a comment's author edits or deletes it (403 for anyone else; a deleted comment
+is 404). Feed keys are their owner's alone: anyone else's answer 404.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import linebreaks
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget
+
+from . import discussion
+from .models import Bookmark, Comment, FeedToken, Paper, Reaction, Tag
+
+COMMENT_MAX = 10_000
+
+
+class ShareForm(forms.Form):
+    note = forms.CharField(
+        label=gettext_lazy("Why the lab should read it"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": gettext_lazy("Must read because …")}),
+    )
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(label=gettext_lazy("Comment"), max_length=COMMENT_MAX)
+    parent = forms.IntegerField(required=False)
+
+
+def _get_paper(arxiv_id: str) -> Paper:
+    return get_object_or_404(Paper, arxiv_id=arxiv_id)
+
+
+def _get_comment(pk: int) -> Comment:
+    # A deleted comment can no longer be reacted to, edited or deleted: it is gone for the thread.
+    return get_object_or_404(
+        Comment.objects.select_related("paper", "author"), pk=pk, deleted_at__isnull=True
+    )
+
+
+def _get_comment_for_author(request: HttpRequest, pk: int) -> Comment:
+    comment = _get_comment(pk)
+    if not comment.editable_by(request.user):
+        raise PermissionDenied
+    return comment
+
+
+def _get_feed_token(key: str) -> FeedToken:
+    token = FeedToken.objects.active().select_related("person").filter(key=key).first()
+    if token is None:
+        raise Http404
+    FeedToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token
+
+
+def _get_own_feed_token(request: HttpRequest, pk: int) -> FeedToken:
+    return get_object_or_404(FeedToken, pk=pk, person=request.user)
+
+
+def _errors(form: forms.Form) -> str:
+    return " ".join(error for errors in form.errors.values() for error in errors)
+
+
+# Sharing ----------------------------------------------------------------------------------------
+
+
+def lab(request: HttpRequest) -> HttpResponse:
+    """What the lab shared in the last three months, most interesting first (see interest_score)."""
+    papers = discussion.lab_papers()
+    saved = set(
+        Bookmark.objects.filter(user=request.user, paper__in=papers).values_list("paper_id", flat=True)
+    )
+    for paper in papers:
+        paper.is_bookmarked = paper.pk in saved
+    return render(request, "papers/lab.html", {"papers": papers})
+
+
+@require_POST
+def share(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    paper = _get_paper(arxiv_id)
+    form = ShareForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Not shared: %(errors)s") % {"errors": _errors(form)})
+        return redirect(paper)
+    discussion.share_paper(paper, person=request.user, note=form.cleaned_data["note"])
+    messages.success(request, _("Shared with the lab."))
+    return redirect("papers:lab")
+
+
+# Threads ----------------------------------------------------------------------------------------
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def comment_new(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    paper = _get_paper(arxiv_id)
+    form = CommentForm(request.POST)
+    valid = form.is_valid()
+    parent = None
+    # The parent is checked even when the body is refused: the errors go back to its reply form.
+    if form.cleaned_data.get("parent"):
+        parent = _get_comment(form.cleaned_data["parent"])
+        if parent.paper_id != paper.pk:
+            raise Http404
+    if not valid:
+        if request.htmx:
+            context = {
+                "paper": paper,
+                "parent": parent,
+                "body": request.POST.get("body", ""),
+                "errors": form.errors,
+            }
+            response = render(request, "papers/thread.html#comment-form", context)
+            # The form aimed at the list; a refused post replaces the form, with its errors.
+            form_id = f"reply-form-{parent.pk}" if parent else f"comment-form-{paper.pk}"
+            return reswap(retarget(response, f"#{form_id}"), "outerHTML")
+        messages.error(request, _("Not posted: %(errors)s") % {"errors": _errors(form)})
+        return redirect(f"{paper.get_absolute_url()}#thread")
+    comment = discussion.post_comment(
+        paper, author=request.user, body=form.cleaned_data["body"], parent=parent
+    )
+    if request.htmx:
+        context = {
+            "paper": paper,
+            "parent": parent,
+            "comment": discussion.load_comment(comment.pk, viewer=request.user),
+        }
+        return render(request, "papers/thread.html#comment-posted", context)
+    messages.success(request, _("Comment posted."))
+    return redirect(discussion.comment_url(comment))
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = _get_comment_for_author(request, pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        discussion.edit_comment(comment, body=form.cleaned_data["body"])
+    if request.htmx:
+        shown = discussion.load_comment(comment.pk, viewer=request.user)
+        context = {"comment": shown, "paper": comment.paper, "errors": form.errors}
+        return render(request, "papers/thread.html#comment", context)
+    if form.is_valid():
+        messages.success(request, _("Comment saved."))
+    else:
+        messages.error(request, _("Not saved: %(errors)s") % {"errors": _errors(form)})
+    return redirect(discussion.comment_url(comment))
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def comment_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = _get_comment_for_author(request, pk)
+    discussion.delete_comment(comment)
+    if request.htmx:
+        shown = discussion.load_comment(comment.pk, viewer=request.user)
+        return render(request, "papers/thread.html#comment", {"comment": shown, "paper": comment.paper})
+    messages.success(request, _("Comment deleted."))
+    return redirect(f"{comment.paper.get_absolute_url()}#thread")
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def comment_react(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = _get_comment(pk)
+    emoji = request.POST.get("emoji", "")
+    if emoji not in Reaction.Emoji.values:
+        return HttpResponseBadRequest(_("Unknown reaction."))
+    discussion.toggle_reaction(comment, person=request.user, emoji=emoji)
+    if request.htmx:
+        shown = discussion.load_comment(comment.pk, viewer=request.user)
+        return render(request, "papers/thread.html#reactions", {"comment": shown})
+    return redirect(discussion.comment_url(comment))
+
+
+# Feeds ------------------------------------------------------------------------------------------
+
+
+def feeds(request: HttpRequest) -> HttpResponse:
+    """The person's secret feed URLs (the Lab page and each of their tags), with their key."""
+    token = FeedToken.objects.filter(person=request.user, revoked_at__isnull=True).first()
+    tags = list(Tag.objects.filter(user=request.user).order_by("name"))
+    urls = []
+    if token:
+        urls.append(
+            (_("The Lab page"), request.build_absolute_uri(reverse("papers:lab-atom", args=[token.key])))
+        )
+        urls += [
+            (
+                _("Tag “%(tag)s”") % {"tag": tag.name},
+                request.build_absolute_uri(reverse("papers:tag-atom", args=[token.key, tag.name])),
+            )
+            for tag in tags
+        ]
+    return render(request, "papers/feeds.html", {"token": token, "urls": urls})
+
+
+@require_POST
+def feed_key_new(request: HttpRequest) -> HttpResponse:
+    discussion.new_feed_token(request.user)
+    messages.success(request, _("New feed key created: the old feed addresses no longer work."))
+    return redirect("papers:feeds")
+
+
+@require_POST
+def feed_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = _get_own_feed_token(request, pk)
+    discussion.revoke_feed_token(token)
+    messages.success(request, _("Feed key revoked: its feed addresses no longer work."))
+    return redirect("papers:feeds")
+
+
+def _atom(request: HttpRequest, *, title: str, link: str, entries: list[dict]) -> HttpResponse:
+    feed = Atom1Feed(
+        title=title,
+        link=request.build_absolute_uri(link),
+        description="",
+        feed_url=request.build_absolute_uri(),
+        language=settings.LANGUAGE_CODE,
+    )
+    for entry in entries:
+        paper = entry["paper"]
+        url = request.build_absolute_uri(paper.get_absolute_url())
+        feed.add_item(
+            title=paper.title,
+            link=url,
+            unique_id=url,
+            # The summary is HTML in Atom: the note or abstract is text, escaped here.
+            description=linebreaks(entry["summary"], autoescape=True),
+            author_name=", ".join(paper.authors),
+            pubdate=entry["updated"],
+            updateddate=entry["updated"],
+            categories=paper.categories,
+        )
+    return HttpResponse(feed.writeString("utf-8"), content_type="application/atom+xml; charset=utf-8")
+
+
+@login_not_required
+def lab_atom(request: HttpRequest, key: str) -> HttpResponse:
+    _get_feed_token(key)
+    entries = []
+    for paper in discussion.lab_papers():
+        notes = "\n\n".join(
+            f"{share.person.name}: {share.note}" for share in paper.shares.all() if share.note
+        )
+        entries.append({"paper": paper, "summary": notes or paper.abstract, "updated": paper.last_shared})
+    return _atom(request, title=_("Shared with the lab"), link=reverse("papers:lab"), entries=entries)
+
+
+@login_not_required
+def tag_atom(request: HttpRequest, key: str, tag: str) -> HttpResponse:
+    token = _get_feed_token(key)
+    tag_obj = get_object_or_404(Tag, user=token.person, name=tag)
+    bookmarks = Bookmark.objects.filter(user=token.person, tags=tag_obj).select_related("paper")[:100]
+    entries = [{"paper": b.paper, "summary": b.paper.abstract, "updated": b.created_at} for b in bookmarks]
+    title = _("Papers %(name)s tagged “%(tag)s”") % {"name": token.person.name, "tag": tag_obj.name}
+    return _atom(request, title=title, link=reverse("papers:tag", args=[tag_obj.name]), entries=entries)

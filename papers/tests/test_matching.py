@@ -1,0 +1,222 @@
+"""After a fetch commits, watch rules turn new papers into notifications and instant pushes."""
+
+from datetime import datetime, time, timedelta
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from lab_portal.models import Channel, Delivery
+from lab_portal.tests.stand_ins import SmtpServer, TelegramServer
+from papers.models import FetchRun, Notification, Paper, WatchRule
+from papers.tasks import match_watch_rules, send_digests
+from papers.tests.arxiv_server import NS, TESTING_PAGES, ArxivServer, entries, revised
+from papers.watch import words
+
+pytestmark = pytest.mark.django_db
+
+CHAT = "4242"
+TEAM_CHAT = "-1009876"
+
+
+@pytest.fixture
+def server(settings):
+    with ArxivServer() as running:
+        running.configure(settings)
+        yield running
+
+
+@pytest.fixture
+def telegram(settings):
+    with TelegramServer() as running:
+        running.configure(settings)
+        yield running
+
+
+@pytest.fixture
+def fetch(django_capture_on_commit_callbacks):
+    """`manage.py fetch_arxiv` as a person runs it, with everything queued on commit run in-process
+    (the match task, then the deliveries it queues)."""
+
+    def run(*args: str) -> FetchRun:
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command(
+                "fetch_arxiv", "--category", "cs.SE", "--since", "2000-01-01", *args, stdout=StringIO()
+            )
+        return FetchRun.objects.latest()
+
+    return run
+
+
+def expected(phrase: str) -> set[str]:
+    """What a one-phrase rule should find among the stored first versions, read the simple way."""
+    wanted = " ".join(words(phrase))
+    return {
+        paper.arxiv_id
+        for paper in Paper.objects.filter(version=1)
+        if f" {wanted} " in f" {' '.join(words(paper.title + ' ' + paper.abstract))} "
+    }
+
+
+def test_fetch_creates_one_notification_per_match_and_pushes_it_to_telegram(
+    fetch, server, telegram, researcher, settings
+):
+    server.serve_entries(entries(*TESTING_PAGES))
+    Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)
+    rule = WatchRule.objects.create(person=researcher, name="Metamorphic", query='"metamorphic testing"')
+
+    fetch()
+
+    found = set(Notification.objects.filter(rule=rule).values_list("paper__arxiv_id", flat=True))
+    assert found == expected("metamorphic testing")
+    assert len(found) >= 3
+    notification = Notification.objects.filter(rule=rule).select_related("paper").first()
+    assert notification.person == researcher
+    assert notification.reason == 'keywords: "metamorphic testing"'
+    assert notification.pushed_at is not None
+    sent = telegram.sent()
+    assert len(sent) == len(found)
+    assert {arrival.body["chat_id"] for arrival in sent} == {CHAT}
+    message = next(a for a in sent if notification.paper.title[:40] in a.text)
+    assert "Metamorphic" in message.text
+    assert notification.paper.authors[0] in message.text
+    assert 'keywords: "metamorphic testing"' in message.text
+    assert f'href="{settings.SITE_URL}{notification.paper.get_absolute_url()}"' in message.body["text"]
+    assert f'href="https://arxiv.org/abs/{notification.paper.arxiv_id}"' in message.body["text"]
+
+
+def test_second_fetch_creates_and_sends_nothing_new(fetch, server, telegram, researcher):
+    server.serve_entries(entries(*TESTING_PAGES))
+    Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)
+    WatchRule.objects.create(person=researcher, name="Mutation", query="mutation")
+    fetch()
+    notifications, messages = Notification.objects.count(), len(telegram.sent())
+
+    fetch()
+
+    assert notifications > 0
+    assert Notification.objects.count() == notifications
+    assert len(telegram.sent()) == messages
+    assert Delivery.objects.count() == messages
+
+
+def test_running_the_match_task_again_creates_nothing(fetch, server, researcher):
+    server.serve_entries(entries(*TESTING_PAGES))
+    WatchRule.objects.create(person=researcher, name="Mutation", query="mutation OR fuzzing", instant=False)
+    run = fetch()
+    before = Notification.objects.count()
+
+    result = match_watch_rules.delay(run_id=run.pk).get()
+
+    assert before > 0
+    assert result == {"run_id": run.pk, "notifications": 0}
+    assert Notification.objects.count() == before
+
+
+def test_new_version_is_pushed_only_to_rules_that_ask_for_updates(fetch, server, telegram, researcher):
+    [original] = [
+        e for e in entries(*TESTING_PAGES) if e.findtext("atom:id", namespaces=NS).endswith("2301.13615v1")
+    ]
+    Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)
+    updates = WatchRule.objects.create(
+        person=researcher, name="Mutation, all versions", query='"mutation testing"', include_updates=True
+    )
+    first_only = WatchRule.objects.create(
+        person=researcher, name="Mutation, new only", query='"mutation testing"'
+    )
+    server.serve_entries([original])
+    fetch()
+    server.serve_entries([revised(original, version=2, updated="2026-11-20T10:00:00Z")])
+
+    run = fetch()
+
+    assert run.updated_count == 1
+    assert sorted(Notification.objects.filter(rule=updates).values_list("version", flat=True)) == [1, 2]
+    assert list(Notification.objects.filter(rule=first_only).values_list("version", flat=True)) == [1]
+    subjects = [arrival.text.splitlines()[0] for arrival in telegram.sent()]
+    assert sorted(subjects) == sorted(
+        [
+            "New paper for your watch rule “Mutation, all versions”",
+            "New paper for your watch rule “Mutation, new only”",
+            "New version for your watch rule “Mutation, all versions”",
+        ]
+    )
+
+
+def test_team_rule_notifies_every_member_and_pushes_once_to_the_team_chat(
+    fetch, server, telegram, researcher, lead, other_researcher, team
+):
+    server.serve_entries(entries(*TESTING_PAGES))
+    Channel.objects.create(team=team, kind=Channel.Kind.TELEGRAM, target=TEAM_CHAT)
+    Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)
+    rule = WatchRule.objects.create(team=team, name="Flaky tests", query="flaky", created_by=lead)
+
+    fetch()
+
+    papers = set(Notification.objects.filter(rule=rule).values_list("paper_id", flat=True))
+    people = set(Notification.objects.filter(rule=rule).values_list("person__username", flat=True))
+    assert papers
+    assert people == {researcher.username, lead.username}
+    assert Notification.objects.filter(rule=rule).count() == 2 * len(papers)
+    assert [arrival.body["chat_id"] for arrival in telegram.sent()] == [TEAM_CHAT] * len(papers)
+
+
+def test_rule_that_is_not_instant_only_records(fetch, server, telegram, researcher):
+    server.serve_entries(entries(*TESTING_PAGES))
+    Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)
+    WatchRule.objects.create(person=researcher, name="Quiet", query="mutation", instant=False)
+    WatchRule.objects.create(person=researcher, name="Paused", query="testing", active=False)
+
+    fetch()
+
+    assert set(Notification.objects.values_list("rule__name", flat=True)) == {"Quiet"}
+    assert Notification.objects.filter(pushed_at__isnull=False).count() == 0
+    assert telegram.arrivals == []
+
+
+def test_author_rule_matches_names_written_another_way(fetch, server, researcher):
+    server.serve_entries(entries(*TESTING_PAGES))
+    rule = WatchRule.objects.create(
+        person=researcher, name="Fraser", authors=["Fraser, G."], categories=["cs.SE"], instant=False
+    )
+
+    fetch()
+
+    found = {
+        n.paper.arxiv_id: n.reason for n in Notification.objects.filter(rule=rule).select_related("paper")
+    }
+    assert set(found) == {"2101.09077", "2202.06271", "2501.07954"}
+    assert all("author: Gordon Fraser" in reason for reason in found.values())
+
+
+def test_match_task_for_a_missing_run_does_nothing(db):
+    assert match_watch_rules.delay(run_id=999).get() is None
+
+
+def test_new_user_rule_reaches_telegram_at_once_and_the_mail_next_morning(
+    fetch, server, telegram, researcher, settings, time_machine, django_capture_on_commit_callbacks
+):
+    with SmtpServer() as smtp:
+        smtp.configure(settings)
+        server.serve_entries(entries(*TESTING_PAGES))
+        Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)
+        Channel.objects.create(person=researcher, kind=Channel.Kind.EMAIL, target="")
+        WatchRule.objects.create(person=researcher, name="Flaky", query="flaky")
+
+        fetch()
+        local = timezone.now().astimezone(ZoneInfo(researcher.timezone))
+        time_machine.move_to(datetime.combine(local.date() + timedelta(days=1), time(9), tzinfo=local.tzinfo))
+        with django_capture_on_commit_callbacks(execute=True):
+            send_digests.delay()
+        fetch()
+        with django_capture_on_commit_callbacks(execute=True):
+            send_digests.delay()
+
+    [paper] = Paper.objects.filter(notifications__isnull=False).distinct()
+    [pushed] = telegram.sent()
+    assert paper.title in pushed.text
+    [mail] = smtp.messages
+    assert mail["To"] == researcher.email
+    assert paper.title in mail.get_body(("plain",)).get_content()

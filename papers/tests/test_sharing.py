@@ -1,0 +1,219 @@
+"""Sharing a paper with the lab: pushed once to the lab's chat, listed on the Lab page."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from lab_portal.models import Delivery
+from lab_portal.tests.stand_ins import TelegramServer
+from papers.discussion import interest_score, lab_papers
+from papers.models import Bookmark, Comment, Share
+from papers.tests.factories import make_paper
+
+pytestmark = pytest.mark.django_db
+
+LAB_CHAT = "-100777"
+
+
+@pytest.fixture
+def telegram(settings):
+    with TelegramServer() as server:
+        server.configure(settings)
+        settings.TELEGRAM_LAB_CHAT_ID = LAB_CHAT
+        yield server
+
+
+@pytest.fixture
+def paper(db):
+    return make_paper(arxiv_id="2606.00042", title="Attention <b>is</b> all & more", authors=["Jiwoo Park"])
+
+
+def share(client, paper, note="Must read because it beats our baseline"):
+    return client.post(f"/papers/share/{paper.arxiv_id}", {"note": note})
+
+
+def test_sharing_pushes_to_the_lab_chat_once(
+    login, researcher, paper, telegram, django_capture_on_commit_callbacks
+):
+    client = login(researcher)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = share(client, paper)
+
+    assert response.status_code == 302 and response["Location"] == "/papers/lab/"
+    share_row = Share.objects.get()
+    assert (share_row.person, share_row.paper, share_row.note) == (
+        researcher,
+        paper,
+        "Must read because it beats our baseline",
+    )
+    [sent] = telegram.sent()
+    assert sent.body["chat_id"] == LAB_CHAT
+    assert "Attention <b>is</b> all & more" in sent.text  # escaped for Telegram, shown as written
+    assert "Minji Kim" in sent.text and "Must read because it beats our baseline" in sent.text
+    assert sent.text.count("Must read because") == 1
+    assert (
+        '/papers/2606.00042"' in sent.body["text"]
+        and '"https://arxiv.org/abs/2606.00042"' in sent.body["text"]
+    )
+    delivery = Delivery.objects.get()
+    assert (delivery.dedupe_key, delivery.state) == (f"share:{share_row.pk}", Delivery.State.SENT)
+
+
+def test_the_push_waits_for_the_commit(
+    login, researcher, paper, telegram, django_capture_on_commit_callbacks
+):
+    client = login(researcher)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        share(client, paper)
+
+    assert telegram.arrivals == []
+    assert len(callbacks) == 1
+
+
+def test_a_second_share_is_a_second_message_and_the_same_share_is_not_resent(
+    login, researcher, other_researcher, paper, telegram, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        share(login(researcher), paper)
+        share(login(other_researcher), paper, note="Agreed, and the code is out")
+    from lab_portal.notify import Message, notify_lab
+
+    with django_capture_on_commit_callbacks(execute=True):
+        again = notify_lab(Message(subject="x", dedupe_key=f"share:{Share.objects.first().pk}"))
+
+    assert again == []
+    assert len(telegram.sent()) == 2
+
+
+def test_a_share_needs_a_note(login, researcher, paper, telegram):
+    response = share(login(researcher), paper, note="  ")
+
+    assert response.status_code == 302 and response["Location"] == "/papers/2606.00042"
+    assert not Share.objects.exists()
+    assert not Delivery.objects.exists()
+
+
+def test_sharing_needs_a_login_a_post_and_csrf(researcher, paper, client):
+    anonymous = share(client, paper)
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(researcher)
+
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
+    assert csrf_client.get("/papers/share/2606.00042").status_code == 405
+    assert share(csrf_client, paper).status_code == 403
+    assert share(Client(), paper).status_code == 302
+    assert not Share.objects.exists()
+
+
+def test_sharing_an_unknown_paper_is_404(login, researcher):
+    assert login(researcher).post("/papers/share/2606.99999", {"note": "x"}).status_code == 404
+
+
+def test_the_paper_page_has_the_share_form(login, researcher, paper):
+    page = login(researcher).get("/papers/2606.00042")
+
+    assert 'action="/papers/share/2606.00042"' in page.text
+    assert "Share with the lab" in page.text
+
+
+# The Lab page ------------------------------------------------------------------------------------
+
+
+def shared(paper, person, *, hours_ago: float, note: str = "Read this"):
+    return Share.objects.create(
+        paper=paper, person=person, note=note, created_at=timezone.now() - timedelta(hours=hours_ago)
+    )
+
+
+def test_the_lab_page_lists_shares_newest_first_when_interest_is_equal(login, researcher, lead):
+    old = make_paper(title="Older paper")
+    new = make_paper(title="Newer paper")
+    shared(old, lead, hours_ago=30, note="Classic <script>alert(1)</script>")
+    shared(new, lead, hours_ago=1)
+
+    page = login(researcher).get("/papers/lab/")
+
+    assert page.status_code == 200
+    assert page.text.index("Newer paper") < page.text.index("Older paper")
+    assert "Classic &lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "Jiwoo Park" in page.text
+
+
+def test_lab_interest_lifts_a_discussed_paper_above_a_newer_quiet_one(
+    login, researcher, other_researcher, lead, make_person
+):
+    quiet = make_paper(title="Quiet new paper")
+    discussed = make_paper(title="Much discussed paper")
+    shared(quiet, lead, hours_ago=1)
+    shared(discussed, lead, hours_ago=6)
+    shared(discussed, other_researcher, hours_ago=5)
+    for person in (researcher, other_researcher, lead, make_person("sora"), make_person("hyun")):
+        Bookmark.objects.create(user=person, paper=discussed)
+        Comment.objects.create(paper=discussed, author=person, body="Interesting")
+
+    page = login(researcher).get("/papers/lab/")
+
+    assert page.text.index("Much discussed paper") < page.text.index("Quiet new paper")
+    assert "2 shares" in page.text and "5 comments" in page.text and "saved by 5" in page.text
+
+
+def test_a_deleted_comment_does_not_count_as_interest(lead):
+    paper = make_paper()
+    shared(paper, lead, hours_ago=1)
+    Comment.objects.create(paper=paper, author=lead, body="x", deleted_at=timezone.now())
+    Comment.objects.create(paper=paper, author=lead, body="y")
+
+    [listed] = lab_papers()
+
+    assert (listed.share_count, listed.comment_count, listed.bookmark_count) == (1, 1, 0)
+
+
+def test_interest_decays_with_age():
+    now = timezone.now()
+
+    fresh = interest_score(shares=1, comments=0, bookmarks=0, last_shared=now, now=now)
+    week = interest_score(shares=1, comments=0, bookmarks=0, last_shared=now - timedelta(days=7), now=now)
+    busy_week = interest_score(
+        shares=3, comments=40, bookmarks=20, last_shared=now - timedelta(days=7), now=now
+    )
+
+    assert fresh > week
+    assert busy_week < fresh  # a week of age outweighs even a busy thread
+    assert interest_score(shares=1, comments=5, bookmarks=0, last_shared=now, now=now) > fresh
+
+
+def test_shares_older_than_the_window_leave_the_lab_page(login, researcher, lead):
+    shared(make_paper(title="Ancient history"), lead, hours_ago=24 * 100)
+
+    page = login(researcher).get("/papers/lab/")
+
+    assert "Ancient history" not in page.text
+    assert "Nothing shared yet" in page.text
+
+
+def test_the_lab_page_needs_a_login(client):
+    response = client.get("/papers/lab/")
+
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("size", [1, 30])
+def test_the_lab_page_query_count_does_not_grow_with_shares(
+    size, login, researcher, lead, django_assert_num_queries
+):
+    for number in range(size):
+        paper = make_paper(title=f"Shared paper {number}")
+        shared(paper, lead, hours_ago=number)
+        shared(paper, researcher, hours_ago=number + 0.5)
+        Bookmark.objects.create(user=researcher, paper=paper)
+    client = login(researcher)
+
+    # session, user, papers with their counts, their shares with the sharers, my bookmarks
+    with django_assert_num_queries(5):
+        page = client.get("/papers/lab/")
+
+    assert page.text.count('class="lab-paper"') == size

@@ -1,0 +1,680 @@
+"""Watch rules as matchers: a rule is compiled once, a paper is tokenised once.
+
+A rule's criteria must all hold: the keyword query (words, "quoted phrases", AND, OR, NOT and
+parentheses, over title and abstract), any one of its authors, any one of its categories, and
+the "like my library" score. Rules are indexed by one term each of them cannot match without
+(an author's surname, a query word, a category), so each paper is tested only against the few
+rules that could match it: 1,500 papers against 500 rules in well under the two seconds the
+issue allows (bench/match.py).
+"""
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cached_property, lru_cache
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from lab_portal.models import Channel, User
+from lab_portal.notify import Item, Message, notify
+
+from .models import Notification, Paper, Recommendation, WatchRule
+
+_WORD = re.compile(r"[a-z0-9]+")
+_HYPHENATED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
+# Combining marks, which NFKD splits off letters: what "strip accents" removes.
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+# Query syntax: a quoted phrase, a parenthesis, or a run of anything else.
+_QUERY_TOKEN = re.compile(r'"([^"]*)"?|(\()|(\))|([^\s()"]+)')
+# Letters NFKD leaves whole, spelt the way English-language papers write them.
+_UNDECOMPOSABLE = str.maketrans(
+    {"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "Æ": "AE", "æ": "ae", "Œ": "OE",
+     "œ": "oe", "ß": "ss", "Þ": "Th", "þ": "th", "\u0131": "i"}
+)  # fmt: skip
+_OPERATORS = {"AND", "OR", "NOT"}
+# Name particles that belong to the surname: "Ludwig van Beethoven" is filed under "van beethoven".
+_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "da", "di", "du", "la", "le", "dos", "das"}
+
+
+class QueryError(ValueError):
+    """A query that cannot be read, with a message fit to show under the form field."""
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: "Müller" → "muller", "Ångström" → "angstrom"."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSABLE))
+    return _COMBINING.sub("", decomposed).lower()
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    # Plurals only, the same way on both sides: "transformers" finds "transformer".
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """The words matching works on; a hyphen splits words, so "self-supervised" is two."""
+    found = _WORD.findall(fold(text))
+    stems = {word: _stem(word) for word in set(found)}
+    return [stems[word] for word in found]
+
+
+# Queries ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    words: tuple[str, ...]  # one word, or a phrase
+    label: str  # as the person wrote it, for the reason
+
+    def matches(self, text: "PaperText") -> bool:
+        if len(self.words) == 1:
+            return self.words[0] in text.vocabulary
+        if not all(word in text.vocabulary for word in self.words):
+            return False
+        return f" {' '.join(self.words)} " in text.joined
+
+    def anchors(self) -> frozenset[str] | None:
+        # The longest word of a phrase is the rarest, as a rule of thumb.
+        return frozenset([max(self.words, key=len)])
+
+    def found(self, text: "PaperText") -> list[str]:
+        return [self.label] if self.matches(text) else []
+
+
+@dataclass(frozen=True)
+class Not:
+    inner: object
+
+    def matches(self, text) -> bool:
+        return not self.inner.matches(text)
+
+    def anchors(self) -> None:
+        return None  # a paper without any of the words matches
+
+    def found(self, text) -> list[str]:
+        return []
+
+
+@dataclass(frozen=True)
+class And:
+    parts: tuple
+
+    def matches(self, text) -> bool:
+        return all(part.matches(text) for part in self.parts)
+
+    def anchors(self) -> frozenset[str] | None:
+        # Every part must match, so any one part's anchors will do: take the smallest set.
+        sets = [s for s in (part.anchors() for part in self.parts) if s is not None]
+        return min(sets, key=len) if sets else None
+
+    def found(self, text) -> list[str]:
+        return [label for part in self.parts for label in part.found(text)]
+
+
+@dataclass(frozen=True)
+class Or:
+    parts: tuple
+
+    def matches(self, text) -> bool:
+        return any(part.matches(text) for part in self.parts)
+
+    def anchors(self) -> frozenset[str] | None:
+        sets = [part.anchors() for part in self.parts]
+        return None if any(s is None for s in sets) else frozenset().union(*sets)
+
+    def found(self, text) -> list[str]:
+        return [label for part in self.parts for label in part.found(text)]
+
+
+def _lex(query: str) -> list[tuple[str, str]]:
+    tokens = []
+    for phrase, opening, closing, bare in _QUERY_TOKEN.findall(query):
+        if opening:
+            tokens.append(("(", opening))
+        elif closing:
+            tokens.append((")", closing))
+        elif bare in _OPERATORS:
+            tokens.append((bare, bare))
+        elif bare.startswith("-") and len(bare) > 1:
+            tokens.extend([("NOT", "-"), ("TERM", bare[1:])])
+        elif bare:
+            tokens.append(("TERM", bare))
+        elif phrase.strip():
+            tokens.append(("PHRASE", phrase.strip()))
+    return tokens
+
+
+class _Parser:
+    """Recursive descent: OR binds loosest, then AND (also implied between terms), then NOT."""
+
+    def __init__(self, tokens: list[tuple[str, str]]):
+        self.tokens, self.position = tokens, 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.position][0] if self.position < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        token = self.tokens[self.position]
+        self.position += 1
+        return token
+
+    def parse(self):
+        node = self.disjunction()
+        if self.peek() is not None:
+            raise QueryError(_("Unexpected “%(token)s”.") % {"token": self.tokens[self.position][1]})
+        return node
+
+    def disjunction(self):
+        parts = [self.conjunction()]
+        while self.peek() == "OR":
+            self.take()
+            parts.append(self.conjunction())
+        return parts[0] if len(parts) == 1 else Or(tuple(parts))
+
+    def conjunction(self):
+        parts = [self.negation()]
+        while self.peek() in ("AND", "NOT", "TERM", "PHRASE", "("):
+            if self.peek() == "AND":
+                self.take()
+            parts.append(self.negation())
+        return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+    def negation(self):
+        if self.peek() == "NOT":
+            self.take()
+            return Not(self.negation())
+        return self.atom()
+
+    def atom(self):
+        kind = self.peek()
+        if kind is None:
+            raise QueryError(_("The query ends where a word was expected."))
+        kind, value = self.take()
+        if kind == "(":
+            node = self.disjunction()
+            if self.peek() != ")":
+                raise QueryError(_("A parenthesis is not closed."))
+            self.take()
+            return node
+        if kind in ("TERM", "PHRASE"):
+            found = tuple(words(value))
+            if not found:
+                raise QueryError(_("“%(term)s” has no letters or digits to look for.") % {"term": value})
+            return Term(found, f'"{value}"' if kind == "PHRASE" else value)
+        raise QueryError(_("Unexpected “%(token)s”.") % {"token": value})
+
+
+def parse_query(query: str):
+    """The query's tree, or None for an empty query. Raises QueryError when it cannot be read."""
+    tokens = _lex(query)
+    return _Parser(tokens).parse() if tokens else None
+
+
+# Author names -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Name:
+    surname: str  # folded, without hyphens or spaces: "garcialopez"
+    given: tuple[str, ...]  # folded given names; an initial is one letter: ("j", "w")
+
+    def agrees_with(self, other: "Name") -> bool:
+        if self.surname != other.surname:
+            return False
+        if not self.given or not other.given or "".join(self.given) == "".join(other.given):
+            return True  # a bare surname matches any first name; "Jung-Woo" = "Jungwoo"
+        # Given names side by side: full names must be equal, an initial agrees with any name
+        # it begins. "J.-W." agrees with "Jung-Woo" and "Jungwoo"; "John A." with "John";
+        # "Jung-Woo" does not agree with "Jung-Hoon", nor "J.-W." with "J.-H.".
+        for mine, theirs in zip(self.given, other.given, strict=False):
+            if len(mine) > 1 and len(theirs) > 1:
+                if mine != theirs:
+                    return False
+            elif mine[0] != theirs[0]:
+                return False
+        return True
+
+
+def _given_parts(text: str) -> tuple[str, ...]:
+    parts = []
+    for chunk in re.split(r"\s+", text.strip()):
+        if chunk.isalpha() and chunk.isupper() and len(chunk) <= 3:
+            parts.extend(fold(chunk))  # "JW" is two initials
+            continue
+        # "J.-W." → j, w; "Jung-Woo" → jung, woo; "J.W." → j, w
+        for piece in re.split("[-\u2010.]+", chunk):
+            folded = "".join(_WORD.findall(fold(piece)))
+            if folded:
+                parts.append(folded)
+    return tuple(parts)
+
+
+def _surname(text: str) -> str:
+    return "".join(_WORD.findall(fold(text)))
+
+
+def parse_name(name: str) -> list[Name]:
+    """The readings of a name: "Ha, Jung-Woo" has one; "Jung-Woo Ha" is read both ways, since
+    the surname comes first in many of the lab's languages ("Ha Jung-Woo")."""
+    name = " ".join(name.split())
+    if "," in name:
+        surname, given = name.split(",", 1)
+        return [Name(_surname(surname), _given_parts(given))] if _surname(surname) else []
+    tokens = name.split(" ")
+    if not tokens or not tokens[0]:
+        return []
+    if len(tokens) == 1:
+        return [Name(_surname(tokens[0]), ())]
+    cut = len(tokens) - 1
+    while cut > 1 and fold(tokens[cut - 1]) in _PARTICLES:
+        cut -= 1  # "Ludwig van Beethoven": the surname is "van Beethoven"
+    readings = [Name(_surname(" ".join(tokens[cut:])), _given_parts(" ".join(tokens[:cut])))]
+    surname_first = Name(_surname(tokens[0]), _given_parts(" ".join(tokens[1:])))
+    if surname_first != readings[0] and not any(len(part) == 1 for part in readings[0].given):
+        # "J. Smith" has an initial first: it is not written surname first.
+        readings.append(surname_first)
+    return [reading for reading in readings if reading.surname]
+
+
+def author_anchors(name: str) -> set[str]:
+    """Words under which a rule naming this author is indexed: each reading's surname, whole
+    ("vanbeethoven", "jungwoo") and as its last word ("beethoven", "woo"), since a paper's
+    authors give their surnames in one of these forms."""
+    readings = parse_name(name)
+    anchors = {reading.surname for reading in readings}
+    for word in _WORD.findall(fold(name)):
+        if word not in _PARTICLES and any(reading.surname.endswith(word) for reading in readings):
+            anchors.add(word)
+    return anchors
+
+
+def names_agree(a: str, b: str) -> bool:
+    """Whether two spellings may name the same person ("Jung-Woo Ha", "J.-W. Ha", "Ha, Jungwoo")."""
+    return any(x.agrees_with(y) for x in parse_name(a) for y in parse_name(b))
+
+
+# Papers and rules -------------------------------------------------------------------------------
+
+
+class PaperText:
+    """What matching needs of a paper, computed once per paper and only when a rule asks."""
+
+    def __init__(self, paper):
+        self.paper = paper
+
+    @cached_property
+    def words(self) -> list[str]:
+        return words(f"{self.paper.title}\n{self.paper.abstract}")
+
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        return frozenset(self.words)
+
+    @cached_property
+    def joined(self) -> str:
+        return f" {' '.join(self.words)} "
+
+    @cached_property
+    def names(self) -> list[tuple[str, list[Name]]]:
+        return [(author, parse_name(author)) for author in self.paper.authors]
+
+    @cached_property
+    def author_words(self) -> frozenset[str]:
+        # One pass over all the names; each is read in full only for a rule that may want it.
+        folded = fold(" ".join(self.paper.authors))
+        found = set(_WORD.findall(folded))
+        found.update(compound.replace("-", "") for compound in _HYPHENATED.findall(folded))
+        return frozenset(found)
+
+    @cached_property
+    def categories(self) -> frozenset[str]:
+        codes = set(self.paper.categories)
+        codes.update(code.split(".", 1)[0] for code in self.paper.categories)  # "cs" for "cs.LG"
+        return frozenset(codes)
+
+
+@dataclass
+class CompiledRule:
+    rule: object
+    query: object  # the parsed tree, or None
+    authors: list[tuple[str, list[Name]]]
+    author_anchors: frozenset[str]
+    categories: frozenset[str]
+    min_score: float | None
+    # Whose "like my library" scores count: the owner, or every member of a team.
+    people: tuple[int, ...] = ()
+    anchors: dict = field(default_factory=dict)
+    by_surname: dict = field(default_factory=dict)  # the rule's author readings, by surname
+
+    @classmethod
+    def of(cls, rule, *, people: Iterable[int] = ()) -> "CompiledRule":
+        authors = [(author, parse_name(author)) for author in rule.authors if author.strip()]
+        anchors = frozenset().union(*(author_anchors(author) for author, _readings in authors))
+        compiled = cls(
+            rule=rule,
+            query=parse_query(rule.query),
+            authors=authors,
+            author_anchors=anchors,
+            categories=frozenset(code.strip() for code in rule.categories if code.strip()),
+            min_score=rule.min_recommendation,
+            people=tuple(people) or ((rule.person_id,) if rule.person_id else ()),
+        )
+        compiled.anchors = compiled._anchors()
+        for _written, readings in authors:
+            for reading in readings:
+                compiled.by_surname.setdefault(reading.surname, []).append(reading)
+        return compiled
+
+    def _anchors(self) -> dict:
+        # Authors are the rarest terms, then query words; categories narrow least.
+        if self.author_anchors:
+            return {"author": self.author_anchors}
+        query_anchors = self.query.anchors() if self.query is not None else None
+        if query_anchors is not None:
+            return {"word": query_anchors}
+        if self.categories:
+            return {"category": self.categories}
+        return {}
+
+    def _names_author(self, readings: list[Name]) -> bool:
+        return any(
+            reading.agrees_with(wanted)
+            for reading in readings
+            for wanted in self.by_surname.get(reading.surname, ())
+        )
+
+    def match(self, text: PaperText, scores: Mapping[tuple[int, int], float], labels=None) -> str | None:
+        """Why the paper matches, or None. The cheap tests go first; reasons only for a match."""
+        if self.categories and not self.categories & text.categories:
+            return None
+        if self.query is not None and not self.query.matches(text):
+            return None
+        authors = []
+        if self.authors:
+            authors = [written for written, readings in text.names if self._names_author(readings)]
+            if not authors:
+                return None
+        best = None
+        if self.min_score is not None:
+            best = max((scores.get((person, text.paper.pk), -1.0) for person in self.people), default=-1.0)
+            if best < self.min_score:
+                return None
+        labels = labels or reason_labels()
+        reasons = []
+        if self.query is not None and (found := list(dict.fromkeys(self.query.found(text)))):
+            reasons.append(labels["keywords"] % {"terms": ", ".join(found)})
+        if authors:
+            reasons.append(labels["author"] % {"names": ", ".join(authors)})
+        if self.categories:
+            reasons.append(
+                labels["category"] % {"codes": ", ".join(sorted(self.categories & text.categories))}
+            )
+        if best is not None:
+            reasons.append(labels["library"] % {"score": best})
+        return "; ".join(reasons)
+
+
+def reason_labels() -> dict[str, str]:
+    """The words of a reason, translated once per batch rather than once per match."""
+    return {
+        "keywords": _("keywords: %(terms)s"),
+        "author": _("author: %(names)s"),
+        "category": _("category: %(codes)s"),
+        "library": _("like your library (score %(score).2f)"),
+    }
+
+
+class RuleSet:
+    """Compiled rules with an index from terms to the rules that need them."""
+
+    def __init__(self, compiled: Iterable[CompiledRule]):
+        self.rules = list(compiled)
+        self.by_word: dict[str, list[int]] = defaultdict(list)
+        self.by_author: dict[str, list[int]] = defaultdict(list)
+        self.by_category: dict[str, list[int]] = defaultdict(list)
+        self.always: list[int] = []
+        indexes = {"word": self.by_word, "author": self.by_author, "category": self.by_category}
+        for position, rule in enumerate(self.rules):
+            if not rule.anchors:
+                self.always.append(position)
+            for kind, terms in rule.anchors.items():
+                for term in terms:
+                    indexes[kind][term].append(position)
+
+    def candidates(self, text: PaperText) -> list[int]:
+        found = set(self.always)
+        for word in text.vocabulary:
+            if word in self.by_word:
+                found.update(self.by_word[word])
+        if self.by_author:
+            for word in text.author_words:
+                if word in self.by_author:
+                    found.update(self.by_author[word])
+        for code in text.categories:
+            if code in self.by_category:
+                found.update(self.by_category[code])
+        return sorted(found)
+
+    def match(self, papers: Iterable, *, scores: Mapping[tuple[int, int], float] | None = None):
+        """[(rule, paper, reason)] for every rule each paper matches, in rule order per paper."""
+        scores = scores or {}
+        labels = reason_labels()
+        matches = []
+        for paper in papers:
+            text = PaperText(paper)
+            for position in self.candidates(text):
+                compiled = self.rules[position]
+                reason = compiled.match(text, scores, labels)
+                if reason is not None:
+                    matches.append((compiled.rule, paper, reason))
+        return matches
+
+
+def compile_rules(rules: Iterable, *, members: Mapping[int, Iterable[int]] | None = None) -> RuleSet:
+    """Compile rules once; `members` maps a team's id to its people's ids (for library scores).
+    A rule whose query cannot be read is left out: the form never saves one."""
+    members = members or {}
+    compiled = []
+    for rule in rules:
+        try:
+            compiled.append(
+                CompiledRule.of(rule, people=members.get(rule.team_id, ()) if rule.team_id else ())
+            )
+        except QueryError:
+            continue
+    return RuleSet(compiled)
+
+
+def match_papers(papers: Iterable, rules: Iterable, *, scores=None, members=None) -> list[tuple]:
+    """Every (rule, paper, reason) where a rule matches a paper."""
+    return compile_rules(rules, members=members).match(papers, scores=scores)
+
+
+# Running the rules after a fetch ----------------------------------------------------------------
+
+MATCH_BATCH = 2000  # papers matched per round, so a large backfill never sits in memory at once
+_PAPER_FIELDS = ["id", "arxiv_id", "version", "title", "abstract", "authors", "categories", "withdrawn"]
+
+
+def papers_of_run(run):
+    """The papers a run stored as new or changed: upsert stamps `fetched_at` only on those."""
+    until = run.finished_at or timezone.now()
+    return Paper.objects.filter(fetched_at__gte=run.started_at, fetched_at__lte=until, withdrawn=False)
+
+
+def notify_matches(papers) -> int:
+    """Match `papers` against every active rule and record each match once per person, rule and
+    version; push instant rules to chat. Returns how many notifications were created.
+
+    A paper at version 1 is new; a later version goes only to rules that ask for updates. Safe to
+    run again: existing notifications are skipped, and each push is keyed by rule and version.
+    """
+    rules = list(
+        WatchRule.objects.active()
+        .exclude(person__is_active=False)  # a departed person's rules stay, silent
+        .select_related("person", "team")
+    )
+    if not rules:
+        return 0
+    members = _team_members(rules)
+    every_rule = compile_rules(rules, members=members)
+    update_rules = compile_rules([rule for rule in rules if rule.include_updates], members=members)
+    created = 0
+    ids = list(papers.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), MATCH_BATCH):
+        batch = list(
+            papers.model.objects.filter(pk__in=ids[start : start + MATCH_BATCH]).only(*_PAPER_FIELDS)
+        )
+        scores = _scores(rules, members, batch)
+        matches = every_rule.match([p for p in batch if p.version == 1], scores=scores)
+        matches += update_rules.match([p for p in batch if p.version > 1], scores=scores)
+        created += _record(matches, members)
+    return created
+
+
+def _team_members(rules) -> dict[int, list[int]]:
+    teams = {rule.team_id for rule in rules if rule.team_id}
+    members: dict[int, list[int]] = defaultdict(list)
+    for person_id, team_id in User.objects.active().filter(team_id__in=teams).values_list("pk", "team_id"):
+        members[team_id].append(person_id)
+    return members
+
+
+def _scores(rules, members, papers) -> dict[tuple[int, int], float]:
+    people = set()
+    for rule in rules:
+        if rule.min_recommendation is not None:
+            people.update(members.get(rule.team_id, []) if rule.team_id else [rule.person_id])
+    if not people:
+        return {}
+    rows = Recommendation.objects.filter(person_id__in=people, paper__in=papers).values_list(
+        "person_id", "paper_id", "score"
+    )
+    scores: dict[tuple[int, int], float] = {}
+    for person_id, paper_id, score in rows:
+        scores[(person_id, paper_id)] = max(score, scores.get((person_id, paper_id), score))
+    return scores
+
+
+def _record(matches, members) -> int:
+    if not matches:
+        return 0
+    existing = set(
+        Notification.objects.filter(
+            rule__in={rule.pk for rule, _paper, _reason in matches},
+            paper__in={paper.pk for _rule, paper, _reason in matches},
+        ).values_list("person_id", "paper_id", "rule_id", "version")
+    )
+    rows, fresh = [], []
+    for rule, paper, reason in matches:
+        people = members.get(rule.team_id, []) if rule.team_id else [rule.person_id]
+        new = [
+            Notification(person_id=person, paper=paper, rule=rule, version=paper.version, reason=reason)
+            for person in people
+            if (person, paper.pk, rule.pk, paper.version) not in existing
+        ]
+        if new:
+            rows.extend(new)
+            fresh.append((rule, paper, reason))
+    with transaction.atomic():
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+        for rule, paper, reason in fresh:
+            if rule.instant and push(rule, paper, reason):
+                Notification.objects.filter(
+                    rule=rule, paper=paper, version=paper.version, pushed_at__isnull=True
+                ).update(pushed_at=timezone.now())
+    return len(rows)
+
+
+def push(rule, paper, reason: str) -> bool:
+    """Send one match at once to the chat channels of the rule's person or team."""
+    language = rule.person.language if rule.person_id else settings.LANGUAGE_CODE
+    with translation.override(language):
+        if paper.version > 1:
+            subject = _("New version for your watch rule “%(rule)s”") % {"rule": rule.name}
+        else:
+            subject = _("New paper for your watch rule “%(rule)s”") % {"rule": rule.name}
+        item = Item(
+            title=paper.title,
+            authors=list(paper.authors),
+            why=reason,
+            portal_url=settings.SITE_URL + paper.get_absolute_url(),
+            external_url=paper.abs_url,
+        )
+        message = Message(
+            subject=subject, dedupe_key=f"match:{rule.pk}:{paper.arxiv_id}v{paper.version}", items=[item]
+        )
+    kinds = [Channel.Kind.TELEGRAM, Channel.Kind.SLACK]
+    return bool(notify(rule.owner, message, kinds=kinds))
+
+
+# Preview while a person edits a rule ------------------------------------------------------------
+
+PREVIEW_DAYS = 30
+
+
+@dataclass
+class Preview:
+    count: int
+    matches: list[tuple]  # (paper, reason), newest first
+    since: object
+
+
+def preview(rule, *, days: int = PREVIEW_DAYS, limit: int = 20) -> Preview:
+    """What `rule` (saved or not) would have matched among the papers of the last `days` days."""
+    since = timezone.localdate() - timedelta(days=days)
+    window = Q(first_announced__gte=since)
+    if rule.include_updates:
+        window |= Q(last_announced__gte=since)
+    people = list(rule.recipients().values_list("pk", flat=True)) if rule.team_id else [rule.person_id]
+    compiled = CompiledRule.of(rule, people=people)
+    papers = Paper.objects.filter(window, withdrawn=False).filter(_narrowing(compiled))
+    papers = papers.order_by("-first_announced", "-arxiv_id").only(*_PAPER_FIELDS, "first_announced")
+    scores = {}
+    if compiled.min_score is not None:
+        rows = Recommendation.objects.filter(person_id__in=people, paper__in=papers)
+        scores = {
+            (person, paper): score
+            for person, paper, score in rows.values_list("person_id", "paper_id", "score")
+        }
+    labels = reason_labels()
+    matches, count = [], 0
+    for paper in papers.iterator(chunk_size=MATCH_BATCH):
+        reason = compiled.match(PaperText(paper), scores, labels)
+        if reason is not None:
+            count += 1
+            if len(matches) < limit:
+                matches.append((paper, reason))
+    return Preview(count=count, matches=matches, since=since)
+
+
+def _narrowing(compiled: CompiledRule) -> Q:
+    """A database filter every match passes, so the preview reads only likely papers. Words are
+    looked for as they are written, less a plural's end; the matcher then decides."""
+    if "word" in compiled.anchors:
+        narrowing = Q(pk__in=[])
+        for word in compiled.anchors["word"]:
+            stem = word[:-1] if word.endswith("y") and len(word) > 3 else word
+            narrowing |= Q(title__icontains=stem) | Q(abstract__icontains=stem)
+        return narrowing
+    if "category" in compiled.anchors:
+        narrowing = Q(pk__in=[])
+        for code in compiled.anchors["category"]:
+            # The quoted code is one whole element of the JSON list; an archive ends at its dot.
+            narrowing |= Q(categories__icontains=f'"{code}"' if "." in code else f'"{code}.')
+        return narrowing
+    return Q()
