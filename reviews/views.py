@@ -1,6 +1,195 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Drafts, their PDF versions, venues and deadlines.
+
+Who may see what: every page needs a logged-in person (LoginRequiredMiddleware). A draft's page
+and its PDFs are for its lab authors, its assigned reviewers and the leads; anyone else gets 404,
+the same as for a draft that does not exist. Uploading a version and changing the status are for
+the draft's authors (403 for its reviewers; leads may change the status). Venues and deadlines are
+listed to everyone and added by leads (403 for others). Every change is a POST.
+"""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Max
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
+
+from . import services
+from .calendars import deadlines_calendar
+from .forms import DeadlineForm, DraftForm, StatusForm, VenueForm, VersionForm
+from .models import Deadline, Draft, Venue
+
+LIST_RELATED = ("deadline__venue",)
 
 
+def _require_lead(request: HttpRequest) -> None:
+    if not request.user.is_lead:
+        raise PermissionDenied
+
+
+def _get_draft(request: HttpRequest, pk: int) -> Draft:
+    """The draft if this person may see it; 404 otherwise, so its existence is not revealed."""
+    drafts = Draft.objects.visible_to(request.user).select_related(*LIST_RELATED, "created_by", "paper")
+    return get_object_or_404(drafts, pk=pk)
+
+
+def _get_draft_for_author(request: HttpRequest, pk: int) -> Draft:
+    draft = _get_draft(request, pk)
+    if not draft.is_author(request.user):
+        raise PermissionDenied
+    return draft
+
+
+def _listed(drafts):
+    return drafts.select_related(*LIST_RELATED).annotate(
+        version_count=Count("versions"), last_upload=Max("versions__uploaded_at")
+    )
+
+
+@require_safe
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "reviews/index.html")
+    user = request.user
+    context = {
+        "my_drafts": _listed(Draft.objects.authored_by(user)),
+        "to_review": _listed(Draft.objects.reviewed_by(user).exclude(pk__in=Draft.objects.authored_by(user))),
+        # Leads run the review rounds: they see every draft that is in review.
+        "in_review": _listed(Draft.objects.in_review()) if user.is_lead else None,
+    }
+    return render(request, "reviews/index.html", context)
+
+
+def new_draft(request: HttpRequest) -> HttpResponse:
+    form = DraftForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        draft = services.create_draft(
+            form.instance,
+            by=request.user,
+            coauthors=data["coauthors"],
+            outside_authors=data["outside_authors"],
+            upload=data["pdf"],
+            checked=data["pdf"].checked,
+            note=data["note"],
+        )
+        messages.success(request, _("Your draft is saved with its first version."))
+        return redirect(draft)
+    no_deadlines = not Deadline.objects.upcoming().exists()
+    return render(request, "reviews/draft_form.html", {"form": form, "no_deadlines": no_deadlines})
+
+
+@require_safe
+def draft(request: HttpRequest, pk: int) -> HttpResponse:
+    draft = _get_draft(request, pk)
+    is_author = draft.is_author(request.user)
+    context = {
+        "draft": draft,
+        "is_author": is_author,
+        "shows_authors": draft.shows_authors_to(request.user),
+        "authors": draft.authors.select_related("person"),
+        "versions": draft.versions.select_related("uploaded_by"),
+        "version_form": VersionForm() if is_author else None,
+        "status_form": StatusForm(initial={"status": draft.status})
+        if is_author or request.user.is_lead
+        else None,
+    }
+    return render(request, "reviews/draft.html", context)
+
+
+def upload_version(request: HttpRequest, pk: int) -> HttpResponse:
+    draft = _get_draft_for_author(request, pk)
+    form = VersionForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["pdf"]
+        version = services.add_version(
+            draft, upload=upload, checked=upload.checked, note=form.cleaned_data["note"], by=request.user
+        )
+        messages.success(request, _("Version %(number)d is uploaded.") % {"number": version.number})
+        return redirect(draft)
+    return render(request, "reviews/version_form.html", {"draft": draft, "form": form})
+
+
+@require_POST
+def set_status(request: HttpRequest, pk: int) -> HttpResponse:
+    draft = _get_draft(request, pk)
+    if not (request.user.is_lead or draft.is_author(request.user)):
+        raise PermissionDenied
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the listed statuses."))
+    elif services.set_status(draft, status=form.cleaned_data["status"]):
+        messages.success(
+            request, _("The draft is now “%(status)s”.") % {"status": draft.get_status_display()}
+        )
+    return redirect(draft)
+
+
+@require_safe
+def download(request: HttpRequest, pk: int, number: int) -> FileResponse:
+    draft = _get_draft(request, pk)
+    version = get_object_or_404(draft.versions, number=number)
+    try:
+        handle = version.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    name = f"{slugify(draft.title)[:80] or 'draft'}-v{version.number}.pdf"
+    # An attachment, never inline: a PDF opened in the portal's own origin could run scripts.
+    response = FileResponse(handle, as_attachment=True, filename=name, content_type="application/pdf")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _venues_page(request: HttpRequest, *, venue_form=None, deadline_form=None, status=200) -> HttpResponse:
+    is_lead = request.user.is_lead
+    now = timezone.now()
+    context = {
+        "venues": Venue.objects.all(),
+        "upcoming": Deadline.objects.upcoming(now).select_related("venue"),
+        "past": Deadline.objects.filter(paper_deadline__lt=now)
+        .select_related("venue")
+        .order_by("-paper_deadline")[:20],
+        "venue_form": (venue_form or VenueForm()) if is_lead else None,
+        "deadline_form": (deadline_form or DeadlineForm()) if is_lead else None,
+    }
+    return render(request, "reviews/venues.html", context, status=status)
+
+
+@require_safe
+def venues(request: HttpRequest) -> HttpResponse:
+    return _venues_page(request)
+
+
+@require_POST
+def add_venue(request: HttpRequest) -> HttpResponse:
+    _require_lead(request)
+    form = VenueForm(request.POST)
+    if not form.is_valid():
+        return _venues_page(request, venue_form=form, status=400)
+    venue = form.save()
+    messages.success(request, _("%(venue)s is added; now add its deadlines.") % {"venue": venue})
+    return redirect("reviews:venues")
+
+
+@require_POST
+def add_deadline(request: HttpRequest) -> HttpResponse:
+    _require_lead(request)
+    form = DeadlineForm(request.POST)
+    if not form.is_valid():
+        return _venues_page(request, deadline_form=form, status=400)
+    deadline = form.save()
+    messages.success(request, _("The %(deadline)s deadline is added.") % {"deadline": deadline})
+    return redirect("reviews:venues")
+
+
+@require_safe
+def deadlines_ics(request: HttpRequest) -> HttpResponse:
+    deadlines = Deadline.objects.filter(paper_deadline__gte=timezone.now() - timedelta(days=365))
+    body = deadlines_calendar(deadlines.select_related("venue"))
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="deadlines.ics"'
+    return response

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from lab_portal.models import User, validate_timezone
 from papers.models import Paper
 from papers.services import parse_reference
+from reviews.models import Draft
 
 from .models import Series, Talk, TalkRequest, wall_clock_exists, zoned
 
@@ -95,6 +96,7 @@ class TalkForm(forms.ModelForm):
             "speaker_homepage",
             "speaker_bio",
             "speaker_timezone",
+            "draft",
         ]
         widgets = {
             "abstract": forms.Textarea(attrs={"rows": 8}),
@@ -103,12 +105,22 @@ class TalkForm(forms.ModelForm):
 
     field_order = ["kind", "title", "abstract", "date", "start_time", "end_time", "timezone", "room"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["host"].queryset = people()
         self.fields["speaker_user"].queryset = people()
         self.fields["timezone"].help_text = _("The zone the date and times above are in.")
         talk = self.instance
+        # Only drafts the editor may see are offered; one linked by someone who may see it stays
+        # linked, and hidden, when another editor may not.
+        drafts = Draft.objects.visible_to(user) if user is not None else Draft.objects.none()
+        if talk.draft_id and not drafts.filter(pk=talk.draft_id).exists():
+            del self.fields["draft"]
+        else:
+            self.fields["draft"].queryset = drafts.select_related("deadline__venue")
+            self.fields["draft"].help_text = _(
+                "A lab draft this talk presents; only its readers see the link."
+            )
         if talk.pk:
             self.initial.setdefault("date", talk.local_start.date())
             self.initial.setdefault("start_time", talk.local_start.time())

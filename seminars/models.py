@@ -298,6 +298,15 @@ class Talk(models.Model):
     related_papers = models.ManyToManyField(
         "papers.Paper", verbose_name=_("related papers"), blank=True, related_name="talks"
     )
+    # The lab draft this talk presents; shown only to people who may see the draft.
+    draft = models.ForeignKey(
+        "reviews.Draft",
+        verbose_name=_("draft presented"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="talks",
+    )
     slides = models.FileField(_("slides"), upload_to=upload_slides, blank=True)
     slides_url = models.URLField(_("slides link"), max_length=500, blank=True)
     recording_url = models.URLField(_("recording"), max_length=500, blank=True)

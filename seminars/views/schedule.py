@@ -168,7 +168,7 @@ def _save_talk_form(form: TalkForm, save) -> Talk | None:
 
 def new_talk(request: HttpRequest) -> HttpResponse:
     _require_lead(request)
-    form = TalkForm(request.POST or None, initial={"host": request.user})
+    form = TalkForm(request.POST or None, initial={"host": request.user}, user=request.user)
     if request.method == "POST" and form.is_valid():
         talk = _save_talk_form(form, lambda talk, papers: create_talk(talk, papers=papers))
         if talk:
@@ -180,7 +180,7 @@ def new_talk(request: HttpRequest) -> HttpResponse:
 def edit_talk(request: HttpRequest, pk: int) -> HttpResponse:
     talk = _get_talk_for_editor(request, pk)
     old = talk.schedule_snapshot()
-    form = TalkForm(request.POST or None, instance=talk)
+    form = TalkForm(request.POST or None, instance=talk, user=request.user)
     # A host edits their talk but does not hand it to someone else; leads do that.
     form.fields["host"].disabled = not request.user.is_lead
     if request.method == "POST" and form.is_valid():
@@ -304,7 +304,9 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
     if not talk_request.is_pending:
         messages.info(request, _("This request is already decided."))
         return redirect("seminars:requests")
-    form = TalkForm(request.POST or None, initial=_talk_from_request(talk_request, request.user))
+    form = TalkForm(
+        request.POST or None, initial=_talk_from_request(talk_request, request.user), user=request.user
+    )
     if request.method == "POST" and form.is_valid():
 
         def save(talk, papers):

@@ -1,0 +1,184 @@
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from lab_portal.models import validate_timezone
+
+from .models import ANYWHERE_ON_EARTH, Deadline, Draft, Venue
+from .uploads import check_pdf, human_size, max_bytes
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+# Deadlines are announced as "23:59 AoE"; most people only change the date.
+END_OF_DAY = time(23, 59)
+
+
+def local_moment(day, at: time, zone: str) -> datetime:
+    return datetime.combine(day, at, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+class PdfField(forms.FileField):
+    """A draft PDF, checked by its content; `cleaned_data` holds the upload and its CheckedPdf."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("PDF"))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        upload = super().clean(data, initial)
+        if not upload:
+            return upload
+        upload.checked = check_pdf(upload)
+        return upload
+
+    def widget_attrs(self, widget):
+        return {**super().widget_attrs(widget), "accept": "application/pdf"}
+
+
+def pdf_help() -> str:
+    return _("A PDF of at most %(limit)s, not password-protected.") % {"limit": human_size(max_bytes())}
+
+
+def parse_outside_authors(text: str) -> list[tuple[str, str]]:
+    """`Name <e-mail>` or `Name, e-mail` per line; the e-mail may be left out."""
+    authors = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        name, email = line, ""
+        if line.endswith(">") and "<" in line:
+            name, email = line[:-1].rsplit("<", 1)
+        elif "," in line:
+            name, email = line.rsplit(",", 1)
+        name, email = name.strip(), email.strip()
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                raise ValidationError(
+                    _("Line %(line)d: “%(email)s” is not an e-mail address."),
+                    params={"line": number, "email": email},
+                ) from None
+        if not name:
+            raise ValidationError(_("Line %(line)d has no name."), params={"line": number})
+        authors.append((name[:200], email))
+    return authors
+
+
+class DraftForm(forms.ModelForm):
+    coauthors = forms.ModelMultipleChoiceField(
+        label=_("Co-authors from the lab"),
+        queryset=get_user_model().objects.none(),
+        required=False,
+        help_text=_("You are the first author; they follow in the order listed."),
+    )
+    outside_authors = forms.CharField(
+        label=_("Co-authors from outside the lab"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One per line: Name <e-mail>."),
+    )
+    pdf = PdfField()
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000, initial=_("First version"))
+
+    class Meta:
+        model = Draft
+        fields = ["title", "abstract", "deadline", "review_by", "anonymous"]
+        widgets = {"abstract": forms.Textarea(attrs={"rows": 8}), "review_by": DATE_INPUT}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["coauthors"].queryset = get_user_model().objects.active().exclude(pk=user.pk)
+        self.fields["deadline"].queryset = Deadline.objects.upcoming().select_related("venue")
+        self.fields["review_by"].required = False
+        self.fields["review_by"].help_text = _("Leave empty for %(days)d days before the paper deadline.") % {
+            "days": settings.REVIEW_DAYS_BEFORE_DEADLINE
+        }
+        self.fields["pdf"].help_text = pdf_help()
+
+    def clean_outside_authors(self) -> list[tuple[str, str]]:
+        return parse_outside_authors(self.cleaned_data["outside_authors"])
+
+    def clean(self):
+        data = super().clean()
+        deadline = data.get("deadline")
+        if deadline and not data.get("review_by"):
+            data["review_by"] = self.instance.review_by = deadline.default_review_by()
+        return data
+
+
+class VersionForm(forms.Form):
+    pdf = PdfField()
+    note = forms.CharField(
+        label=_("What changed"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Reviewers read this next to the new version."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pdf"].help_text = pdf_help()
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=Draft.Status.choices)
+
+
+class VenueForm(forms.ModelForm):
+    class Meta:
+        model = Venue
+        fields = ["short_name", "name", "url"]
+
+
+class DeadlineForm(forms.ModelForm):
+    """Deadlines as the venue announces them: a date and wall-clock time in the venue's zone."""
+
+    abstract_date = forms.DateField(label=_("Abstract deadline"), required=False, widget=DATE_INPUT)
+    abstract_time = forms.TimeField(label=_("at"), required=False, widget=TIME_INPUT, initial=END_OF_DAY)
+    paper_date = forms.DateField(label=_("Paper deadline"), widget=DATE_INPUT)
+    paper_time = forms.TimeField(label=_("at"), widget=TIME_INPUT, initial=END_OF_DAY)
+
+    class Meta:
+        model = Deadline
+        fields = ["venue", "year", "timezone"]
+        help_texts = {"timezone": _("Etc/GMT+12 is Anywhere on Earth (UTC-12); the sign is inverted.")}
+
+    field_order = ["venue", "year", "abstract_date", "abstract_time", "paper_date", "paper_time", "timezone"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].initial = timezone.localdate().year
+        self.fields["timezone"].initial = ANYWHERE_ON_EARTH
+
+    def clean(self):
+        data = super().clean()
+        zone = data.get("timezone")
+        try:
+            validate_timezone(zone or "")
+        except ValidationError:
+            return data  # the model's validator reports it on the field
+        if data.get("paper_date") and data.get("paper_time"):
+            self.instance.paper_deadline = local_moment(data["paper_date"], data["paper_time"], zone)
+        if data.get("abstract_date"):
+            at = data.get("abstract_time") or END_OF_DAY
+            self.instance.abstract_deadline = local_moment(data["abstract_date"], at, zone)
+            if (
+                self.instance.paper_deadline
+                and self.instance.abstract_deadline > self.instance.paper_deadline
+            ):
+                self.add_error("abstract_date", _("The abstract deadline comes before the paper deadline."))
+        venue, moment = data.get("venue"), self.instance.paper_deadline
+        # The constraint covers a field the form computes, so ModelForm would not check it.
+        if venue and moment and Deadline.objects.filter(venue=venue, paper_deadline=moment).exists():
+            self.add_error("paper_date", _("%(venue)s already has this deadline.") % {"venue": venue})
+        return data

@@ -1,0 +1,85 @@
+"""Writes that touch several rows or a file: a new draft with its authors and first PDF, a new
+version, a status change. A PDF is written before its row; if anything after that fails, the
+file is removed again, so a failed upload leaves nothing behind."""
+
+from collections.abc import Callable
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from .models import Draft, DraftAuthor, DraftVersion
+from .uploads import CheckedPdf, private_storage
+
+
+def _with_cleanup(write: Callable[[list[str]], object]):
+    """Run `write(stored)` in a transaction; the files it lists in `stored` go if it fails."""
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            return write(stored)
+    except BaseException:
+        for name in stored:
+            private_storage.delete(name)
+        raise
+
+
+def _add_version(
+    draft: Draft, *, upload: UploadedFile, checked: CheckedPdf, note: str, by, stored
+) -> DraftVersion:
+    # The draft's row lock makes two uploads at once take numbers one after the other.
+    Draft.objects.select_for_update().filter(pk=draft.pk).first()
+    number = (draft.versions.aggregate(last=Max("number"))["last"] or 0) + 1
+    version = DraftVersion(
+        draft=draft, number=number, sha256=checked.sha256, size=checked.size, note=note, uploaded_by=by
+    )
+    version.file.save("draft.pdf", upload, save=False)
+    stored.append(version.file.name)
+    version.save()
+    return version
+
+
+def create_draft(
+    draft: Draft,
+    *,
+    by,
+    coauthors=(),
+    outside_authors: list[tuple[str, str]] = (),
+    upload: UploadedFile,
+    checked: CheckedPdf,
+    note: str,
+) -> Draft:
+    """Save a new draft (its fields set by the form) with `by` as first author and its first PDF."""
+
+    def write(stored):
+        draft.created_by = by
+        draft.save()
+        people = [by, *(person for person in coauthors if person.pk != by.pk)]
+        rows = [DraftAuthor(draft=draft, person=person, order=order) for order, person in enumerate(people)]
+        rows += [
+            DraftAuthor(draft=draft, name=name, email=email, order=order)
+            for order, (name, email) in enumerate(outside_authors, start=len(people))
+        ]
+        DraftAuthor.objects.bulk_create(rows)
+        _add_version(draft, upload=upload, checked=checked, note=note, by=by, stored=stored)
+        return draft
+
+    return _with_cleanup(write)
+
+
+def add_version(draft: Draft, *, upload: UploadedFile, checked: CheckedPdf, note: str, by) -> DraftVersion:
+    return _with_cleanup(
+        lambda stored: _add_version(draft, upload=upload, checked=checked, note=note, by=by, stored=stored)
+    )
+
+
+def set_status(draft: Draft, *, status: str) -> bool:
+    """False when the draft already had that status (a double click)."""
+    changed = (
+        Draft.objects.filter(pk=draft.pk)
+        .exclude(status=status)
+        .update(status=status, updated_at=timezone.now())
+    )
+    draft.refresh_from_db(fields=["status", "updated_at"])
+    return bool(changed)
