@@ -265,6 +265,7 @@ def search(request: HttpRequest) -> HttpResponse:
         "papers": papers,
         "next_url": next_url,
         "searched": bool(terms),
+        "candidates": queries.CANDIDATES,
         "query": urlencode({"q": request.GET.get("q", "")[:300]}),
     }
     template = (

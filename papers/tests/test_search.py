@@ -185,3 +185,13 @@ def test_search_widens_its_window_of_days_until_it_has_enough_matches(
     # Sorted by date, the window widens as far as the page needs, up to the whole store.
     assert found(by_date) == ["2606.00000", "2606.00001", "2606.00002", "2606.00003", "2606.00004"]
     assert found(deeper) == ["2606.00003", "2606.00004"]
+
+
+def test_search_says_how_far_relevance_ranks_and_how_to_see_everything(reader, library):
+    from papers.queries import CANDIDATES
+
+    ranked = search(reader, q="masked")
+    by_date = search(reader, q="masked", sort="date")
+
+    assert f"Relevance ranks the {CANDIDATES} most recent matches" in ranked.text
+    assert "Relevance ranks" not in by_date.text
