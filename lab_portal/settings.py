@@ -162,6 +162,9 @@ if REDIS_URL:
             "KEY_PREFIX": "lab_portal",
         }
     }
+    # Sessions read from Redis, written through to the database: one query less on every page.
+    # (Not with the per-process memory cache: a log-out there would not reach other processes.)
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -358,7 +361,10 @@ ARXIV_REQUEST_SPACING = float(env("ARXIV_REQUEST_SPACING", "3"))
 ARXIV_TIMEOUT = float(env("ARXIV_TIMEOUT", "30"))
 ARXIV_RETRIES = env_int("ARXIV_RETRIES", 4)
 ARXIV_RETRY_BACKOFF = float(env("ARXIV_RETRY_BACKOFF", "3"))  # seconds, doubled on each retry
-ARXIV_PAGE_SIZE = env_int("ARXIV_PAGE_SIZE", 200)
+# Results per request (arXiv serves up to 2,000). 1,000 takes a day's ~1,500 papers in two requests
+# instead of eight under the three-second rule, and each page is one bulk write: 1,000-row pages
+# stored at 0.90x COPY's rate and 3.1x a save() loop, 200-row pages 0.74x and 2.3x (bench/ingest.py).
+ARXIV_PAGE_SIZE = env_int("ARXIV_PAGE_SIZE", 1000)
 # Papers held in moderation are announced days late with older timestamps: windows overlap.
 ARXIV_OVERLAP_DAYS = env_int("ARXIV_OVERLAP_DAYS", 4)
 

@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import BooleanField, Case, F, FloatField, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
@@ -11,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .models import Paper
+from .models import Category, Paper
 
 PAGE_SIZE = 25
 
@@ -99,6 +100,47 @@ def stream(
     return Page(rows, cursor)
 
 
+# ---- what every feed page asks besides its papers ----------------------------------------------
+
+FRAME_KEY = "papers:feed-frame"
+# A frame computed while a fetch commits can miss that fetch; it lives this long at most.
+FRAME_SECONDS = 300
+
+
+def feed_frame(day: date | None = None) -> dict:
+    """The lab's categories, the latest announcement day, and the days before and after `day`.
+
+    Four queries on every feed page view otherwise (bench/scale.py), for facts that change only
+    when papers or categories are written; those writes call forget_feed_frame().
+    """
+    frame = cache.get(FRAME_KEY)
+    if frame is None:
+        frame = {
+            "categories": Category.objects.lab_codes(),
+            "latest": Paper.objects.latest_day(),
+            "around": {},
+        }
+    shown = day or frame["latest"]
+    if shown and shown not in frame["around"]:
+        before = Paper.objects.filter(first_announced__lt=shown).latest_day()
+        after = (
+            Paper.objects.filter(first_announced__gt=shown)
+            .order_by("first_announced")
+            .values_list("first_announced", flat=True)
+            .first()
+        )
+        frame["around"] = {**frame["around"], shown: (before, after)}
+        cache.set(FRAME_KEY, frame, FRAME_SECONDS)
+    elif not shown:
+        cache.set(FRAME_KEY, frame, FRAME_SECONDS)
+    previous, following = frame["around"].get(shown, (None, None))
+    return {**frame, "previous": previous, "next": following}
+
+
+def forget_feed_frame() -> None:
+    cache.delete(FRAME_KEY)
+
+
 # ---- search ---------------------------------------------------------------------------------
 
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
@@ -184,7 +226,7 @@ def _recent_ids(papers: QuerySet, need: int) -> RawSQL:
     ctes, params = [], []
     # The newest day as a value, not a subquery: PostgreSQL plans each window by how many papers
     # its dates hold, which it can only estimate from a constant.
-    newest = Paper.objects.latest_day() or timezone.localdate()
+    newest = feed_frame()["latest"] or timezone.localdate()
     windows = [*WINDOWS, None]
     for number, days in enumerate(windows):
         window = papers

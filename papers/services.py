@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .models import ARXIV_TZ, Bookmark, FetchRun, Paper, Tag, announcement_day
+from .queries import forget_feed_frame
 
 # "2401.01234", "2401.01234v2", "hep-th/9901001", "math.GT/0309136v1", with or without "arXiv:"
 # or an abs/pdf URL around them.
@@ -149,6 +150,8 @@ def upsert_papers(records: list[PaperRecord], *, run: FetchRun | None = None) ->
                     paper.last_announced = old.last_announced
             writes.append(paper)
         _write(inserts, writes)
+        if inserts or writes:
+            transaction.on_commit(forget_feed_frame)
         if run is not None:
             FetchRun.objects.filter(pk=run.pk).update(
                 new_count=F("new_count") + counts.new,

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from . import bibtex, queries
 from .fetching import FetchError, add_paper, search_arxiv, start_daily_run
 from .forms import AddPaperForm, BookmarkForm, FeedFilterForm, SearchForm
-from .models import Bookmark, Category, FeedVisit, FetchRun, Paper, Tag
+from .models import Bookmark, FeedVisit, FetchRun, Paper, Tag
 from .services import save_bookmark
 from .tasks import fetch_new_papers
 
@@ -55,11 +55,11 @@ def _next_url(request: HttpRequest, **changes) -> str:
 
 def feed(request: HttpRequest, day: date | None = None, category: str = "") -> HttpResponse:
     """An announcement day (the latest by default), as arXiv lists it, for everyone in the lab."""
-    lab_categories = Category.objects.lab_codes()
     form = FeedFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else dict(NO_FILTERS)
     category = category or filters["category"]
-    latest = Paper.objects.latest_day()
+    frame = queries.feed_frame(day or filters["day"])
+    lab_categories, latest = frame["categories"], frame["latest"]
     day = day or filters["day"] or latest
     since = FeedVisit.record(request.user) if not filters["after"] else None
     page = queries.Page([], None)
@@ -88,13 +88,8 @@ def feed(request: HttpRequest, day: date | None = None, category: str = "") -> H
             queries.CROSS_LIST: _("Cross-lists"),
             queries.UPDATED: _("Updated"),
         },
-        "previous_day": Paper.objects.filter(first_announced__lt=day).latest_day() if day else None,
-        "next_day": Paper.objects.filter(first_announced__gt=day)
-        .order_by("first_announced")
-        .values_list("first_announced", flat=True)
-        .first()
-        if day
-        else None,
+        "previous_day": frame["previous"],
+        "next_day": frame["next"],
     }
     template = "papers/feed.html#paper-list" if request.htmx and filters["after"] else "papers/feed.html"
     return render(request, template, context)
@@ -123,7 +118,7 @@ def archive(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "next_url": _next_url(request, after=page.cursor) if page.cursor else None,
-        "lab_categories": Category.objects.lab_codes(),
+        "lab_categories": queries.feed_frame()["categories"],
     }
     template = (
         "papers/archive.html#paper-list" if request.htmx and filters["after"] else "papers/archive.html"
@@ -148,7 +143,7 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         "paper": paper,
         "bookmark": bookmark,
         "form": BookmarkForm(instance=bookmark) if bookmark else None,
-        "lab_categories": Category.objects.lab_codes(),
+        "lab_categories": queries.feed_frame()["categories"],
     }
     return render(request, "papers/paper.html", context)
 

@@ -222,3 +222,21 @@ def test_feed_picks_a_day_from_the_date_field_and_survives_a_bad_one(reader, db)
     assert titles(picked) == ["Monday paper"]
     assert bad.status_code == 200
     assert titles(bad) == ["Tuesday paper"]
+
+
+def test_feed_shows_a_new_day_and_a_new_category_at_once_despite_its_cache(
+    reader, db, django_capture_on_commit_callbacks
+):
+    from papers.models import Category
+
+    make_paper(title="Monday's paper", day=date(2026, 6, 29))
+    assert "Monday" in reader.get("/papers/").text  # the feed's frame is cached now
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_paper(title="Tuesday's paper", day=date(2026, 6, 30))
+        Category.objects.create(code="q-bio.NC")
+    page = reader.get("/papers/")
+
+    assert "Tuesday&#x27;s paper" in page.text or "Tuesday's paper" in page.text
+    assert 'value="q-bio.NC"' in page.text
+    assert "Mon 29 Jun" in page.text  # the way back to the day before
