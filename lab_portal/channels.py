@@ -299,7 +299,8 @@ def valid_webhook_url(url: str) -> bool:
 
 def send_slack(webhook_url: str, message: Message) -> str:
     body = {"text": slack_text(message), "mrkdwn": True, "unfurl_links": False, "unfurl_media": False}
-    response = _post(webhook_url, body)
+    # The webhook's path is its secret: keep it out of stored errors and logs.
+    response = _post(webhook_url, body, secret=urlsplit(webhook_url).path)
     answer = response.text.strip()[:300] or f"HTTP {response.status_code}"
     if response.status_code == 429:
         raise TemporaryError(answer, retry_after=_retry_after_header(response.headers.get("Retry-After")))

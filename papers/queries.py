@@ -105,6 +105,7 @@ def stream(
 FRAME_KEY = "papers:feed-frame"
 # A frame computed while a fetch commits can miss that fetch; it lives this long at most.
 FRAME_SECONDS = 300
+FRAME_DAYS = 64
 
 
 def feed_frame(day: date | None = None) -> dict:
@@ -129,7 +130,9 @@ def feed_frame(day: date | None = None) -> dict:
             .values_list("first_announced", flat=True)
             .first()
         )
-        frame["around"] = {**frame["around"], shown: (before, after)}
+        # Bounded, so someone stepping through years of days cannot make every page load a big value.
+        kept = frame["around"] if len(frame["around"]) < FRAME_DAYS else {}
+        frame["around"] = {**kept, shown: (before, after)}
         cache.set(FRAME_KEY, frame, FRAME_SECONDS)
     elif not shown:
         cache.set(FRAME_KEY, frame, FRAME_SECONDS)
@@ -226,7 +229,7 @@ def _recent_ids(papers: QuerySet, need: int) -> RawSQL:
     ctes, params = [], []
     # The newest day as a value, not a subquery: PostgreSQL plans each window by how many papers
     # its dates hold, which it can only estimate from a constant.
-    newest = feed_frame()["latest"] or timezone.localdate()
+    newest = Paper.objects.latest_day() or timezone.localdate()
     windows = [*WINDOWS, None]
     for number, days in enumerate(windows):
         window = papers

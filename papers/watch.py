@@ -218,9 +218,19 @@ class _Parser:
         raise QueryError(_("Unexpected “%(token)s”.") % {"token": value})
 
 
+# The parser and the matcher recurse once per parenthesis or NOT: bounding them means a query can
+# never exhaust the stack of the task that matches every rule after a fetch.
+MAX_QUERY_LENGTH = 500
+MAX_NESTING = 30
+
+
 def parse_query(query: str):
     """The query's tree, or None for an empty query. Raises QueryError when it cannot be read."""
+    if len(query) > MAX_QUERY_LENGTH:
+        raise QueryError(_("A query can be at most %(n)s characters long.") % {"n": MAX_QUERY_LENGTH})
     tokens = _lex(query)
+    if sum(kind in ("(", "NOT") for kind, _value in tokens) > MAX_NESTING:
+        raise QueryError(_("A query can have at most %(n)s parentheses and NOTs.") % {"n": MAX_NESTING})
     return _Parser(tokens).parse() if tokens else None
 
 
@@ -494,7 +504,7 @@ def compile_rules(rules: Iterable, *, members: Mapping[int, Iterable[int]] | Non
             compiled.append(
                 CompiledRule.of(rule, people=members.get(rule.team_id, ()) if rule.team_id else ())
             )
-        except QueryError:
+        except (QueryError, RecursionError):  # a rule saved before today's limits: skip, don't stop
             continue
     return RuleSet(compiled)
 

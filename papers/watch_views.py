@@ -77,7 +77,7 @@ def watch_rule_preview(request: HttpRequest) -> HttpResponse:
     the whole form page (its "Preview" button submits here without htmx)."""
     rule = None
     if pk := request.GET.get("rule", "").strip():
-        rule = _get_rule_for_user(request, int(pk)) if pk.isdigit() else None
+        rule = _get_rule_for_user(request, int(pk)) if pk.isascii() and pk.isdigit() else None
     form = WatchRuleForm(request.GET, user=request.user, instance=rule)
     if request.htmx:
         response = render(request, "papers/watch_rule_form.html#rule-preview", _preview_context(form))

@@ -73,6 +73,11 @@ def update_talk(talk: Talk, *, old: dict, papers: list[Paper] | None = None) -> 
     Returns the names of the fields that changed.
     """
     with transaction.atomic():
+        # The form does not edit the status: a cancellation that committed while the form was
+        # open must survive this save, which writes every field.
+        current = Talk.objects.select_for_update().only("status", "cancelled_at").get(pk=talk.pk)
+        talk.status, talk.cancelled_at = current.status, current.cancelled_at
+        old = {**old, "status": current.status}  # announced by cancel_talk, not by this edit
         _book(talk)
         fill_seats(talk)  # a raised capacity hands its new seats to the waiting list, in order
         if papers is not None:

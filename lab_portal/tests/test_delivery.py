@@ -507,3 +507,20 @@ def test_a_delivery_our_code_cannot_send_is_closed_and_the_error_raised(chat, te
     broken.refresh_from_db()
     assert broken.state == "failed" and broken.response.startswith("Internal error: TypeError")
     assert telegram.arrivals == []
+
+
+def test_a_slack_webhook_that_cannot_be_reached_keeps_its_secret_out_of_the_error(settings):
+    import socket
+
+    from lab_portal import channels
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.NOTIFY_HTTP_TIMEOUT = 1
+    url = f"http://127.0.0.1:{port}/services/T0LAB/B0PORTAL/very-secret-path"
+
+    with pytest.raises(channels.TemporaryError) as error:
+        channels.send_slack(url, message())
+
+    assert "very-secret-path" not in str(error.value)

@@ -78,7 +78,8 @@ def test_deploy_check_reports_nothing_in_production():
 def test_defaults_are_sqlite_and_eager_tasks():
     result = run_django(
         "from django.conf import settings as s; "
-        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'])"
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'], "
+        "s.SESSION_ENGINE)"
     )
 
     assert result.returncode == 0, result.stderr
@@ -86,6 +87,7 @@ def test_defaults_are_sqlite_and_eager_tasks():
         "django.db.backends.sqlite3",
         "True",
         "django.core.cache.backends.locmem.LocMemCache",
+        "django.contrib.sessions.backends.db",  # a memory cache is per process: log-outs must reach all
     ]
 
 
@@ -93,7 +95,8 @@ def test_database_and_redis_urls_configure_postgres_celery_and_cache():
     result = run_django(
         "from django.conf import settings as s; d = s.DATABASES['default']; "
         "print(d['ENGINE'], d['NAME'], d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'], "
-        "s.CELERY_BROKER_URL, s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'])",
+        "s.CELERY_BROKER_URL, s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'], "
+        "s.SESSION_ENGINE, d['OPTIONS']['options'])",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/lab",
         REDIS_URL="redis://127.0.0.1:6379/3",
     )
@@ -107,6 +110,9 @@ def test_database_and_redis_urls_configure_postgres_celery_and_cache():
         "redis://127.0.0.1:6379/3",
         "False",
         "django.core.cache.backends.redis.RedisCache",
+        "django.contrib.sessions.backends.cached_db",
+        "-c",
+        "jit=off",
     ]
 
 

@@ -71,6 +71,26 @@ def test_parse_query_unreadable_raises_with_a_message(query):
     assert str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("(" * 400 + "a" + ")" * 400, "at most"),
+        ("NOT " * 920 + "a", "at most"),
+        ("diffusion " * 60, "characters"),
+    ],
+)
+def test_parse_query_refuses_queries_that_could_exhaust_the_stack(query, says):
+    with pytest.raises(QueryError, match=says):
+        parse_query(query)
+
+
+def test_preview_of_a_deeply_nested_query_is_a_form_error_not_a_crash(login, researcher):
+    response = login(researcher).get("/papers/watch/preview/", {"query": "(" * 400 + "a" + ")" * 400})
+
+    assert response.status_code == 200
+    assert "at most" in response.text
+
+
 def test_parse_query_empty_is_no_query():
     assert parse_query("   ") is None
 

@@ -244,3 +244,9 @@ def test_watch_rules_query_count_does_not_grow_with_rules(
         response = client.get("/papers/watch/")
 
     assert len(response.context["rules"]) == 31
+
+
+def test_preview_with_a_rule_id_that_is_not_a_number_is_a_plain_preview(login, researcher):
+    response = login(researcher).get("/papers/watch/preview/", {"rule": "²", "query": "diffusion"})
+
+    assert response.status_code == 200

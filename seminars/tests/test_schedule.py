@@ -545,3 +545,26 @@ def test_series_list_and_rooms_pages(login, researcher, frozen):
     assert "Vision seminar" in series_page
     assert "Hall A" in rooms_page and "Building 2, floor 3" in rooms_page
     assert "<td>80</td>" in rooms_page and "<td>1</td>" in rooms_page
+
+
+@pytest.mark.parametrize(
+    "path", ["/seminars/week/1/1/1/", "/seminars/week/9999/12/31/", "/seminars/week/2026/2/30/"]
+)
+def test_week_view_of_a_date_out_of_range_is_404(login, researcher, path):
+    assert login(researcher).get(path).status_code == 404
+
+
+def test_an_edit_saved_after_a_cancellation_keeps_the_talk_cancelled(lead):
+    from seminars.services import cancel_talk, update_talk
+
+    talk = make_talk(host=lead)
+    editing = Talk.objects.get(pk=talk.pk)  # the form was opened before the cancellation
+    old = editing.schedule_snapshot()
+    cancel_talk(Talk.objects.get(pk=talk.pk))
+    editing.title = "A better title"
+
+    update_talk(editing, old=old)
+
+    talk.refresh_from_db()
+    assert talk.status == Talk.Status.CANCELLED
+    assert talk.title == "A better title"

@@ -104,8 +104,10 @@ def week(
     """Monday to Sunday in the viewer's zone."""
     try:
         shown = date(year, month, day) if year else timezone.localdate()
-    except ValueError:
+    except (ValueError, OverflowError):
         raise Http404 from None
+    if not 1970 <= shown.year <= 9998:  # the same range as the month view; its neighbours must exist
+        raise Http404
     monday = week_start(shown)
     by_day = _by_local_day(_listed(Talk.objects.in_week(monday)))
     context = {
