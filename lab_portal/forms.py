@@ -108,6 +108,13 @@ class ChannelForm(forms.ModelForm):
                 self.add_error(
                     "target", _("Paste the incoming webhook URL Slack gave you (https://hooks.slack.com/…).")
                 )
+        elif for_person and target and target.lower() != (self.user.email or "").lower():
+            # Nobody has confirmed another address belongs to this person: the portal must not
+            # become a way to mail strangers. A team's address is set by its lead.
+            self.add_error(
+                "target",
+                _("Your e-mail channel goes to your profile's address; change it on your profile page."),
+            )
         elif target or not for_person:
             try:
                 validate_email(target)

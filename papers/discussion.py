@@ -34,6 +34,8 @@ _TAG = re.compile(r"(<[^>]*>)")
 
 # The Lab page ranks the papers shared in this window, at most this many.
 LAB_WINDOW = timedelta(days=90)
+# The same person sharing the same paper again within this long is the same share.
+SHARE_AGAIN_AFTER = timedelta(minutes=10)
 LAB_CANDIDATES = 200
 LAB_PAGE_SIZE = 50
 
@@ -44,6 +46,11 @@ LAB_PAGE_SIZE = 50
 def share_paper(paper: Paper, *, person, note: str) -> Share:
     """Tell the lab about `paper`: a Share row and one message on each lab channel, after commit."""
     with transaction.atomic():
+        # A double click, or the same share sent twice in a row, reaches the lab's chats once.
+        Paper.objects.select_for_update().filter(pk=paper.pk).exists()
+        since = timezone.now() - SHARE_AGAIN_AFTER
+        if again := Share.objects.filter(paper=paper, person=person, created_at__gte=since).first():
+            return again
         share = Share.objects.create(paper=paper, person=person, note=note.strip())
         why = _("Shared by %(name)s") % {"name": person.name}
         if share.note:

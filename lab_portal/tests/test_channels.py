@@ -357,7 +357,7 @@ def test_add_a_telegram_channel(login, researcher, telegram):
         ("telegram", "my chat", "A Telegram chat id is a number"),
         ("slack", "https://evil.example.org/hook", "Paste the incoming webhook URL"),
         ("slack", "http://hooks.slack.com/services/x", "Paste the incoming webhook URL"),
-        ("email", "not an address", "Enter an e-mail address."),
+        ("email", "not an address", "goes to your profile"),
     ],
 )
 def test_add_a_channel_with_a_bad_target_shows_why(login, researcher, telegram, kind, target, error):
@@ -534,14 +534,21 @@ def test_edit_without_htmx_shows_the_page_with_the_form(login, researcher):
     page = client.get(f"/me/channels/{channel.pk}/")
     response = client.post(
         f"/me/channels/{channel.pk}/",
-        {f"c{channel.pk}-kind": "email", f"c{channel.pk}-target": "new@example.org"},
+        {f"c{channel.pk}-kind": "email", f"c{channel.pk}-target": "minji@lab.example.org"},
         follow=True,
     )
 
     assert "<html" in page.text and 'value="old@example.org"' in page.text
     assert "Channel saved." in response.text
     channel.refresh_from_db()
-    assert channel.target == "new@example.org"
+    assert channel.target == "minji@lab.example.org"
+
+
+def test_a_personal_email_channel_cannot_point_at_someone_elses_address(login, researcher):
+    response = login(researcher).post("/me/channels/", {"kind": "email", "target": "stranger@example.com"})
+
+    assert "goes to your profile" in response.text
+    assert not Channel.objects.exists()
 
 
 def test_test_message_button_sends_and_shows_the_answer(login, researcher, telegram):

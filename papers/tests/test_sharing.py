@@ -217,3 +217,16 @@ def test_the_lab_page_query_count_does_not_grow_with_shares(
         page = client.get("/papers/lab/")
 
     assert page.text.count('class="lab-paper"') == size
+
+
+def test_sharing_the_same_paper_twice_in_a_row_reaches_the_lab_once(db, researcher):
+    from papers.discussion import share_paper
+    from papers.models import Share
+    from papers.tests.factories import make_paper
+
+    paper = make_paper()
+    first = share_paper(paper, person=researcher, note="Must read")
+    again = share_paper(paper, person=researcher, note="Must read")
+
+    assert again == first
+    assert Share.objects.count() == 1
