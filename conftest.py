@@ -13,6 +13,7 @@ from django.db import connection
 
 from lab_portal.celery import app as celery_app
 from lab_portal.models import Team, User
+from lab_portal.tests.stand_ins import SlackServer, SmtpServer, TelegramServer
 
 PASSWORD = "correct horse battery staple"
 ROOT = Path(__file__).resolve().parent
@@ -151,3 +152,27 @@ def login(client):
         return client
 
     return as_person
+
+
+# Stand-ins on 127.0.0.1 for the services the portal delivers to (lab_portal/tests/stand_ins.py).
+
+
+@pytest.fixture
+def telegram(settings):
+    with TelegramServer() as server:
+        server.configure(settings)
+        yield server
+
+
+@pytest.fixture
+def slack(settings):
+    with SlackServer() as server:
+        server.configure(settings)
+        yield server
+
+
+@pytest.fixture
+def smtp(settings):
+    with SmtpServer() as server:
+        server.configure(settings)
+        yield server

@@ -16,6 +16,7 @@ import json
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from html.parser import HTMLParser
@@ -63,7 +64,7 @@ class Arrival:
     text: str = ""  # Telegram: the text as the chat shows it, after the HTML is parsed
 
 
-class _StandIn:
+class _StandIn(ABC):
     """A threaded HTTP server answering POSTs from a script, then with `answer(arrival)`."""
 
     def __init__(self):
@@ -109,8 +110,9 @@ class _StandIn:
                 return self._script.pop(0)
         return self.answer(arrival)
 
+    @abstractmethod
     def answer(self, arrival: Arrival) -> Reply:
-        raise NotImplementedError
+        """What the service answers when no scripted reply is queued."""
 
 
 class TelegramServer(_StandIn):

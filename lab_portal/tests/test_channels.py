@@ -7,32 +7,11 @@ from django.test import Client
 
 from lab_portal.models import Channel, Delivery, User
 from lab_portal.notify import Item, Message, notify, notify_lab
-from lab_portal.tests.stand_ins import TOKEN, SlackServer, SmtpServer, TelegramServer, telegram_error
+from lab_portal.tests.stand_ins import TOKEN, telegram_error
 
 pytestmark = pytest.mark.django_db
 
 TITLE = "Fast <b>O(n)</b> sorting & 100% recall"
-
-
-@pytest.fixture
-def telegram(settings):
-    with TelegramServer() as server:
-        server.configure(settings)
-        yield server
-
-
-@pytest.fixture
-def slack(settings):
-    with SlackServer() as server:
-        server.configure(settings)
-        yield server
-
-
-@pytest.fixture
-def smtp(settings):
-    with SmtpServer() as server:
-        server.configure(settings)
-        yield server
 
 
 @pytest.fixture

@@ -16,8 +16,6 @@ from lab_portal.notify import LOST, Item, Message, deliver, notify, requeue
 from lab_portal.tasks import dispatch_deliveries, send_delivery
 from lab_portal.tests.stand_ins import (
     TOKEN,
-    SlackServer,
-    SmtpServer,
     TelegramServer,
     hang,
     rate_limited,
@@ -28,27 +26,6 @@ from lab_portal.tests.stand_ins import (
 pytestmark = pytest.mark.django_db
 
 START = "2026-11-27 09:00:00Z"
-
-
-@pytest.fixture
-def telegram(settings):
-    with TelegramServer() as server:
-        server.configure(settings)
-        yield server
-
-
-@pytest.fixture
-def slack(settings):
-    with SlackServer() as server:
-        server.configure(settings)
-        yield server
-
-
-@pytest.fixture
-def smtp(settings):
-    with SmtpServer() as server:
-        server.configure(settings)
-        yield server
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from lab_portal.models import Channel, Delivery
-from lab_portal.tests.stand_ins import SmtpServer
 from papers.models import Notification, Recommendation, WatchRule
 from papers.tasks import send_digests
 from papers.tests.factories import make_paper
@@ -15,13 +14,6 @@ pytestmark = pytest.mark.django_db
 ARRIVED = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)  # Seoul 27th 03:00, New York 26th 13:00
 SEOUL_MORNING = datetime(2026, 11, 26, 23, 15, tzinfo=UTC)  # Seoul 27th 08:15
 NEW_YORK_MORNING = datetime(2026, 11, 27, 13, 15, tzinfo=UTC)  # New York 27th 08:15
-
-
-@pytest.fixture
-def smtp(settings):
-    with SmtpServer() as server:
-        server.configure(settings)
-        yield server
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from lab_portal.models import Channel, Delivery
-from lab_portal.tests.stand_ins import SmtpServer, TelegramServer
+from lab_portal.tests.stand_ins import SmtpServer
 from papers.models import FetchRun, Notification, Paper, WatchRule
 from papers.tasks import match_watch_rules, send_digests
 from papers.tests.arxiv_server import NS, TESTING_PAGES, ArxivServer, entries, revised
@@ -24,13 +24,6 @@ TEAM_CHAT = "-1009876"
 @pytest.fixture
 def server(settings):
     with ArxivServer() as running:
-        running.configure(settings)
-        yield running
-
-
-@pytest.fixture
-def telegram(settings):
-    with TelegramServer() as running:
         running.configure(settings)
         yield running
 

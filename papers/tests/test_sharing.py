@@ -7,7 +7,6 @@ from django.test import Client
 from django.utils import timezone
 
 from lab_portal.models import Delivery
-from lab_portal.tests.stand_ins import TelegramServer
 from papers.discussion import interest_score, lab_papers
 from papers.models import Bookmark, Comment, Share
 from papers.tests.factories import make_paper
@@ -18,11 +17,9 @@ LAB_CHAT = "-100777"
 
 
 @pytest.fixture
-def telegram(settings):
-    with TelegramServer() as server:
-        server.configure(settings)
-        settings.TELEGRAM_LAB_CHAT_ID = LAB_CHAT
-        yield server
+def telegram(telegram, settings):
+    settings.TELEGRAM_LAB_CHAT_ID = LAB_CHAT
+    return telegram
 
 
 @pytest.fixture
