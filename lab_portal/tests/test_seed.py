@@ -22,6 +22,10 @@ def test_seed_demo_creates_a_lab_and_is_safe_to_run_twice(db, capsys, settings):
     assert "0 new this run" in second
     assert first.count("Demo logins") == 1
     assert "researcher minji, lead jiwoo, admin admin" in second
+    minji = User.objects.get(username="minji")
+    assert minji.bookmarks.exists()  # a small library from the earlier demo days
+    assert minji.recommendations.exists()  # so "For you" has the latest day ranked
+    assert "0 new bookmarks" in second
 
 
 def test_seed_demo_refuses_without_debug(db, settings):

@@ -235,6 +235,7 @@ class Command(BaseCommand):
         # By name, not by import: lab_portal stays independent of the apps it hosts.
         call_command("load_demo_papers", stdout=self.stdout)
         call_command("load_demo_talks", stdout=self.stdout)
+        call_command("load_demo_library", stdout=self.stdout)
         self.stdout.write(f"Demo lab: {len(teams)} teams, {len(PEOPLE)} people ({created} new this run).")
         self.stdout.write(
             self.style.SUCCESS(

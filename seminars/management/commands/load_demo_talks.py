@@ -92,6 +92,24 @@ class Command(BaseCommand):
                 first_seminar.speaker_user = speaker
                 first_seminar.speaker_name = ""
                 first_seminar.save()
+            if not Talk.objects.filter(series=None).exists():
+                # A one-off reading group a couple of hours from now, so the demo's dashboard has a
+                # talk this week whatever the day.
+                starts = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+                reading = Talk.objects.create(
+                    kind=Kind.SEMINAR,
+                    title="Reading group: this week's papers",
+                    abstract="We read two papers from the feed; bring questions.",
+                    speaker_user=speaker,
+                    host=lead,
+                    room=small,
+                    starts_at=starts,
+                    ends_at=starts + timedelta(hours=1),
+                    timezone="Asia/Seoul",
+                    capacity=small.seats,
+                )
+                reading.related_papers.set(Paper.objects.order_by("-first_announced", "arxiv_id")[2:4])
+                created += 1
             if not TalkRequest.objects.exists():
                 TalkRequest.objects.create(
                     requester=speaker,
