@@ -1,6 +1,7 @@
 """Rooms, two weekly series and their next talks for the demo lab; safe to run again."""
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -93,9 +94,12 @@ class Command(BaseCommand):
                 first_seminar.speaker_name = ""
                 first_seminar.save()
             if not Talk.objects.filter(series=None).exists():
-                # A one-off reading group a couple of hours from now, so the demo's dashboard has a
-                # talk this week whatever the day.
-                starts = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+                # A one-off reading group at 17:00 Seoul time today, or tomorrow once that has
+                # passed, so the demo's dashboard has a talk this week on almost any day.
+                seoul = ZoneInfo("Asia/Seoul")
+                starts = datetime.combine(timezone.now().astimezone(seoul).date(), time(17, 0), tzinfo=seoul)
+                if starts <= timezone.now():
+                    starts += timedelta(days=1)
                 reading = Talk.objects.create(
                     kind=Kind.SEMINAR,
                     title="Reading group: this week's papers",
