@@ -32,4 +32,4 @@ def test_researcher_searches_opens_a_paper_and_sees_rendered_math(page, live_ser
     save.click()
     expect(page.locator("main form.bookmark button")).to_have_attribute("aria-pressed", "true")
     page.goto(f"{base}/papers/library/")
-    expect(page.locator("article.library-row")).to_contain_text("TerraDiT")
+    expect(page.locator("article.library-row", has_text="TerraDiT")).to_have_count(1)
