@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lab_portal.models import validate_timezone
 
-from .models import ANYWHERE_ON_EARTH, Deadline, Draft, Venue
+from .models import ANYWHERE_ON_EARTH, Bid, Deadline, Draft, ReviewRound, Venue
 from .uploads import check_pdf, human_size, max_bytes
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -182,3 +182,44 @@ class DeadlineForm(forms.ModelForm):
         if venue and moment and Deadline.objects.filter(venue=venue, paper_deadline=moment).exists():
             self.add_error("paper_date", _("%(venue)s already has this deadline.") % {"venue": venue})
         return data
+
+
+class RoundForm(forms.ModelForm):
+    """Open a review round over drafts that are in review."""
+
+    class Meta:
+        model = ReviewRound
+        fields = ["name", "drafts", "reviewers_per_draft", "max_load", "min_load", "due"]
+        widgets = {"drafts": forms.CheckboxSelectMultiple, "due": DATE_INPUT}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["drafts"].queryset = Draft.objects.in_review().select_related("deadline__venue")
+        self.fields["reviewers_per_draft"].min_value = 1
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reviewers_per_draft") == 0:
+            self.add_error("reviewers_per_draft", _("Each draft needs at least one reviewer."))
+        low, high = data.get("min_load"), data.get("max_load")
+        if low is not None and high is not None and low > high:
+            self.add_error("min_load", _("The fewest reviews cannot exceed the most."))
+        return data
+
+
+class PairForm(forms.Form):
+    draft = forms.IntegerField(min_value=1)
+    reviewer = forms.IntegerField(min_value=1)
+
+
+class ConflictForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        help_text=_("For example: a recent co-author, a close collaborator, a competing submission."),
+    )
+
+
+class BidForm(forms.Form):
+    draft = forms.IntegerField(min_value=1)
+    level = forms.ChoiceField(label=_("Bid"), choices=Bid.Level.choices)

@@ -280,6 +280,17 @@ class ReviewAssignment(models.Model):
         related_name="review_assignments",
     )
     created_at = models.DateTimeField(_("created"), default=_now, editable=False)
+    # The round that assigned it (null: assigned by hand before rounds existed) and the affinity
+    # the plan saw, so the lead's board can show why a pair was chosen.
+    round = models.ForeignKey(
+        "ReviewRound",
+        verbose_name=_("review round"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assignments",
+    )
+    affinity = models.FloatField(_("affinity"), null=True, blank=True)
 
     class Meta:
         ordering = ["draft", "pk"]
@@ -291,3 +302,113 @@ class ReviewAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reviewer} → {self.draft}"
+
+
+class Conflict(models.Model):
+    """A person who must not review a draft, with the reason they (or a lead) gave.
+
+    Always one person and one draft: a whole team or e-mail domain is never conflicted, because in
+    a lab that would leave most drafts without reviewers who know the field."""
+
+    draft = models.ForeignKey(
+        Draft, verbose_name=_("draft"), on_delete=models.CASCADE, related_name="conflicts"
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="review_conflicts",
+    )
+    reason = models.CharField(_("reason"), max_length=500)
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("declared by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="declared_conflicts",
+    )
+    created_at = models.DateTimeField(_("declared"), default=_now, editable=False)
+
+    class Meta:
+        ordering = ["draft", "pk"]
+        constraints = [models.UniqueConstraint(fields=["draft", "person"], name="conflict_once")]
+        verbose_name = _("conflict")
+        verbose_name_plural = _("conflicts")
+
+    def __str__(self) -> str:
+        return f"{self.person} ✕ {self.draft}"
+
+
+class Bid(models.Model):
+    class Level(models.TextChoices):
+        EAGER = "eager", _("Eager")
+        WILLING = "willing", _("Willing")
+        NOT_WILLING = "not_willing", _("Not willing")
+
+    draft = models.ForeignKey(Draft, verbose_name=_("draft"), on_delete=models.CASCADE, related_name="bids")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.CASCADE, related_name="bids"
+    )
+    level = models.CharField(_("bid"), max_length=20, choices=Level.choices, default=Level.WILLING)
+    created_at = models.DateTimeField(_("created"), default=_now, editable=False)
+
+    class Meta:
+        ordering = ["draft", "pk"]
+        constraints = [models.UniqueConstraint(fields=["draft", "person"], name="bid_once")]
+        verbose_name = _("bid")
+        verbose_name_plural = _("bids")
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.level} {self.draft}"
+
+
+class ReviewRoundQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status=ReviewRound.Status.OPEN)
+
+
+class ReviewRound(models.Model):
+    """A set of drafts to assign at once, with the numbers the solver must meet."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        PUBLISHED = "published", _("Published")
+
+    name = models.CharField(_("name"), max_length=200)
+    drafts = models.ManyToManyField(Draft, verbose_name=_("drafts"), related_name="review_rounds")
+    reviewers_per_draft = models.PositiveSmallIntegerField(_("reviewers per draft"), default=3)
+    max_load = models.PositiveSmallIntegerField(_("most reviews per person"), default=4)
+    min_load = models.PositiveSmallIntegerField(_("fewest reviews per person"), default=0)
+    due = models.DateField(_("reviews due"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opened by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="opened_rounds",
+    )
+    created_at = models.DateTimeField(_("opened"), default=_now, editable=False)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+
+    objects = ReviewRoundQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_load__lte=models.F("max_load")), name="round_loads_ordered"
+            ),
+        ]
+        verbose_name = _("review round")
+        verbose_name_plural = _("review rounds")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("reviews:round", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_rounds
 
 app_name = "reviews"
 
@@ -15,4 +15,13 @@ urlpatterns = [
     path("venues/new/", views.add_venue, name="add-venue"),
     path("deadlines/new/", views.add_deadline, name="add-deadline"),
     path("deadlines.ics", views.deadlines_ics, name="deadlines-ics"),
+    path("rounds/", views_rounds.rounds, name="rounds"),
+    path("rounds/new/", views_rounds.open_round, name="open-round"),
+    path("rounds/<int:pk>/", views_rounds.round_preview, name="round"),
+    path("rounds/<int:pk>/pairs/add/", views_rounds.add_pair, name="round-add-pair"),
+    path("rounds/<int:pk>/pairs/remove/", views_rounds.remove_pair, name="round-remove-pair"),
+    path("rounds/<int:pk>/solve/", views_rounds.resolve, name="round-solve"),
+    path("rounds/<int:pk>/publish/", views_rounds.publish, name="round-publish"),
+    path("rounds/<int:pk>/bids/", views_rounds.bids, name="round-bids"),
+    path("drafts/<int:pk>/conflict/", views_rounds.declare_conflict, name="declare-conflict"),
 ]

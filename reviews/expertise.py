@@ -1,0 +1,136 @@
+"""Who knows what: affinity between drafts and reviewers from the paper store.
+
+A person's expertise is the text of their own recent papers (found through the arXiv names on
+their profile, compared by `name_key` so "Ha, Jung-woo" and "Jungwoo Ha" agree), the papers in
+their library and their declared research interests. A draft's affinity to a reviewer is the
+cosine similarity of the TF-IDF vectors of the draft's title and abstract and the reviewer's text.
+
+`nan` marks a pair that may never be assigned: the reviewer wrote the draft or declared a conflict
+with it. Conflicts are always one person and one draft; nothing here conflicts a whole team or an
+e-mail domain, which in a lab would leave most drafts without reviewers who know the field.
+Recent co-authorship with a draft's author only lowers the affinity: it is a bias to weigh, not a
+bar (in a small lab most people have written with most others).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from django.utils import timezone
+
+from papers.models import Bookmark, Paper
+from papers.recommend import TfIdf, name_key
+
+from .models import Bid, Conflict, Draft, DraftAuthor
+
+RECENT_YEARS = 3
+COAUTHOR_FACTOR = 0.5  # affinity kept after recent co-authorship with one of the draft's authors
+BID_BONUS = {Bid.Level.EAGER: 0.2, Bid.Level.WILLING: 0.0, Bid.Level.NOT_WILLING: -0.5}
+
+
+@dataclass
+class Affinity:
+    drafts: list[Draft]
+    reviewers: list  # users, in column order
+    matrix: np.ndarray  # drafts x reviewers, nan where a pair may not be assigned
+    coauthored: np.ndarray  # bool: lowered for recent co-authorship
+
+    def column(self, reviewer_id: int) -> int | None:
+        return next((j for j, r in enumerate(self.reviewers) if r.pk == reviewer_id), None)
+
+    def row(self, draft_id: int) -> int | None:
+        return next((i for i, d in enumerate(self.drafts) if d.pk == draft_id), None)
+
+    def value(self, draft_id: int, reviewer_id: int) -> float:
+        """The pair's affinity; nan when it may not be assigned or is not in the round."""
+        i, j = self.row(draft_id), self.column(reviewer_id)
+        return float("nan") if i is None or j is None else float(self.matrix[i, j])
+
+
+def _keys(person) -> set[str]:
+    return {key for name in (person.arxiv_names or []) if (key := name_key(str(name)))}
+
+
+def _recent_papers(people, since) -> dict[int, list[tuple[str, list[str]]]]:
+    """{person id: [(title and abstract, author keys)]} of their own papers since `since`."""
+    owners: dict[str, set[int]] = {}
+    for person in people:
+        for key in _keys(person):
+            owners.setdefault(key, set()).add(person.pk)
+    found: dict[int, list[tuple[str, list[str]]]] = {}
+    if not owners:
+        return found
+    papers = Paper.objects.filter(published__gte=since, withdrawn=False)
+    for title, abstract, authors in papers.values_list("title", "abstract", "authors").iterator(2000):
+        keys = [name_key(str(a)) for a in authors or []]
+        for person in {p for key in keys for p in owners.get(key, ())}:
+            found.setdefault(person, []).append((f"{title}\n{abstract}", keys))
+    return found
+
+
+def expertise_texts(people: Sequence, *, now=None) -> tuple[dict[int, str], dict[int, set[str]]]:
+    """Each person's expertise text, and the name keys of everyone they wrote with recently."""
+    since = (now or timezone.now()) - timedelta(days=365 * RECENT_YEARS)
+    papers = _recent_papers(people, since)
+    library: dict[int, list[str]] = {}
+    bookmarks = Bookmark.objects.filter(user__in=people, paper__withdrawn=False)
+    for user_id, title, abstract in bookmarks.values_list("user_id", "paper__title", "paper__abstract"):
+        library.setdefault(user_id, []).append(f"{title}\n{abstract}")
+    texts, coauthors = {}, {}
+    for person in people:
+        own = papers.get(person.pk, [])
+        texts[person.pk] = "\n".join(
+            [person.research_interests, *(text for text, _keys in own), *library.get(person.pk, [])]
+        )
+        mine = _keys(person)
+        coauthors[person.pk] = {key for _text, keys in own for key in keys} - mine
+    return texts, coauthors
+
+
+def _author_keys(drafts) -> dict[int, set[str]]:
+    keys: dict[int, set[str]] = {draft.pk: set() for draft in drafts}
+    for author in DraftAuthor.objects.filter(draft__in=drafts).select_related("person"):
+        names = _keys(author.person) | {name_key(author.person.name)} if author.person_id else set()
+        if author.name:
+            names.add(name_key(author.name))
+        keys[author.draft_id] |= {key for key in names if key}
+    return keys
+
+
+def affinity(drafts: Sequence[Draft], reviewers: Sequence, *, now=None) -> Affinity:
+    drafts, reviewers = list(drafts), list(reviewers)
+    m, n = len(drafts), len(reviewers)
+    texts, coauthors = expertise_texts(reviewers, now=now)
+    corpus = [f"{d.title}\n{d.abstract}" for d in drafts] + [texts[r.pk] for r in reviewers]
+    matrix = np.zeros((m, n))
+    if corpus:
+        # A lab's corpus is small (a round, its reviewers): every word counts; idf alone weighs them.
+        tfidf = TfIdf.fit(corpus, min_df=1, max_df=1.0)
+        dense = np.zeros((len(corpus), tfidf.rows.width))
+        dense[tfidf.rows.row_of_entry, tfidf.rows.indices] = tfidf.rows.data
+        matrix = dense[:m] @ dense[m:].T  # rows are unit length: the dot product is the cosine
+    draft_row = {d.pk: i for i, d in enumerate(drafts)}
+    column = {r.pk: j for j, r in enumerate(reviewers)}
+
+    author_keys = _author_keys(drafts)
+    coauthored = np.zeros((m, n), dtype=bool)
+    for i, draft in enumerate(drafts):
+        for j, reviewer in enumerate(reviewers):
+            coauthored[i, j] = bool(author_keys[draft.pk] & coauthors[reviewer.pk])
+    matrix = np.where(coauthored, matrix * COAUTHOR_FACTOR, matrix)
+
+    for draft_id, person_id, level in Bid.objects.filter(draft__in=drafts, person__in=reviewers).values_list(
+        "draft_id", "person_id", "level"
+    ):
+        matrix[draft_row[draft_id], column[person_id]] += BID_BONUS[level]
+    # Forbidden pairs last, so that no bid or factor can bring them back.
+    forbidden = DraftAuthor.objects.filter(draft__in=drafts, person__in=reviewers).values_list(
+        "draft_id", "person_id"
+    )
+    conflicts = Conflict.objects.filter(draft__in=drafts, person__in=reviewers).values_list(
+        "draft_id", "person_id"
+    )
+    for draft_id, person_id in [*forbidden, *conflicts]:
+        matrix[draft_row[draft_id], column[person_id]] = np.nan
+    return Affinity(drafts=drafts, reviewers=reviewers, matrix=matrix, coauthored=coauthored)

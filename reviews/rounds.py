@@ -1,0 +1,190 @@
+"""Review rounds: plan an assignment with `assignment.solve`, then publish it.
+
+The plan counts the reviews each person already owes from other rounds in their load, so that a
+person who got four drafts last week is not given four more. Assignments that already exist for
+the round's drafts are kept as they are (fixed): planning again never moves them.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from lab_portal.notify import Message, notify
+
+from .assignment import Infeasible, solve
+from .expertise import Affinity, affinity
+from .models import ReviewAssignment, ReviewRound
+
+
+class PublishError(Exception):
+    pass
+
+
+@dataclass
+class Plan:
+    scores: Affinity
+    owed: np.ndarray  # per reviewer column
+    chosen: np.ndarray  # drafts x reviewers, bool
+    message: str = ""  # why no full assignment exists; empty when it does
+    problem_drafts: list = field(default_factory=list)
+
+    @property
+    def pairs(self) -> list[tuple[int, int]]:
+        return [(self.scores.drafts[i].pk, self.scores.reviewers[j].pk) for i, j in np.argwhere(self.chosen)]
+
+    def rows(self) -> list[dict]:
+        """One row per chosen pair, draft by draft, for the preview table."""
+        return [
+            {
+                "draft": self.scores.drafts[i],
+                "reviewer": self.scores.reviewers[j],
+                "affinity": float(self.scores.matrix[i, j]),
+                "coauthored": bool(self.scores.coauthored[i, j]),
+            }
+            for i, j in np.argwhere(self.chosen)
+        ]
+
+    def loads(self) -> list[dict]:
+        """Each reviewer's owed and new reviews, busiest first, for the load chart."""
+        new = self.chosen.sum(axis=0)
+        rows = [
+            {
+                "reviewer": r,
+                "owed": int(self.owed[j]),
+                "new": int(new[j]),
+                "total": int(self.owed[j] + new[j]),
+            }
+            for j, r in enumerate(self.scores.reviewers)
+        ]
+        return sorted(rows, key=lambda row: (-row["total"], row["reviewer"].name))
+
+    def shortfall(self) -> dict:
+        """{draft: reviewers still missing}, for drafts the plan leaves short."""
+        return {
+            d: int(need)
+            for d, need in zip(self.scores.drafts, self.need - self.chosen.sum(axis=1), strict=True)
+            if need > 0
+        }
+
+    need: np.ndarray = None  # per draft
+
+
+def candidates(round: ReviewRound):
+    return get_user_model().objects.active().order_by("display_name", "username")
+
+
+def _owed(round: ReviewRound, reviewers, draft_ids) -> np.ndarray:
+    counts = dict(
+        ReviewAssignment.objects.filter(round__status__in=ReviewRound.Status.values, reviewer__in=reviewers)
+        .exclude(round=round)
+        .exclude(draft_id__in=draft_ids)
+        .values_list("reviewer_id")
+        .annotate(n=Count("pk"))
+    )
+    return np.array([counts.get(r.pk, 0) for r in reviewers], dtype=np.int64)
+
+
+def scores(round: ReviewRound) -> Affinity:
+    return affinity(round.drafts.order_by("pk"), candidates(round))
+
+
+def plan_round(round: ReviewRound) -> Plan:
+    scores_ = scores(round)
+    drafts, reviewers = scores_.drafts, scores_.reviewers
+    owed = _owed(round, reviewers, [d.pk for d in drafts])
+    fixed = np.zeros(scores_.matrix.shape, dtype=bool)
+    existing = ReviewAssignment.objects.filter(draft__in=drafts, reviewer__in=reviewers)
+    for draft_id, reviewer_id in existing.values_list("draft_id", "reviewer_id"):
+        i, j = scores_.row(draft_id), scores_.column(reviewer_id)
+        if not math.isnan(scores_.matrix[i, j]):
+            fixed[i, j] = True
+    need = np.full(len(drafts), round.reviewers_per_draft, dtype=np.int64)
+    plan = Plan(scores=scores_, owed=owed, chosen=fixed, need=need)
+    try:
+        plan.chosen = solve(
+            scores_.matrix,
+            round.reviewers_per_draft,
+            round.max_load,
+            round.min_load,
+            fixed=fixed,
+            owed=owed,
+            draft_names=[f"“{d.title}”" for d in drafts],
+            reviewer_names=[r.name for r in reviewers],
+        )
+    except Infeasible as error:
+        plan.chosen = error.partial if error.partial is not None else fixed
+        plan.message = str(error)
+        plan.problem_drafts = [drafts[i] for i in error.drafts]
+    return plan
+
+
+def plan_from_pairs(round: ReviewRound, pairs) -> Plan:
+    """The preview of a plan the lead edited by hand (pairs of draft and reviewer ids)."""
+    scores_ = scores(round)
+    chosen = np.zeros(scores_.matrix.shape, dtype=bool)
+    for draft_id, reviewer_id in pairs:
+        i, j = scores_.row(draft_id), scores_.column(reviewer_id)
+        if i is not None and j is not None and not math.isnan(scores_.matrix[i, j]):
+            chosen[i, j] = True
+    owed = _owed(round, scores_.reviewers, [d.pk for d in scores_.drafts])
+    need = np.full(len(scores_.drafts), round.reviewers_per_draft, dtype=np.int64)
+    return Plan(scores=scores_, owed=owed, chosen=chosen, need=need)
+
+
+def publish_round(round: ReviewRound, pairs) -> list[ReviewAssignment]:
+    """Write the round's assignments in one transaction and notify each new reviewer.
+
+    Refuses pairs outside the round or forbidden (author, conflict). Returns the new rows."""
+    scores_ = scores(round)
+    values = {}
+    for draft_id, reviewer_id in pairs:
+        value = scores_.value(draft_id, reviewer_id)
+        if math.isnan(value):
+            raise PublishError(
+                _("A pair is outside the round, or its reviewer wrote or is conflicted with it.")
+            )
+        values[(draft_id, reviewer_id)] = value
+    with transaction.atomic():
+        locked = ReviewRound.objects.select_for_update().get(pk=round.pk)
+        if not locked.is_open:
+            raise PublishError(_("This round is already published."))
+        existing = set(
+            ReviewAssignment.objects.filter(draft__in=scores_.drafts).values_list("draft_id", "reviewer_id")
+        )
+        created = [
+            ReviewAssignment.objects.create(draft_id=d, reviewer_id=r, round=round, affinity=value)
+            for (d, r), value in values.items()
+            if (d, r) not in existing
+        ]
+        now = timezone.now()
+        ReviewRound.objects.filter(pk=round.pk).update(status=ReviewRound.Status.PUBLISHED, published_at=now)
+        round.status, round.published_at = ReviewRound.Status.PUBLISHED, now
+        for assignment in ReviewAssignment.objects.filter(pk__in=[a.pk for a in created]).select_related(
+            "draft", "reviewer"
+        ):
+            _notify(assignment, round)
+    return created
+
+
+def _notify(assignment: ReviewAssignment, round: ReviewRound) -> None:
+    draft = assignment.draft
+    text = _("You are asked to review “%(title)s” in %(round)s; the review is due on %(due)s.") % {
+        "title": draft.title,
+        "round": round.name,
+        "due": round.due.isoformat(),
+    }
+    notify(
+        assignment.reviewer,
+        Message(
+            subject=_("Please review: %(title)s") % {"title": draft.title},
+            dedupe_key=f"review-assigned:{assignment.pk}",
+            text=text,
+            url=draft.get_absolute_url(),
+        ),
+    )

@@ -1,0 +1,149 @@
+"""Review rounds through HTTP: open, preview, edit by hand, publish; bids; who may do it."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.urls import reverse
+
+from lab_portal.models import Delivery
+from reviews.models import Bid, Conflict, Draft, ReviewAssignment, ReviewRound
+from reviews.tests.factories import make_draft
+
+pytestmark = pytest.mark.django_db
+
+DUE = datetime.now(UTC).date() + timedelta(days=20)
+
+
+@pytest.fixture
+def lab(make_person, researcher, lead):
+    people = [make_person(f"member{n}", display_name=f"Member {n}") for n in range(5)]
+    drafts = [make_draft(people[n], status=Draft.Status.IN_REVIEW, title=f"Draft {n}") for n in range(4)]
+    return {"people": people, "drafts": drafts}
+
+
+def _open(client, drafts, **numbers):
+    data = {"name": "NeurIPS internal", "drafts": [d.pk for d in drafts], "due": DUE.isoformat()}
+    data |= {"reviewers_per_draft": 2, "max_load": 2, "min_load": 0} | numbers
+    response = client.post(reverse("reviews:open-round"), data)
+    assert response.status_code == 302, response.content
+    return ReviewRound.objects.latest("pk")
+
+
+def test_lab_round_publishes_a_balanced_plan_and_notifies(login, lab, lead, researcher):
+    drafts, people = lab["drafts"], lab["people"]
+    Conflict.objects.create(draft=drafts[0], person=people[1], reason="Flatmates")
+    client = login(lead)
+    round = _open(client, drafts)
+
+    preview = client.get(round.get_absolute_url())
+    assert preview.status_code == 200
+    assert b"No full assignment exists" not in preview.content
+    response = client.post(reverse("reviews:round-publish", args=[round.pk]))
+
+    assert response.status_code == 302
+    rows = ReviewAssignment.objects.filter(round=round)
+    assert rows.count() == 8
+    for draft in drafts:
+        reviewers = {a.reviewer_id for a in rows.filter(draft=draft)}
+        assert len(reviewers) == 2
+        assert not draft.authors.filter(person_id__in=reviewers).exists()
+    assert not rows.filter(draft=drafts[0], reviewer=people[1]).exists()
+    loads = [rows.filter(reviewer=p).count() for p in [*people, researcher, lead]]
+    assert max(loads) <= 2
+    round.refresh_from_db()
+    assert round.status == ReviewRound.Status.PUBLISHED
+    keys = set(Delivery.objects.values_list("dedupe_key", flat=True))
+    assert keys == {f"review-assigned:{a.pk}" for a in rows}
+    # Publishing twice is refused and notifies nobody again.
+    client.post(reverse("reviews:round-publish", args=[round.pk]))
+    assert Delivery.objects.count() == len(keys)
+
+
+def test_owed_reviews_from_earlier_rounds_count_in_the_load(login, lab, lead, researcher):
+    drafts, people = lab["drafts"], lab["people"]
+    earlier = ReviewRound.objects.create(name="Earlier", due=DUE, status=ReviewRound.Status.PUBLISHED)
+    old = make_draft(lead, title="Old draft")
+    ReviewAssignment.objects.create(draft=old, reviewer=people[4], round=earlier)
+    ReviewAssignment.objects.create(draft=make_draft(lead), reviewer=people[4], round=earlier)
+    client = login(lead)
+    round = _open(client, drafts[:2], max_load=2)
+
+    client.post(reverse("reviews:round-publish", args=[round.pk]))
+
+    assert not ReviewAssignment.objects.filter(round=round, reviewer=people[4]).exists()
+
+
+def test_infeasible_round_names_the_problem_and_shows_the_partial_plan(login, lab, lead):
+    client = login(lead)
+    round = _open(client, lab["drafts"], reviewers_per_draft=3, max_load=1)
+
+    response = client.get(round.get_absolute_url())
+
+    text = response.content.decode()
+    assert "No full assignment exists" in text
+    assert "review slots" in text or "load" in text
+    assert "still needs" in text
+    assert text.count("Remove</button>") == 7  # the partial plan: everyone (7 people) once
+
+
+def test_hand_edits_refuse_authors_and_conflicts(login, lab, lead):
+    drafts, people = lab["drafts"], lab["people"]
+    Conflict.objects.create(draft=drafts[1], person=people[2], reason="Competing paper")
+    client = login(lead)
+    round = _open(client, drafts)
+    add = reverse("reviews:round-add-pair", args=[round.pk])
+    remove = reverse("reviews:round-remove-pair", args=[round.pk])
+
+    for draft, person in [(drafts[0], people[0]), (drafts[1], people[2])]:
+        response = client.post(add, {"draft": draft.pk, "reviewer": person.pk}, follow=True)
+        assert "may not review" in response.content.decode()
+    pair = ReviewAssignment  # the first pair the plan chose, removed by hand, stays removed
+    plan = client.session[f"review-round-plan:{round.pk}"]["pairs"]
+    draft_id, reviewer_id = plan[0]
+    client.post(remove, {"draft": draft_id, "reviewer": reviewer_id})
+    client.post(reverse("reviews:round-publish", args=[round.pk]))
+
+    assert not pair.objects.filter(round=round, draft_id=draft_id, reviewer_id=reviewer_id).exists()
+    assert not pair.objects.filter(draft=drafts[0], reviewer=people[0]).exists()
+    assert not pair.objects.filter(draft=drafts[1], reviewer=people[2]).exists()
+
+
+def test_bids_on_an_open_round(login, lab, lead, other_researcher):
+    round = _open(login(lead), lab["drafts"])
+    client = login(other_researcher)
+    url = reverse("reviews:round-bids", args=[round.pk])
+    assert client.get(url).status_code == 200
+
+    client.post(url, {"draft": lab["drafts"][2].pk, "level": Bid.Level.EAGER})
+
+    assert Bid.objects.get(person=other_researcher).level == Bid.Level.EAGER
+    round.status = ReviewRound.Status.PUBLISHED
+    round.save()
+    assert client.get(url).status_code == 404
+
+
+LEAD_VIEWS = [
+    ("rounds", "get", False),
+    ("open-round", "get", False),
+    ("open-round", "post", False),
+    ("round", "get", True),
+    ("round-add-pair", "post", True),
+    ("round-remove-pair", "post", True),
+    ("round-solve", "post", True),
+    ("round-publish", "post", True),
+]
+
+
+@pytest.mark.parametrize(("name", "method", "with_round"), LEAD_VIEWS)
+def test_round_views_are_for_leads(client, lab, lead, researcher, name, method, with_round):
+    round = ReviewRound.objects.create(name="R", due=DUE)
+    round.drafts.set(lab["drafts"])
+    url = reverse(f"reviews:{name}", args=[round.pk] if with_round else [])
+
+    anonymous = getattr(client, method)(url)
+    assert anonymous.status_code == 302 and anonymous.url.startswith(reverse("login"))
+    client.force_login(researcher)
+    assert getattr(client, method)(url).status_code == 403
+    client.force_login(lead)
+    assert getattr(client, method)(url).status_code in (200, 302, 400)
+    assert not ReviewAssignment.objects.exists() or name == "round-publish"

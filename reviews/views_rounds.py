@@ -1,0 +1,225 @@
+"""Review rounds, conflicts and bids.
+
+Who may do what: opening, previewing, editing, solving and publishing a round are for leads
+(403 for everyone else). Anyone may bid on the drafts of an open round and declare a conflict with
+a draft they can see or that is in an open round (404 otherwise, so a draft's existence is not
+revealed). Every change is a POST.
+
+The plan being edited lives in the lead's session until it is published: it is a proposal, not
+state anyone else should see, and publishing checks every pair again against the database.
+"""
+
+import math
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
+
+from . import rounds as planner
+from .forms import BidForm, ConflictForm, PairForm, RoundForm
+from .models import Bid, Conflict, Draft, ReviewRound
+
+
+def _require_lead(request: HttpRequest) -> None:
+    if not request.user.is_lead:
+        raise PermissionDenied
+
+
+def _lead_round(request: HttpRequest, pk: int) -> ReviewRound:
+    _require_lead(request)
+    return get_object_or_404(ReviewRound, pk=pk)
+
+
+def _session_key(round: ReviewRound) -> str:
+    return f"review-round-plan:{round.pk}"
+
+
+def _stored(request, round):
+    """(pairs, message) of the plan in progress, solving first if there is none."""
+    stored = request.session.get(_session_key(round))
+    if stored is None:
+        plan = planner.plan_round(round)
+        stored = {"pairs": [list(p) for p in plan.pairs], "message": plan.message}
+        request.session[_session_key(round)] = stored
+    return [tuple(p) for p in stored["pairs"]], stored["message"]
+
+
+def _store(request, round, pairs, message) -> None:
+    request.session[_session_key(round)] = {"pairs": sorted(list(p) for p in pairs), "message": message}
+
+
+@require_safe
+def rounds(request: HttpRequest) -> HttpResponse:
+    _require_lead(request)
+    all_rounds = ReviewRound.objects.prefetch_related("drafts").select_related("opened_by")
+    return render(request, "reviews/rounds.html", {"rounds": all_rounds})
+
+
+def open_round(request: HttpRequest) -> HttpResponse:
+    _require_lead(request)
+    form = RoundForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.instance.opened_by = request.user
+        round = form.save()
+        messages.success(request, _("The round is open; here is the best assignment for it."))
+        return redirect(round)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "reviews/round_form.html", {"form": form}, status=status)
+
+
+@require_safe
+def round_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    round = _lead_round(request, pk)
+    if round.is_open:
+        pairs, message = _stored(request, round)
+        plan = planner.plan_from_pairs(round, pairs)
+    else:
+        plan, message = (
+            planner.plan_from_pairs(round, round.assignments.values_list("draft_id", "reviewer_id")),
+            "",
+        )
+    loads = plan.loads()
+    widest = max([row["total"] for row in loads] + [round.max_load, 1])
+    for row in loads:
+        row["owed_pct"] = round_pct(row["owed"], widest)
+        row["new_pct"] = round_pct(row["new"], widest)
+    context = {
+        "round": round,
+        "rows": plan.rows(),
+        "loads": loads,
+        "message": message,
+        "shortfall": plan.shortfall(),
+        "drafts": plan.scores.drafts,
+        "reviewers": plan.scores.reviewers,
+    }
+    return render(request, "reviews/round.html", context)
+
+
+def round_pct(value: int, widest: int) -> int:
+    return round_half(100 * value / widest)
+
+
+def round_half(x: float) -> int:
+    return int(x + 0.5)
+
+
+def _pair(request) -> tuple[int, int] | None:
+    form = PairForm(request.POST)
+    if not form.is_valid():
+        return None
+    return form.cleaned_data["draft"], form.cleaned_data["reviewer"]
+
+
+def _refuse_if_published(request, round) -> bool:
+    if not round.is_open:
+        messages.error(request, _("This round is published; its assignments no longer change here."))
+        return True
+    return False
+
+
+@require_POST
+def add_pair(request: HttpRequest, pk: int) -> HttpResponse:
+    round = _lead_round(request, pk)
+    if _refuse_if_published(request, round):
+        return redirect(round)
+    pair = _pair(request)
+    if pair is None:
+        messages.error(request, _("Choose a draft and a reviewer."))
+        return redirect(round)
+    if math.isnan(planner.scores(round).value(*pair)):
+        messages.error(
+            request, _("That reviewer may not review that draft: they wrote it or declared a conflict.")
+        )
+        return redirect(round)
+    pairs, message = _stored(request, round)
+    _store(request, round, set(pairs) | {pair}, message)
+    return redirect(round)
+
+
+@require_POST
+def remove_pair(request: HttpRequest, pk: int) -> HttpResponse:
+    round = _lead_round(request, pk)
+    if _refuse_if_published(request, round):
+        return redirect(round)
+    pair = _pair(request)
+    pairs, message = _stored(request, round)
+    if pair is not None:
+        _store(request, round, set(pairs) - {pair}, message)
+    return redirect(round)
+
+
+@require_POST
+def resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    """Throw away hand edits and solve again (new bids and conflicts are taken into account)."""
+    round = _lead_round(request, pk)
+    if not _refuse_if_published(request, round):
+        request.session.pop(_session_key(round), None)
+    return redirect(round)
+
+
+@require_POST
+def publish(request: HttpRequest, pk: int) -> HttpResponse:
+    round = _lead_round(request, pk)
+    pairs, _message = _stored(request, round)
+    try:
+        created = planner.publish_round(round, pairs)
+    except planner.PublishError as error:
+        messages.error(request, str(error))
+        return redirect(round)
+    request.session.pop(_session_key(round), None)
+    messages.success(
+        request,
+        _("Published: %(count)d reviewers are notified.") % {"count": len({a.reviewer_id for a in created})},
+    )
+    return redirect(round)
+
+
+def bids(request: HttpRequest, pk: int) -> HttpResponse:
+    """Everyone's bidding page for an open round: titles only, never the authors."""
+    round = get_object_or_404(ReviewRound.objects.open(), pk=pk)
+    drafts = round.drafts.exclude(authors__person=request.user)
+    if request.method == "POST":
+        form = BidForm(request.POST)
+        if form.is_valid() and drafts.filter(pk=form.cleaned_data["draft"]).exists():
+            Bid.objects.update_or_create(
+                draft_id=form.cleaned_data["draft"],
+                person=request.user,
+                defaults={"level": form.cleaned_data["level"]},
+            )
+            messages.success(request, _("Your bid is saved."))
+            return redirect("reviews:round-bids", round.pk)
+        messages.error(request, _("Choose a draft of this round and a bid."))
+        return redirect("reviews:round-bids", round.pk)
+    mine = dict(Bid.objects.filter(person=request.user, draft__in=drafts).values_list("draft_id", "level"))
+    conflicted = set(
+        Conflict.objects.filter(person=request.user, draft__in=drafts).values_list("draft_id", flat=True)
+    )
+    rows = [
+        {"draft": d, "bid": mine.get(d.pk, Bid.Level.WILLING), "conflicted": d.pk in conflicted}
+        for d in drafts.order_by("title")
+    ]
+    return render(
+        request, "reviews/round_bids.html", {"round": round, "rows": rows, "levels": Bid.Level.choices}
+    )
+
+
+def declare_conflict(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    in_open_round = Q(review_rounds__status=ReviewRound.Status.OPEN)
+    seen = Draft.objects.visible_to(user).values("pk")
+    draft = get_object_or_404(Draft.objects.filter(Q(pk__in=seen) | in_open_round).distinct(), pk=pk)
+    if draft.is_author(user):
+        raise PermissionDenied  # authors never review their own draft; there is nothing to declare
+    form = ConflictForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        Conflict.objects.update_or_create(
+            draft=draft, person=user, defaults={"reason": form.cleaned_data["reason"], "declared_by": user}
+        )
+        messages.success(request, _("Your conflict is recorded; you will not be asked to review this draft."))
+        return redirect("reviews:index")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "reviews/conflict_form.html", {"draft": draft, "form": form}, status=status)
