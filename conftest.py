@@ -91,6 +91,19 @@ def start_celery_worker(django_db_setup, tmp_path_factory):
         worker.wait(timeout=30)
 
 
+def wait_until_idle(queue: str, timeout: float = 30) -> None:
+    """Wait until the worker on `queue` runs and holds no task: one a test's task queued after it
+    finished (its follow-up) must not hold database locks while the test's tables are emptied."""
+    inspector = celery_app.control.inspect(destination=[f"{queue}@localhost"], timeout=1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [*(inspector.active() or {}).values(), *(inspector.reserved() or {}).values()]
+        if not any(busy):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"The Celery worker on {queue} was still busy after {timeout} s")
+
+
 @pytest.fixture(scope="session")
 def celery_worker_queue(start_celery_worker):
     """A real worker that also knows the test-only tasks."""
@@ -102,6 +115,7 @@ def real_worker(celery_worker_queue):
     celery_app.conf.task_always_eager = False
     yield celery_worker_queue
     celery_app.conf.task_always_eager = True
+    wait_until_idle(celery_worker_queue[0])
 
 
 @pytest.fixture

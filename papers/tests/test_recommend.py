@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from conftest import wait_until_idle
 from lab_portal.celery import app
 from papers.models import Bookmark, FetchRun, Recommendation, RecommenderState, Tag
 from papers.recommend import libraries_of, name_key, train_recommendations
@@ -217,6 +218,7 @@ def test_task_on_a_real_worker_writes_rows_once(transactional_db, recommend_queu
         assert again.get(timeout=60)["recommendations"] == 4
     finally:
         app.conf.task_always_eager = True
+        wait_until_idle(queue)  # each training queues watch-rule matching on the same worker
 
     assert sorted(Recommendation.objects.values_list("pk", "paper_id", "score")) == rows
     ranked = [rec.paper_id for rec in Recommendation.objects.for_day(person, DAY)]
