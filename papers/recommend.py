@@ -22,7 +22,6 @@ Then it enqueues `papers.match_watch_rules`, so "like my library" rules see the 
 import logging
 import random
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -36,6 +35,7 @@ from django.utils.translation import gettext as _
 from lab_portal.models import User
 
 from .models import Bookmark, FetchRun, Paper, Recommendation, RecommenderState
+from .watch import fold, stem
 
 logger = logging.getLogger(__name__)
 
@@ -73,26 +73,8 @@ _WORD = re.compile(r"[a-z][a-z0-9]+")
 _NOT_LETTERS = re.compile(r"[^a-z]+")
 
 
-def fold(text: str) -> str:
-    """Lower case without accents: "Schrödinger" and "Schrodinger" are one word."""
-    text = text.lower()
-    if text.isascii():
-        return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def _stem(word: str) -> str:
-    # Plurals only: "models" and "model" are one feature, and reasons still read as words.
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
 def tokens(text: str) -> list[str]:
-    return [_stem(w) for w in _WORD.findall(fold(text)) if w not in STOP_WORDS]
+    return [stem(w) for w in _WORD.findall(fold(text)) if w not in STOP_WORDS]
 
 
 def name_key(name: str) -> str:

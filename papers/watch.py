@@ -56,8 +56,9 @@ def fold(text: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    # Plurals only, the same way on both sides: "transformers" finds "transformer".
+def stem(word: str) -> str:
+    # Plurals only, the same way on both sides: "transformers" finds "transformer". Also the
+    # recommender's features (papers/recommend.py), whose reasons must still read as words.
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
@@ -68,7 +69,7 @@ def _stem(word: str) -> str:
 def words(text: str) -> list[str]:
     """The words matching works on; a hyphen splits words, so "self-supervised" is two."""
     found = _WORD.findall(fold(text))
-    stems = {word: _stem(word) for word in set(found)}
+    stems = {word: stem(word) for word in set(found)}
     return [stems[word] for word in found]
 
 
