@@ -217,6 +217,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "papers.send_digests",
         "schedule": 15 * 60,
     },
+    # Review reminders, like seminar ones, are rows claimed by this task (reviews/reminders.py).
+    "review-reminders": {
+        "task": "reviews.send_reminders",
+        "schedule": 5 * 60,
+    },
+    # Accepted drafts find their arXiv paper once it is in the feed (reviews/publications.py).
+    "link-publications": {
+        "task": "reviews.link_publications",
+        "schedule": 60 * 60,
+    },
 }
 
 # People
@@ -381,6 +391,13 @@ SEMINAR_SLIDES_MAX_BYTES = env_int("SEMINAR_SLIDES_MAX_BYTES", 50 * 1024 * 1024)
 # content), and how many days before a venue's deadline a draft's reviews are due by default.
 REVIEW_PDF_MAX_BYTES = env_int("REVIEW_PDF_MAX_BYTES", 50 * 1024 * 1024)
 REVIEW_DAYS_BEFORE_DEADLINE = env_int("REVIEW_DAYS_BEFORE_DEADLINE", 10)
+# Reviewers are reminded this many days before a review is due, at REVIEW_REMINDER_HOUR in their
+# own zone, and again every REVIEW_OVERDUE_EVERY_DAYS days once it is overdue (at most
+# REVIEW_OVERDUE_REMINDERS times: after that the lead's board is the place to chase it).
+REVIEW_REMINDER_DAYS_BEFORE = env_int("REVIEW_REMINDER_DAYS_BEFORE", 2)
+REVIEW_REMINDER_HOUR = env_int("REVIEW_REMINDER_HOUR", 9)
+REVIEW_OVERDUE_EVERY_DAYS = env_int("REVIEW_OVERDUE_EVERY_DAYS", 2)
+REVIEW_OVERDUE_REMINDERS = env_int("REVIEW_OVERDUE_REMINDERS", 3)
 
 # Notification channels: Telegram's Bot API, Slack incoming webhooks, and e-mail through MAILERS.
 TELEGRAM_API_BASE = env("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/")

@@ -29,6 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
     from django.db.models import OuterRef, Subquery
 
     from papers.models import Paper, Recommendation
+    from reviews.queues import DASHBOARD_ROWS, owed_reviews
     from seminars.models import ActionItem, Registration, Talk
 
     user = request.user
@@ -47,6 +48,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     for talk in week:
         talk.is_mine = bool(talk.my_place) or user.pk in (talk.host_id, talk.speaker_user_id)
+    owed = owed_reviews(user, authors=False)
     context = {
         "day": day,
         "papers": mine.order_by("arxiv_id")[:8],
@@ -57,6 +59,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "lab_talks": [talk for talk in week if not talk.is_mine],
         # A person's open items are few: done ones leave the list.
         "action_items": ActionItem.objects.open().filter(owner=user).select_related("talk"),
+        # A person owes a handful of reviews at most: read them all, show the next few.
+        "owed_reviews": owed[:DASHBOARD_ROWS],
+        "more_owed": max(0, len(owed) - DASHBOARD_ROWS),
     }
     return render(request, "lab_portal/home.html", context)
 

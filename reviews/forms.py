@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lab_portal.models import validate_timezone
 
-from .models import ANYWHERE_ON_EARTH, Bid, Deadline, Draft, ReviewRound, Venue
+from .models import ANYWHERE_ON_EARTH, Bid, Deadline, Draft, Review, ReviewRound, Venue
 from .uploads import check_pdf, human_size, max_bytes
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -223,3 +223,107 @@ class ConflictForm(forms.Form):
 class BidForm(forms.Form):
     draft = forms.IntegerField(min_value=1)
     level = forms.ChoiceField(label=_("Bid"), choices=Bid.Level.choices)
+
+
+# Long enough for any review, short enough that a pasted PDF or a runaway script is refused.
+REVIEW_TEXT_LIMIT = 20_000
+REVIEW_SCORES = ("soundness", "novelty", "clarity", "overall", "confidence")
+
+
+class ReviewTextField(forms.CharField):
+    """A Markdown text of the review, kept as typed (leading spaces may be an indented code block).
+    Browsers count a line break as one character for `maxlength` but send two; so do we."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 6}))
+        super().__init__(strip=False, max_length=REVIEW_TEXT_LIMIT, **kwargs)
+
+    def to_python(self, value):
+        return super().to_python(value).replace("\r\n", "\n")
+
+
+MARKDOWN_HELP = _("Markdown, with $math$.")
+
+
+class ReviewDraftForm(forms.ModelForm):
+    """What an autosave accepts: any part of the review, but only listed scores and bounded texts.
+    `revision` is the review's revision the page was loaded with (0: none saved yet)."""
+
+    summary = ReviewTextField(
+        label=_("Summary"),
+        help_text=_("What the paper claims and how, in your own words. Markdown, with $math$."),
+    )
+    strengths = ReviewTextField(label=_("Strengths"), help_text=MARKDOWN_HELP)
+    weaknesses = ReviewTextField(label=_("Weaknesses"), help_text=MARKDOWN_HELP)
+    questions = ReviewTextField(
+        label=_("Questions for the authors"), help_text=_("Optional. Markdown, with $math$.")
+    )
+    experiments = ReviewTextField(
+        label=_("Suggested experiments"), help_text=_("Optional. Markdown, with $math$.")
+    )
+    revision = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+
+    class Meta:
+        model = Review
+        fields = [
+            *["summary", "strengths", "weaknesses", "questions", "experiments"],
+            *REVIEW_SCORES,
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in REVIEW_SCORES:
+            # A plain dash for "not chosen yet" instead of Django's row of hyphens.
+            self.fields[name].choices = [("", "—"), *self.fields[name].choices[1:]]
+
+    def posted_fields(self) -> dict:
+        """The cleaned review fields that the request actually sent: a partial save leaves the
+        others as they were."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name != "revision" and name in self.data
+        }
+
+
+class ReviewForm(ReviewDraftForm):
+    """A review ready to submit: summary, strengths, weaknesses and every score."""
+
+    # The same page saves drafts: the browser must not block "Save" over an empty field.
+    use_required_attribute = False
+    REQUIRED = ("summary", "strengths", "weaknesses", *REVIEW_SCORES)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.REQUIRED:
+            self.fields[name].required = True
+
+    def clean(self):
+        data = super().clean()
+        for name in ["summary", "strengths", "weaknesses"]:
+            if data.get(name) is not None and name not in self.errors and not data[name].strip():
+                self.add_error(name, self.fields[name].error_messages["required"])
+        return data
+
+
+class PaperLinkForm(forms.Form):
+    """The arXiv paper of an accepted draft, as an id or a link; `cleaned_data` holds the bare id."""
+
+    arxiv_id = forms.CharField(
+        label=_("arXiv id"),
+        max_length=300,
+        help_text=_("For example 2406.01234, arXiv:2406.01234v2 or https://arxiv.org/abs/2406.01234"),
+    )
+
+    def clean_arxiv_id(self) -> str:
+        # The papers app reads references the same way wherever a person pastes one.
+        from papers.services import parse_reference
+
+        text = self.cleaned_data["arxiv_id"]
+        try:
+            return parse_reference(text)[0]
+        except ValueError:
+            raise ValidationError(
+                _("“%(text)s” is not an arXiv id such as 2406.01234."), params={"text": text[:80]}
+            ) from None

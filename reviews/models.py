@@ -5,7 +5,7 @@ reviewers and the leads, and nobody else. `Draft.objects.visible_to(user)` is th
 says so; every view and the seminar talk page go through it.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -151,6 +151,8 @@ class Draft(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=_now, editable=False)
     updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+    # When the status last changed: the publication record dates an acceptance by it.
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
     # The publication record once accepted: the arXiv paper, when it appears in the feed.
     paper = models.ForeignKey(
         "papers.Paper",
@@ -267,6 +269,17 @@ class DraftVersion(models.Model):
         return reverse("reviews:download", args=[self.draft_id, self.number])
 
 
+class ReviewAssignmentQuerySet(models.QuerySet):
+    def owed_by(self, user):
+        """What `user` still has to submit, soonest due first."""
+        return (
+            self.filter(reviewer=user).exclude(review__status=Review.Status.SUBMITTED).order_by("due", "pk")
+        )
+
+    def started(self):
+        return self.filter(review__isnull=False)
+
+
 class ReviewAssignment(models.Model):
     """A reviewer asked to read a draft; review rounds and the reviews themselves build on it."""
 
@@ -291,17 +304,39 @@ class ReviewAssignment(models.Model):
         related_name="assignments",
     )
     affinity = models.FloatField(_("affinity"), null=True, blank=True)
+    # The date the review is due (the round's, or the draft's review-by date when assigned by
+    # hand); it passes at the end of that day in the reviewer's own zone.
+    due = models.DateField(_("review due"))
+
+    objects = ReviewAssignmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["draft", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["draft", "reviewer"], name="review_assignment_once"),
         ]
+        indexes = [models.Index(fields=["reviewer", "due"], name="review_assignment_owed")]
         verbose_name = _("review assignment")
         verbose_name_plural = _("review assignments")
 
     def __str__(self) -> str:
         return f"{self.reviewer} → {self.draft}"
+
+    @property
+    def due_at(self) -> datetime:
+        """The moment the due date has passed: midnight after it, in the reviewer's zone."""
+        return datetime.combine(
+            self.due + timedelta(days=1), time.min, tzinfo=ZoneInfo(self.reviewer.timezone)
+        )
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        submitted = hasattr(self, "review") and self.review.is_submitted
+        return not submitted and (now or timezone.now()) >= self.due_at
+
+    @property
+    def has_started(self) -> bool:
+        """A review row exists (the reviewer saved something): re-solving never moves it."""
+        return hasattr(self, "review")
 
 
 class Conflict(models.Model):
@@ -412,3 +447,166 @@ class ReviewRound(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+
+class Score(models.IntegerChoices):
+    """Soundness, novelty and clarity, on the four-point scale NeurIPS and ICLR reviewers know."""
+
+    POOR = 1, _("1 · poor")
+    FAIR = 2, _("2 · fair")
+    GOOD = 3, _("3 · good")
+    EXCELLENT = 4, _("4 · excellent")
+
+
+class Overall(models.IntegerChoices):
+    STRONG_REJECT = 1, _("1 · strong reject: not ready for this venue")
+    REJECT = 2, _("2 · reject: clear problems to fix first")
+    WEAK_REJECT = 3, _("3 · weak reject: leaning towards reject")
+    WEAK_ACCEPT = 4, _("4 · weak accept: leaning towards accept")
+    ACCEPT = 5, _("5 · accept: a good paper")
+    STRONG_ACCEPT = 6, _("6 · strong accept: among the best at the venue")
+
+
+class Confidence(models.IntegerChoices):
+    GUESS = 1, _("1 · an educated guess")
+    WILLING = 2, _("2 · willing to defend, but may have missed things")
+    FAIRLY = 3, _("3 · fairly confident")
+    CONFIDENT = 4, _("4 · confident; checked the important parts")
+    CERTAIN = 5, _("5 · certain; know the area and checked the details")
+
+
+class ReviewQuerySet(models.QuerySet):
+    def submitted(self):
+        return self.filter(status=Review.Status.SUBMITTED)
+
+
+class Review(models.Model):
+    """A reviewer's structured review of one draft, saved as they type and then submitted.
+
+    The row is made on the reviewer's first save: from then on the review "has started" and
+    re-solving a round keeps its assignment. `version` is the PDF version the reviewer read, so
+    the authors read the review next to it. `revision` grows with every save; an autosave from a
+    page that is behind (another window saved meanwhile) is refused instead of overwriting."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("In progress")
+        SUBMITTED = "submitted", _("Submitted")
+
+    assignment = models.OneToOneField(
+        ReviewAssignment, verbose_name=_("assignment"), on_delete=models.CASCADE, related_name="review"
+    )
+    version = models.ForeignKey(
+        DraftVersion, verbose_name=_("version read"), on_delete=models.PROTECT, related_name="reviews"
+    )
+    summary = models.TextField(_("summary"), blank=True)
+    strengths = models.TextField(_("strengths"), blank=True)
+    weaknesses = models.TextField(_("weaknesses"), blank=True)
+    questions = models.TextField(_("questions for the authors"), blank=True)
+    experiments = models.TextField(_("suggested experiments"), blank=True)
+    soundness = models.PositiveSmallIntegerField(_("soundness"), choices=Score.choices, null=True, blank=True)
+    novelty = models.PositiveSmallIntegerField(_("novelty"), choices=Score.choices, null=True, blank=True)
+    clarity = models.PositiveSmallIntegerField(_("clarity"), choices=Score.choices, null=True, blank=True)
+    overall = models.PositiveSmallIntegerField(_("overall"), choices=Overall.choices, null=True, blank=True)
+    confidence = models.PositiveSmallIntegerField(
+        _("confidence"), choices=Confidence.choices, null=True, blank=True
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
+    revision = models.PositiveIntegerField(_("revision"), default=0)
+    started_at = models.DateTimeField(_("started"), default=_now, editable=False)
+    updated_at = models.DateTimeField(_("last saved"), default=_now)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+
+    objects = ReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["assignment__draft", "submitted_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(submitted_at__isnull=False), name="review_submitted_has_time"
+            ),
+        ]
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+
+    def __str__(self) -> str:
+        return f"{self.assignment}"
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.status == self.Status.SUBMITTED
+
+    @property
+    def was_late(self) -> bool:
+        return bool(self.submitted_at and self.submitted_at >= self.assignment.due_at)
+
+
+class DraftComment(models.Model):
+    """The discussion between a draft's authors and its reviewers (leads may join)."""
+
+    draft = models.ForeignKey(
+        Draft, verbose_name=_("draft"), on_delete=models.CASCADE, related_name="comments"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="draft_comments",
+    )
+    body = models.TextField(_("comment"), help_text=_("Markdown, with $math$."))
+    created_at = models.DateTimeField(_("posted"), default=_now, editable=False)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["draft", "created_at", "pk"]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.draft}"
+
+
+class ReviewReminder(models.Model):
+    """One reminder to one reviewer about one review, claimed by the periodic task before sending.
+
+    `due` is the assignment's due date the reminder was computed for: moving the due date makes
+    new rows, and the unique constraint makes a second row for the same message impossible.
+    Overdue reminders repeat; `number` counts them."""
+
+    class Kind(models.TextChoices):
+        BEFORE = "before", _("Before the due date")
+        OVERDUE = "overdue", _("Overdue")
+
+    assignment = models.ForeignKey(
+        ReviewAssignment, verbose_name=_("assignment"), on_delete=models.CASCADE, related_name="reminders"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    due = models.DateField(_("review due"))
+    number = models.PositiveSmallIntegerField(_("number"), default=1)
+    due_at = models.DateTimeField(_("send at"))
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    skipped_at = models.DateTimeField(_("skipped"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=_now)
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment", "kind", "due", "number"], name="review_reminder_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=Q(claimed_at__isnull=True, sent_at__isnull=True, skipped_at__isnull=True),
+                name="review_reminder_pending",
+            )
+        ]
+        verbose_name = _("review reminder")
+        verbose_name_plural = _("review reminders")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.assignment}"

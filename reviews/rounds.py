@@ -2,7 +2,10 @@
 
 The plan counts the reviews each person already owes from other rounds in their load, so that a
 person who got four drafts last week is not given four more. Assignments that already exist for
-the round's drafts are kept as they are (fixed): planning again never moves them.
+the round's drafts from other rounds, and every review that has started (its reviewer saved
+something), are fixed: planning again never moves them. A published round can be planned again
+(a reviewer declared a conflict, or left): only its assignments nobody has started may move, and
+publishing the changes tells the reviewers who were added and those who were released.
 """
 
 import math
@@ -11,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +23,7 @@ from lab_portal.notify import Message, notify
 
 from .assignment import Infeasible, solve
 from .expertise import Affinity, affinity
-from .models import ReviewAssignment, ReviewRound
+from .models import Review, ReviewAssignment, ReviewRound
 
 
 class PublishError(Exception):
@@ -94,21 +98,64 @@ def scores(round: ReviewRound) -> Affinity:
     return affinity(round.drafts.order_by("pk"), candidates(round))
 
 
+def _with_started(assignments):
+    return assignments.annotate(started=Exists(Review.objects.filter(assignment=OuterRef("pk"))))
+
+
+def fixed_pairs(round: ReviewRound, drafts) -> set[tuple[int, int]]:
+    """(draft, reviewer) pairs no plan may move: assigned by another round or by hand, or this
+    round's reviews that have started."""
+    existing = _with_started(ReviewAssignment.objects.filter(draft__in=drafts))
+    return {
+        (draft_id, reviewer_id)
+        for draft_id, reviewer_id, round_id, started in existing.values_list(
+            "draft_id", "reviewer_id", "round_id", "started"
+        )
+        if round_id != round.pk or started
+    }
+
+
+def published_pairs(round: ReviewRound) -> list[tuple[int, int]]:
+    """Every assignment of the round's drafts, as the preview of a published round shows them."""
+    return list(
+        ReviewAssignment.objects.filter(draft__in=round.drafts.all()).values_list("draft_id", "reviewer_id")
+    )
+
+
+# Planning a published round again prefers the reviewers already told: their pairs get this
+# share of the affinity range as a bonus. It outweighs the even-load tie-break, so nobody is moved
+# just to even out loads, but never a real difference in affinity.
+KEEP_BONUS = 1e-4
+
+
+def _keeping_published(round: ReviewRound, scores_: Affinity) -> np.ndarray:
+    matrix = scores_.matrix
+    if round.is_open:
+        return matrix
+    matrix = matrix.copy()
+    values = matrix[~np.isnan(matrix)]
+    bonus = KEEP_BONUS * max(float(np.ptp(values)) if values.size else 0.0, 1.0)
+    for draft_id, reviewer_id in round.assignments.values_list("draft_id", "reviewer_id"):
+        i, j = scores_.row(draft_id), scores_.column(reviewer_id)
+        if i is not None and j is not None:
+            matrix[i, j] += bonus  # nan stays nan: a conflict declared since still forbids
+    return matrix
+
+
 def plan_round(round: ReviewRound) -> Plan:
     scores_ = scores(round)
     drafts, reviewers = scores_.drafts, scores_.reviewers
     owed = _owed(round, reviewers, [d.pk for d in drafts])
     fixed = np.zeros(scores_.matrix.shape, dtype=bool)
-    existing = ReviewAssignment.objects.filter(draft__in=drafts, reviewer__in=reviewers)
-    for draft_id, reviewer_id in existing.values_list("draft_id", "reviewer_id"):
+    for draft_id, reviewer_id in fixed_pairs(round, drafts):
         i, j = scores_.row(draft_id), scores_.column(reviewer_id)
-        if not math.isnan(scores_.matrix[i, j]):
+        if j is not None and not math.isnan(scores_.matrix[i, j]):
             fixed[i, j] = True
     need = np.full(len(drafts), round.reviewers_per_draft, dtype=np.int64)
     plan = Plan(scores=scores_, owed=owed, chosen=fixed, need=need)
     try:
         plan.chosen = solve(
-            scores_.matrix,
+            _keeping_published(round, scores_),
             round.reviewers_per_draft,
             round.max_load,
             round.min_load,
@@ -137,10 +184,12 @@ def plan_from_pairs(round: ReviewRound, pairs) -> Plan:
     return Plan(scores=scores_, owed=owed, chosen=chosen, need=need)
 
 
-def publish_round(round: ReviewRound, pairs) -> list[ReviewAssignment]:
+def publish_round(round: ReviewRound, pairs) -> "Published":
     """Write the round's assignments in one transaction and notify each new reviewer.
 
-    Refuses pairs outside the round or forbidden (author, conflict). Returns the new rows."""
+    Refuses pairs outside the round or forbidden (author, conflict). On a round already published,
+    writes the difference: this round's assignments missing from `pairs` are released (never one
+    that has started: that is refused) and their reviewers told."""
     scores_ = scores(round)
     values = {}
     for draft_id, reviewer_id in pairs:
@@ -152,24 +201,68 @@ def publish_round(round: ReviewRound, pairs) -> list[ReviewAssignment]:
         values[(draft_id, reviewer_id)] = value
     with transaction.atomic():
         locked = ReviewRound.objects.select_for_update().get(pk=round.pk)
+        current = {
+            (a.draft_id, a.reviewer_id): a
+            for a in _with_started(ReviewAssignment.objects.filter(draft__in=scores_.drafts)).select_related(
+                "draft", "reviewer"
+            )
+        }
+        released = []
         if not locked.is_open:
-            raise PublishError(_("This round is already published."))
-        existing = set(
-            ReviewAssignment.objects.filter(draft__in=scores_.drafts).values_list("draft_id", "reviewer_id")
-        )
+            mine = {pair: a for pair, a in current.items() if a.round_id == round.pk and pair not in values}
+            if started := [a for a in mine.values() if a.started]:
+                raise PublishError(
+                    _("%(reviewer)s has started reviewing “%(title)s”; that review stays assigned.")
+                    % {"reviewer": started[0].reviewer.name, "title": started[0].draft.title}
+                )
+            # Deleted only while still unstarted: a review begun since the check above is kept.
+            gone = ReviewAssignment.objects.filter(pk__in=[a.pk for a in mine.values()], review__isnull=True)
+            released_pks = set(gone.values_list("pk", flat=True))
+            gone.delete()
+            released = [a for a in mine.values() if a.pk in released_pks]
         created = [
-            ReviewAssignment.objects.create(draft_id=d, reviewer_id=r, round=round, affinity=value)
+            ReviewAssignment.objects.create(
+                draft_id=d, reviewer_id=r, round=round, affinity=value, due=locked.due
+            )
             for (d, r), value in values.items()
-            if (d, r) not in existing
+            if (d, r) not in current
         ]
-        now = timezone.now()
-        ReviewRound.objects.filter(pk=round.pk).update(status=ReviewRound.Status.PUBLISHED, published_at=now)
-        round.status, round.published_at = ReviewRound.Status.PUBLISHED, now
+        if locked.is_open:
+            now = timezone.now()
+            ReviewRound.objects.filter(pk=round.pk).update(
+                status=ReviewRound.Status.PUBLISHED, published_at=now
+            )
+            round.status, round.published_at = ReviewRound.Status.PUBLISHED, now
         for assignment in ReviewAssignment.objects.filter(pk__in=[a.pk for a in created]).select_related(
             "draft", "reviewer"
         ):
             _notify(assignment, round)
-    return created
+        for assignment in released:
+            _notify_released(assignment, round)
+    return Published(created=created, released=released)
+
+
+@dataclass
+class Published:
+    created: list
+    released: list
+
+    def __bool__(self) -> bool:
+        return bool(self.created or self.released)
+
+
+def _notify_released(assignment: ReviewAssignment, round: ReviewRound) -> None:
+    title = assignment.draft.title
+    notify(
+        assignment.reviewer,
+        Message(
+            subject=_("No longer needed: review of %(title)s") % {"title": title},
+            dedupe_key=f"review-released:{assignment.pk}",
+            text=_("%(round)s was planned again: you no longer need to review “%(title)s”. Thank you.")
+            % {"round": round.name, "title": title},
+            url=reverse("reviews:index"),
+        ),
+    )
 
 
 def _notify(assignment: ReviewAssignment, round: ReviewRound) -> None:

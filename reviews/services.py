@@ -3,12 +3,14 @@ version, a status change. A PDF is written before its row; if anything after tha
 file is removed again, so a failed upload leaves nothing behind."""
 
 from collections.abc import Callable
+from functools import partial
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from .discussion import notify_new_version
 from .models import Draft, DraftAuthor, DraftVersion
 from .uploads import CheckedPdf, private_storage
 
@@ -69,17 +71,24 @@ def create_draft(
 
 
 def add_version(draft: Draft, *, upload: UploadedFile, checked: CheckedPdf, note: str, by) -> DraftVersion:
-    return _with_cleanup(
-        lambda stored: _add_version(draft, upload=upload, checked=checked, note=note, by=by, stored=stored)
-    )
+    """A new PDF version; its reviewers hear of it, with the note, once it is stored for good."""
+
+    def write(stored):
+        version = _add_version(draft, upload=upload, checked=checked, note=note, by=by, stored=stored)
+        # Inside the transaction: a failed upload, or a rolled-back caller, tells nobody.
+        transaction.on_commit(partial(notify_new_version, version))
+        return version
+
+    return _with_cleanup(write)
 
 
 def set_status(draft: Draft, *, status: str) -> bool:
     """False when the draft already had that status (a double click)."""
+    now = timezone.now()
     changed = (
         Draft.objects.filter(pk=draft.pk)
         .exclude(status=status)
-        .update(status=status, updated_at=timezone.now())
+        .update(status=status, updated_at=now, status_changed_at=now)
     )
-    draft.refresh_from_db(fields=["status", "updated_at"])
+    draft.refresh_from_db(fields=["status", "updated_at", "status_changed_at"])
     return bool(changed)

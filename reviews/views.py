@@ -21,8 +21,11 @@ from django.views.decorators.http import require_POST, require_safe
 
 from . import services
 from .calendars import deadlines_calendar
+from .discussion import load_thread
 from .forms import DeadlineForm, DraftForm, StatusForm, VenueForm, VersionForm
 from .models import Deadline, Draft, Venue
+from .queues import owed_reviews, with_review_counts
+from .reviewing import review_panel
 
 LIST_RELATED = ("deadline__venue",)
 
@@ -55,8 +58,8 @@ def _listed(drafts):
 def index(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {
-        "my_drafts": _listed(Draft.objects.authored_by(user)),
-        "to_review": _listed(Draft.objects.reviewed_by(user).exclude(pk__in=Draft.objects.authored_by(user))),
+        "my_drafts": with_review_counts(_listed(Draft.objects.authored_by(user))),
+        "owed": owed_reviews(user),
         # Leads run the review rounds: they see every draft that is in review.
         "in_review": _listed(Draft.objects.in_review()) if user.is_lead else None,
     }
@@ -97,6 +100,8 @@ def draft(request: HttpRequest, pk: int) -> HttpResponse:
         if is_author or request.user.is_lead
         else None,
     }
+    context["review_panel"] = review_panel(draft, request.user)
+    context["discussion"] = load_thread(draft, viewer=request.user)
     return render(request, "reviews/draft.html", context)
 
 

@@ -6,7 +6,9 @@ a draft they can see or that is in an open round (404 otherwise, so a draft's ex
 revealed). Every change is a POST.
 
 The plan being edited lives in the lead's session until it is published: it is a proposal, not
-state anyone else should see, and publishing checks every pair again against the database.
+state anyone else should see, and publishing checks every pair again against the database. A
+published round can be edited and solved again the same way; the changes are published as a
+difference, and a review that has started never moves (rounds.py).
 """
 
 import math
@@ -39,11 +41,16 @@ def _session_key(round: ReviewRound) -> str:
 
 
 def _stored(request, round):
-    """(pairs, message) of the plan in progress, solving first if there is none."""
+    """(pairs, message) of the plan in progress. With none yet, an open round is solved first and
+    a published one starts from its assignments as they are."""
     stored = request.session.get(_session_key(round))
     if stored is None:
-        plan = planner.plan_round(round)
-        stored = {"pairs": [list(p) for p in plan.pairs], "message": plan.message}
+        if round.is_open:
+            plan = planner.plan_round(round)
+            pairs, message = plan.pairs, plan.message
+        else:
+            pairs, message = planner.published_pairs(round), ""
+        stored = {"pairs": [list(p) for p in pairs], "message": message}
         request.session[_session_key(round)] = stored
     return [tuple(p) for p in stored["pairs"]], stored["message"]
 
@@ -74,22 +81,25 @@ def open_round(request: HttpRequest) -> HttpResponse:
 @require_safe
 def round_preview(request: HttpRequest, pk: int) -> HttpResponse:
     round = _lead_round(request, pk)
-    if round.is_open:
-        pairs, message = _stored(request, round)
-        plan = planner.plan_from_pairs(round, pairs)
-    else:
-        plan, message = (
-            planner.plan_from_pairs(round, round.assignments.values_list("draft_id", "reviewer_id")),
-            "",
-        )
+    pairs, message = _stored(request, round)
+    plan = planner.plan_from_pairs(round, pairs)
+    published = set() if round.is_open else set(planner.published_pairs(round))
+    fixed = planner.fixed_pairs(round, plan.scores.drafts)
     loads = plan.loads()
     widest = max([row["total"] for row in loads] + [round.max_load, 1])
     for row in loads:
         row["owed_pct"] = round_pct(row["owed"], widest)
         row["new_pct"] = round_pct(row["new"], widest)
+    rows = plan.rows()
+    for row in rows:
+        row["fixed"] = (row["draft"].pk, row["reviewer"].pk) in fixed
+        row["added"] = not round.is_open and (row["draft"].pk, row["reviewer"].pk) not in published
     context = {
         "round": round,
-        "rows": plan.rows(),
+        "rows": rows,
+        # What publishing would change in a published round: pairs added and released.
+        "added": sum(row["added"] for row in rows),
+        "released": len(published - set(pairs)),
         "loads": loads,
         "message": message,
         "shortfall": plan.shortfall(),
@@ -114,18 +124,9 @@ def _pair(request) -> tuple[int, int] | None:
     return form.cleaned_data["draft"], form.cleaned_data["reviewer"]
 
 
-def _refuse_if_published(request, round) -> bool:
-    if not round.is_open:
-        messages.error(request, _("This round is published; its assignments no longer change here."))
-        return True
-    return False
-
-
 @require_POST
 def add_pair(request: HttpRequest, pk: int) -> HttpResponse:
     round = _lead_round(request, pk)
-    if _refuse_if_published(request, round):
-        return redirect(round)
     pair = _pair(request)
     if pair is None:
         messages.error(request, _("Choose a draft and a reviewer."))
@@ -143,21 +144,33 @@ def add_pair(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def remove_pair(request: HttpRequest, pk: int) -> HttpResponse:
     round = _lead_round(request, pk)
-    if _refuse_if_published(request, round):
-        return redirect(round)
     pair = _pair(request)
     pairs, message = _stored(request, round)
-    if pair is not None:
+    if pair is not None and pair in planner.fixed_pairs(round, round.drafts.all()):
+        messages.error(
+            request,
+            _("That review has started, or was assigned outside this round: it stays where it is."),
+        )
+    elif pair is not None:
         _store(request, round, set(pairs) - {pair}, message)
     return redirect(round)
 
 
 @require_POST
 def resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    """Throw away hand edits and solve again (new bids and conflicts are taken into account)."""
+    """Throw away hand edits and solve again (new bids and conflicts are taken into account).
+    In a published round, reviews that have started stay; the others may move."""
     round = _lead_round(request, pk)
-    if not _refuse_if_published(request, round):
-        request.session.pop(_session_key(round), None)
+    plan = planner.plan_round(round)
+    _store(request, round, plan.pairs, plan.message)
+    return redirect(round)
+
+
+@require_POST
+def discard(request: HttpRequest, pk: int) -> HttpResponse:
+    """Forget the edits to a published round: its assignments stay as published."""
+    round = _lead_round(request, pk)
+    request.session.pop(_session_key(round), None)
     return redirect(round)
 
 
@@ -171,9 +184,13 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(error))
         return redirect(round)
     request.session.pop(_session_key(round), None)
+    if not created:
+        messages.info(request, _("Nothing changed: the published assignment stays as it is."))
+        return redirect(round)
     messages.success(
         request,
-        _("Published: %(count)d reviewers are notified.") % {"count": len({a.reviewer_id for a in created})},
+        _("Published: %(count)d reviewers are notified.")
+        % {"count": len({a.reviewer_id for a in created.created + created.released})},
     )
     return redirect(round)
 

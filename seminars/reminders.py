@@ -25,11 +25,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+
+from lab_portal import claims
 
 from . import calendars
 from .models import Registration, Reminder, Talk
@@ -216,36 +217,16 @@ def _send(reminder: Reminder, now: datetime) -> bool:
     return True
 
 
-def _claim(pk: int, now: datetime) -> bool:
-    """Take a reminder for this worker: the conditional UPDATE lets exactly one claimant through."""
-    return bool(
-        Reminder.objects.filter(
-            pk=pk, claimed_at__isnull=True, sent_at__isnull=True, skipped_at__isnull=True
-        ).update(claimed_at=now, attempts=F("attempts") + 1)
-    )
-
-
-def _give_up_lost(now: datetime) -> None:
-    # Claimed long ago and neither sent nor given back: its worker died, maybe after the mail
-    # left. Better one reminder missing than one received twice.
-    lease = timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
-    Reminder.objects.filter(claimed_at__lt=now - lease, sent_at__isnull=True, skipped_at__isnull=True).update(
-        skipped_at=now, error="Its worker stopped while sending; not retried."
-    )
-
-
 def send_due_reminders(*, now: datetime | None = None) -> int:
     """Claim and send every reminder that is due; returns how many went out. Safe to run in
     several workers at once."""
     now = now or timezone.now()
-    _give_up_lost(now)
-    due = Reminder.objects.filter(
-        due_at__lte=now, claimed_at__isnull=True, sent_at__isnull=True, skipped_at__isnull=True
-    ).order_by("due_at", "pk")
+    claims.give_up_lost(Reminder, now, reason="Its worker stopped while sending; not retried.")
+    due = Reminder.objects.filter(claims.PENDING, due_at__lte=now).order_by("due_at", "pk")
     sent = 0
     while pks := list(due.values_list("pk", flat=True)[:BATCH]):
         for pk in pks:
-            if not _claim(pk, now):
+            if not claims.claim(Reminder, pk, now):
                 continue  # another worker has it
             reminder = Reminder.objects.select_related(
                 "talk__room", "talk__host", "talk__speaker_user", "recipient"

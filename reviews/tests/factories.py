@@ -58,5 +58,7 @@ def make_draft(author, *, reviewers=(), coauthors=(), deadline=None, **fields) -
         checked=check_pdf(upload),
         note="First version",
     )
-    ReviewAssignment.objects.bulk_create(ReviewAssignment(draft=draft, reviewer=r) for r in reviewers)
+    ReviewAssignment.objects.bulk_create(
+        ReviewAssignment(draft=draft, reviewer=r, due=draft.review_by) for r in reviewers
+    )
     return draft

@@ -116,7 +116,7 @@ def test_declare_conflict_is_a_post_by_a_person_who_can_see_the_draft(
     assert login(other_researcher).get(url).status_code == 404  # cannot see it: not revealed
     client = login(researcher)
     assert client.post(url, {"reason": "mine"}).status_code == 403  # authors have nothing to declare
-    draft.assignments.create(reviewer=reviewer)
+    draft.assignments.create(reviewer=reviewer, due=draft.review_by)
     client = login(reviewer)
     assert client.post(url, {"reason": ""}).status_code == 400
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from lab_portal.models import Delivery
-from reviews.models import Bid, Conflict, Draft, ReviewAssignment, ReviewRound
+from reviews.models import Bid, Conflict, Draft, Review, ReviewAssignment, ReviewRound
 from reviews.tests.factories import make_draft
 
 pytestmark = pytest.mark.django_db
@@ -63,8 +63,10 @@ def test_owed_reviews_from_earlier_rounds_count_in_the_load(login, lab, lead, re
     drafts, people = lab["drafts"], lab["people"]
     earlier = ReviewRound.objects.create(name="Earlier", due=DUE, status=ReviewRound.Status.PUBLISHED)
     old = make_draft(lead, title="Old draft")
-    ReviewAssignment.objects.create(draft=old, reviewer=people[4], round=earlier)
-    ReviewAssignment.objects.create(draft=make_draft(lead), reviewer=people[4], round=earlier)
+    ReviewAssignment.objects.create(draft=old, reviewer=people[4], round=earlier, due=earlier.due)
+    ReviewAssignment.objects.create(
+        draft=make_draft(lead), reviewer=people[4], round=earlier, due=earlier.due
+    )
     client = login(lead)
     round = _open(client, drafts[:2], max_load=2)
 
@@ -108,6 +110,73 @@ def test_hand_edits_refuse_authors_and_conflicts(login, lab, lead):
     assert not pair.objects.filter(draft=drafts[1], reviewer=people[2]).exists()
 
 
+def test_solving_a_published_round_again_never_moves_a_started_review(login, lab, lead):
+    drafts = lab["drafts"][:2]
+    client = login(lead)
+    round = _open(client, drafts, reviewers_per_draft=2, max_load=2)
+    client.post(reverse("reviews:round-publish", args=[round.pk]))
+    first, second = ReviewAssignment.objects.filter(round=round, draft=drafts[0]).order_by("pk")
+    Review.objects.create(assignment=first, version=drafts[0].latest_version, summary="Halfway through")
+    # The second reviewer declares a conflict after publication: a new plan must replace them.
+    Conflict.objects.create(draft=drafts[0], person=second.reviewer, reason="Now a co-author")
+    Delivery.objects.all().delete()
+
+    client.post(reverse("reviews:round-solve", args=[round.pk]))
+    preview = client.get(round.get_absolute_url()).content.decode()
+    assert "Unpublished changes: 1 added, 1 released." in preview
+    # The started pair cannot be removed by hand either.
+    response = client.post(
+        reverse("reviews:round-remove-pair", args=[round.pk]),
+        {"draft": drafts[0].pk, "reviewer": first.reviewer_id},
+        follow=True,
+    )
+    assert "it stays where it is" in response.content.decode()
+    client.post(reverse("reviews:round-publish", args=[round.pk]))
+
+    now = ReviewAssignment.objects.filter(draft=drafts[0])
+    assert now.count() == 2
+    assert now.filter(pk=first.pk, review__summary="Halfway through").exists()
+    assert not now.filter(reviewer=second.reviewer).exists()
+    newcomer = now.exclude(pk=first.pk).get()
+    keys = set(Delivery.objects.values_list("dedupe_key", flat=True))
+    assert keys == {f"review-assigned:{newcomer.pk}", f"review-released:{second.pk}"}
+
+
+def test_publishing_a_release_refuses_to_drop_a_started_review(login, lab, lead):
+    drafts = lab["drafts"][:1]
+    client = login(lead)
+    round = _open(client, drafts, reviewers_per_draft=2, max_load=2)
+    client.post(reverse("reviews:round-publish", args=[round.pk]))
+    started = ReviewAssignment.objects.filter(round=round).first()
+    client.get(round.get_absolute_url())  # the published pairs become the plan being edited
+    # The lead's plan drops the pair just before the reviewer starts (two tabs).
+    session = client.session
+    key = f"review-round-plan:{round.pk}"
+    session[key] = {
+        "pairs": [p for p in session[key]["pairs"] if p != [drafts[0].pk, started.reviewer_id]],
+        "message": "",
+    }
+    session.save()
+    Review.objects.create(assignment=started, version=drafts[0].latest_version)
+
+    response = client.post(reverse("reviews:round-publish", args=[round.pk]), follow=True)
+
+    assert "has started reviewing" in response.content.decode()
+    assert ReviewAssignment.objects.filter(pk=started.pk).exists()
+
+
+def test_publishing_an_unchanged_published_round_changes_nothing(login, lab, lead):
+    client = login(lead)
+    round = _open(client, lab["drafts"][:2])
+    client.post(reverse("reviews:round-publish", args=[round.pk]))
+    before = list(ReviewAssignment.objects.values_list("pk", flat=True))
+
+    response = client.post(reverse("reviews:round-publish", args=[round.pk]), follow=True)
+
+    assert "Nothing changed" in response.content.decode()
+    assert list(ReviewAssignment.objects.values_list("pk", flat=True)) == before
+
+
 def test_bids_on_an_open_round(login, lab, lead, other_researcher):
     round = _open(login(lead), lab["drafts"])
     client = login(other_researcher)
@@ -131,6 +200,7 @@ LEAD_VIEWS = [
     ("round-remove-pair", "post", True),
     ("round-solve", "post", True),
     ("round-publish", "post", True),
+    ("round-discard", "post", True),
 ]
 
 

@@ -1,0 +1,109 @@
+"""The discussion on a draft's page.
+
+Who may see what: a draft's discussion is for whoever may see the draft (its lab authors, its
+assigned reviewers and the leads); anyone else gets the 404 of reviews.views._get_draft, and
+nobody logged out gets past the login page. Anyone who sees the draft may post; only a comment's
+author edits or deletes it (403 for everyone else, leads included). Every change is a POST. With
+htmx a post answers its partial; without, a redirect back to the draft with a message.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget
+
+from . import discussion
+from .models import Draft, DraftComment
+from .views import _get_draft
+
+PARTIALS = "reviews/includes/discussion.html"
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label=gettext_lazy("Comment"),
+        max_length=discussion.COMMENT_MAX,
+        error_messages={
+            "required": gettext_lazy("Write something first: an empty comment is not posted."),
+            "max_length": gettext_lazy(
+                "A comment can be at most %(limit_value)d characters long (this one has %(show_value)d)."
+            ),
+        },
+    )
+
+
+def _get_comment_for_author(request: HttpRequest, pk: int, comment_pk: int) -> DraftComment:
+    draft = _get_draft(request, pk)
+    comment = get_object_or_404(draft.comments.select_related("author"), pk=comment_pk)
+    if comment.author_id is None or comment.author_id != request.user.pk:
+        raise PermissionDenied
+    comment.draft = draft
+    return comment
+
+
+def _errors(form: forms.Form) -> str:
+    return " ".join(error for errors in form.errors.values() for error in errors)
+
+
+def _thread_url(draft: Draft) -> str:
+    return f"{draft.get_absolute_url()}#discussion"
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def comment_new(request: HttpRequest, pk: int) -> HttpResponse:
+    draft = _get_draft(request, pk)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        if request.htmx:
+            context = {"draft": draft, "body": request.POST.get("body", ""), "errors": form.errors}
+            response = render(request, f"{PARTIALS}#comment-form", context)
+            # The form aimed at the list; a refused post replaces the form instead, with its errors.
+            return reswap(retarget(response, f"#comment-form-{draft.pk}"), "outerHTML")
+        messages.error(request, _("Not posted: %(errors)s") % {"errors": _errors(form)})
+        return redirect(_thread_url(draft))
+    comment = discussion.post_comment(draft, author=request.user, body=form.cleaned_data["body"])
+    if request.htmx:
+        context = {"draft": draft, "comment": discussion.load_comment(comment, viewer=request.user)}
+        return render(request, f"{PARTIALS}#comment-posted", context)
+    messages.success(request, _("Comment posted."))
+    return redirect(discussion.comment_url(comment))
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def comment_edit(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse:
+    comment = _get_comment_for_author(request, pk, comment_pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        discussion.edit_comment(comment, body=form.cleaned_data["body"])
+    if request.htmx:
+        context = {
+            "draft": comment.draft,
+            "comment": discussion.load_comment(comment, viewer=request.user),
+            "errors": form.errors,
+        }
+        return render(request, f"{PARTIALS}#comment", context)
+    if form.is_valid():
+        messages.success(request, _("Comment saved."))
+    else:
+        messages.error(request, _("Not saved: %(errors)s") % {"errors": _errors(form)})
+    return redirect(discussion.comment_url(comment))
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def comment_delete(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse:
+    comment = _get_comment_for_author(request, pk, comment_pk)
+    draft = comment.draft
+    discussion.delete_comment(comment)
+    if request.htmx:
+        return HttpResponse("")  # the comment's <li> is swapped for nothing
+    messages.success(request, _("Comment deleted."))
+    return redirect(_thread_url(draft))
