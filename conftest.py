@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent
 
 
 @pytest.fixture(autouse=True)
-def _isolated(settings):
+def _isolated(settings, tmp_path):
     # Each test starts with an empty cache (log-in attempts live there) and runs tasks in-process;
     # the tests that need the real worker switch this off themselves.
     cache.clear()
@@ -29,6 +29,8 @@ def _isolated(settings):
     # Sessions in the database whatever REDIS_URL says (with Redis the portal reads them from the
     # cache), so the query-count tests count the same on every setup.
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    # Draft PDFs (the demo's too) go to a fresh directory per test, never the project's.
+    settings.REVIEW_FILES_ROOT = tmp_path / "private"
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     yield

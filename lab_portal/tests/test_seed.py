@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import models
 
 from lab_portal.models import Team, User
 
@@ -26,6 +27,21 @@ def test_seed_demo_creates_a_lab_and_is_safe_to_run_twice(db, capsys, settings):
     assert minji.bookmarks.exists()  # a small library from the earlier demo days
     assert minji.recommendations.exists()  # so "For you" has the latest day ranked
     assert "0 new bookmarks" in second
+    # Reviews: every named venue with a deadline ahead, drafts with real PDFs, a published round
+    # planned by the solver (nobody reviews their own draft), one submitted review; once.
+    from reviews.models import Deadline, Draft, Review, ReviewAssignment, ReviewRound, Venue
+    from reviews.uploads import check_pdf
+
+    assert Venue.objects.count() == 11
+    assert all(d.paper_deadline > d.created_at for d in Deadline.objects.all())
+    assert Draft.objects.count() == 3
+    for version in Draft.objects.get(title="Self-verifying chains of thought").versions.all():
+        with version.file.open("rb") as handle:
+            check_pdf(handle)
+    assert ReviewRound.objects.get().status == ReviewRound.Status.PUBLISHED
+    assert not ReviewAssignment.objects.filter(draft__authors__person=models.F("reviewer")).exists()
+    assert ReviewAssignment.objects.filter(reviewer=minji).exists()
+    assert Review.objects.submitted().count() == 1
 
 
 def test_seed_demo_refuses_without_debug(db, settings):

@@ -236,6 +236,7 @@ class Command(BaseCommand):
         call_command("load_demo_papers", stdout=self.stdout)
         call_command("load_demo_talks", stdout=self.stdout)
         call_command("load_demo_library", stdout=self.stdout)
+        call_command("load_demo_reviews", stdout=self.stdout)
         self.stdout.write(f"Demo lab: {len(teams)} teams, {len(PEOPLE)} people ({created} new this run).")
         self.stdout.write(
             self.style.SUCCESS(

@@ -1,0 +1,86 @@
+"""Pre-submission review in a real browser: an author uploads a draft, the lead opens and publishes
+a round, the reviewer writes (autosaved) and submits a review, the author reads it next to the
+version it reviewed."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from e2e.test_seminars import logged_in_page  # noqa: F401 (a fixture)
+from lab_portal.models import User
+from reviews.models import Draft, Review
+from reviews.tests.factories import make_deadline, make_venue, pdf_bytes
+
+pytestmark = pytest.mark.browser
+
+
+def test_draft_round_review_and_the_author_reads_it(live_server, logged_in_page, make_person):  # noqa: F811
+    base = live_server.url
+    make_person("minji", display_name="Minji Kim")
+    make_person("jiwoo", display_name="Jiwoo Park", role=User.Role.LEAD)
+    # The reviewer works on sparse attention: the solver picks her over the lead, who does not.
+    make_person(
+        "sora", display_name="Sora Han", research_interests="sparse attention, long-context transformers"
+    )
+    make_deadline(make_venue(short_name="NeurIPS", name="Neural Information Processing Systems"))
+
+    author = logged_in_page("minji")
+    author.goto(f"{base}/reviews/drafts/new/")
+    author.get_by_label("Title").fill("Sparse attention at scale")
+    author.get_by_label("Abstract").fill("Sparse attention for long-context transformers, $O(n \\sqrt{n})$.")
+    author.get_by_label("Target deadline").select_option(index=1)
+    author.get_by_label("PDF").set_input_files(
+        {"name": "draft.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes()}
+    )
+    author.get_by_role("button", name="Save the draft").click()
+    expect(author.locator(".messages")).to_contain_text("Your draft is saved with its first version.")
+    author.locator("select[name=status]").select_option(Draft.Status.IN_REVIEW)
+    author.get_by_role("button", name="Change status").click()
+    expect(author.locator(".messages")).to_contain_text("In review")
+    draft = Draft.objects.get()
+
+    lead = logged_in_page("jiwoo")
+    lead.goto(f"{base}/reviews/rounds/new/")
+    lead.get_by_label("Name").fill("NeurIPS internal review")
+    lead.get_by_label("Sparse attention at scale").check()
+    lead.get_by_label("Reviewers per draft").fill("1")
+    lead.get_by_label("Most reviews per person").fill("1")
+    lead.get_by_label("Reviews due").fill((timezone.localdate() + timedelta(days=7)).isoformat())
+    lead.get_by_role("button", name="Open and plan").click()
+    assignment = lead.locator("table.runs tbody tr")
+    expect(assignment).to_have_count(1)
+    expect(assignment).to_contain_text("Sora Han")
+    lead.get_by_role("button", name="Publish and notify reviewers").click()
+    expect(lead.locator(".messages")).to_contain_text("Published: 1 reviewers are notified.")
+
+    reviewer = logged_in_page("sora")
+    reviewer.goto(f"{base}/")
+    reviewer.locator("#panel-reviews").locator("..").get_by_role(
+        "link", name="Sparse attention at scale"
+    ).click()
+    if "/review/" not in reviewer.url:  # the panel may link the draft page; its panel links the form
+        reviewer.get_by_role("link", name="Write your review").click()
+    expect(reviewer.get_by_role("heading", level=1)).to_contain_text("Review of “Sparse attention at scale”")
+    reviewer.get_by_label("Summary").fill("Block-sparse attention that scales to 1M tokens.")
+    # Typing saves by itself (htmx, a second after the last key).
+    expect(reviewer.locator("#review-status")).to_contain_text("Saved", timeout=10_000)
+    assert Review.objects.get().summary == "Block-sparse attention that scales to 1M tokens."
+    reviewer.get_by_label("Strengths").fill("- Clear complexity analysis")
+    reviewer.get_by_label("Weaknesses").fill("- No comparison with <b>linear</b> attention")
+    for score in ("Soundness", "Novelty", "Clarity"):
+        reviewer.get_by_label(score).select_option("3")
+    reviewer.get_by_label("Overall").select_option("4")
+    reviewer.get_by_label("Confidence").select_option("4")
+    reviewer.get_by_role("button", name="Submit review").click()
+    expect(reviewer.locator("main")).to_contain_text("Your review is submitted")
+
+    author.goto(f"{base}{draft.get_absolute_url()}")
+    review = author.locator(".review-card")
+    expect(review).to_contain_text("Sora Han")
+    expect(review).to_contain_text("Block-sparse attention that scales to 1M tokens.")
+    expect(review).to_contain_text("No comparison with <b>linear</b> attention")  # shown, not run
+    expect(review.get_by_role("link", name="read version v1")).to_have_attribute(
+        "href", draft.versions.get(number=1).get_absolute_url()
+    )
