@@ -29,12 +29,13 @@ def test_seed_demo_creates_a_lab_and_is_safe_to_run_twice(db, capsys, settings):
     assert "0 new bookmarks" in second
     # Reviews: every named venue with a deadline ahead, drafts with real PDFs, a published round
     # planned by the solver (nobody reviews their own draft), one submitted review; once.
-    from reviews.models import Deadline, Draft, Review, ReviewAssignment, ReviewRound, Venue
+    from reviews.models import Draft, Review, ReviewAssignment, ReviewRound, Venue
     from reviews.uploads import check_pdf
 
     assert Venue.objects.count() == 11
-    assert all(d.paper_deadline > d.created_at for d in Deadline.objects.all())
-    assert Draft.objects.count() == 3
+    assert all(venue.deadlines.upcoming().exists() for venue in Venue.objects.all())
+    assert Draft.objects.count() == 4
+    assert Draft.objects.filter(status=Draft.Status.ACCEPTED).count() == 1  # the publication record
     for version in Draft.objects.get(title="Self-verifying chains of thought").versions.all():
         with version.file.open("rb") as handle:
             check_pdf(handle)

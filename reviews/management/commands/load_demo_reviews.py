@@ -90,6 +90,16 @@ DRAFTS = [
         Draft.Status.DRAFT,
         False,
     ),
+    (
+        "jaehyun",
+        ["jiwoo"],
+        "ACL",
+        "Retrieval that knows when to stop",
+        "A retriever that decides, per question, whether more passages would help, halving "
+        "retrieval calls at equal answer accuracy.",
+        Draft.Status.ACCEPTED,
+        False,
+    ),
 ]
 
 REVIEW = {
@@ -173,6 +183,12 @@ class Command(BaseCommand):
         if draft is not None:
             return draft
         deadline = venues[venue].deadlines.upcoming().first()
+        if status == Draft.Status.ACCEPTED:
+            # Accepted at last year's meeting: the start of the lab's publication record.
+            last = deadline.paper_deadline.replace(year=deadline.paper_deadline.year - 1)
+            deadline, _ = Deadline.objects.get_or_create(
+                venue=deadline.venue, paper_deadline=last, defaults={"year": last.year}
+            )
         upload = SimpleUploadedFile("draft.pdf", demo_pdf(title), "application/pdf")
         return services.create_draft(
             Draft(
@@ -180,6 +196,7 @@ class Command(BaseCommand):
                 abstract=abstract,
                 deadline=deadline,
                 status=status,
+                status_changed_at=timezone.now() if status == Draft.Status.ACCEPTED else None,
                 anonymous=anonymous,
                 review_by=deadline.default_review_by(),
             ),
