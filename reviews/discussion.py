@@ -75,7 +75,8 @@ def _notify_comment(comment_pk: int) -> None:
 def post_comment(draft: Draft, *, author, body: str) -> DraftComment:
     with transaction.atomic():
         comment = DraftComment.objects.create(draft=draft, author=author, body=body.strip())
-        transaction.on_commit(partial(_notify_comment, comment.pk))
+        # Robust: a notice that fails is logged; the comment stands.
+        transaction.on_commit(partial(_notify_comment, comment.pk), robust=True)
     return comment
 
 

@@ -184,6 +184,16 @@ class DeadlineForm(forms.ModelForm):
         return data
 
 
+class RoundDueForm(forms.Form):
+    due = forms.DateField(label=_("New due date"), widget=DATE_INPUT)
+
+    def clean_due(self):
+        due = self.cleaned_data["due"]
+        if due < timezone.localdate():
+            raise forms.ValidationError(_("Choose today or a later day."))
+        return due
+
+
 class RoundForm(forms.ModelForm):
     """Open a review round over drafts that are in review."""
 
@@ -263,6 +273,8 @@ class ReviewDraftForm(forms.ModelForm):
         label=_("Suggested experiments"), help_text=_("Optional. Markdown, with $math$.")
     )
     revision = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+    # The number of the PDF version the page showed: a first save ties the review to it.
+    version = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Review
@@ -283,7 +295,7 @@ class ReviewDraftForm(forms.ModelForm):
         return {
             name: value
             for name, value in self.cleaned_data.items()
-            if name != "revision" and name in self.data
+            if name not in ("revision", "version") and name in self.data
         }
 
 

@@ -496,7 +496,7 @@ class Review(models.Model):
         ReviewAssignment, verbose_name=_("assignment"), on_delete=models.CASCADE, related_name="review"
     )
     version = models.ForeignKey(
-        DraftVersion, verbose_name=_("version read"), on_delete=models.PROTECT, related_name="reviews"
+        DraftVersion, verbose_name=_("version read"), on_delete=models.RESTRICT, related_name="reviews"
     )
     summary = models.TextField(_("summary"), blank=True)
     strengths = models.TextField(_("strengths"), blank=True)

@@ -66,47 +66,76 @@ def missing_fields(review: Review) -> list[str]:
 
 
 def _locked_review(assignment: ReviewAssignment) -> Review | None:
-    # The assignment's row lock makes two first saves at once one create and one refused save.
-    ReviewAssignment.objects.select_for_update().filter(pk=assignment.pk).first()
+    # The assignment's row lock makes two first saves at once one create and one refused save,
+    # and waits for a lead re-publishing the round (rounds.publish_round takes it too).
+    if ReviewAssignment.objects.select_for_update().filter(pk=assignment.pk).first() is None:
+        raise ReviewRefused(_("You are no longer asked to review this draft; nothing was saved."))
     return Review.objects.filter(assignment=assignment).first()
 
 
+def _version(draft: Draft, number: int | None) -> DraftVersion | None:
+    """The version the reviewer's page showed (its number travels with every save), or the
+    latest when the page did not say: a review is tied to what was read, not to what was
+    uploaded while the reviewer was reading."""
+    shown = draft.versions.filter(number=number).first() if number else None
+    return shown or draft.latest_version
+
+
 def _write(
-    assignment: ReviewAssignment, review: Review | None, *, fields: dict, revision: int, now
+    assignment: ReviewAssignment,
+    review: Review | None,
+    *,
+    fields: dict,
+    revision: int,
+    now,
+    version: int | None = None,
 ) -> Review:
     if review is None:
         if revision != 0:
             raise StaleReview(_("This page is out of date. Nothing was overwritten: reload it."))
-        version = assignment.draft.latest_version
-        if version is None:
+        read = _version(assignment.draft, version)
+        if read is None:
             raise ReviewRefused(_("The draft has no PDF to review yet."))
-        review = Review(assignment=assignment, version=version, revision=0, started_at=now)
+        review = Review(assignment=assignment, version=read, revision=0, started_at=now)
     elif review.is_submitted:
         raise ReviewSubmitted(_("This review is submitted and can no longer be changed."))
     elif revision != review.revision:
         raise StaleReview(_("This review was saved from another window or tab. Nothing was overwritten."))
-    for name, value in fields.items():
-        if name in TEXT_FIELDS or name in SCORE_FIELDS:
-            setattr(review, name, value)
+    changed = [name for name in fields if name in TEXT_FIELDS or name in SCORE_FIELDS]
+    for name in changed:
+        setattr(review, name, fields[name])
     review.revision += 1
     review.updated_at = now
-    review.save()
+    if review.pk is None:
+        review.save()
+    else:
+        # Only what this save is about: never a stale copy of the version it is tied to.
+        review.save(update_fields=[*changed, "revision", "updated_at"])
     return review
 
 
-def save_review(assignment: ReviewAssignment, *, fields: dict, revision: int) -> Review:
+def save_review(
+    assignment: ReviewAssignment, *, fields: dict, revision: int, version: int | None = None
+) -> Review:
     """Save what the reviewer typed so far, from a page loaded at `revision` (0: none saved yet).
     The first save makes the row, on the draft's latest version: from then on the review "has
     started". Only the fields given are written."""
     with transaction.atomic():
         review = _write(
-            assignment, _locked_review(assignment), fields=fields, revision=revision, now=timezone.now()
+            assignment,
+            _locked_review(assignment),
+            fields=fields,
+            revision=revision,
+            now=timezone.now(),
+            version=version,
         )
     assignment.review = review
     return review
 
 
-def submit_review(assignment: ReviewAssignment, *, fields: dict, revision: int) -> bool:
+def submit_review(
+    assignment: ReviewAssignment, *, fields: dict, revision: int, version: int | None = None
+) -> bool:
     """Save the last changes and submit, in one transaction. False when the review was already
     submitted (a double click): nothing changes and the authors hear of it once.
 
@@ -121,14 +150,15 @@ def submit_review(assignment: ReviewAssignment, *, fields: dict, revision: int) 
             assignment.review = current
             return False
         now = timezone.now()
-        review = _write(assignment, current, fields=fields, revision=revision, now=now)
+        review = _write(assignment, current, fields=fields, revision=revision, now=now, version=version)
         missing = missing_fields(review)
         if missing:
             raise IncompleteReview(missing)
         review.status, review.submitted_at = Review.Status.SUBMITTED, now
         review.save(update_fields=["status", "submitted_at"])
         _mark_reviewed_when_complete(draft, now=now)
-        transaction.on_commit(partial(_notify_authors, review.pk))
+        # Robust: a notice that fails is logged; the submission stands.
+        transaction.on_commit(partial(_notify_authors, review.pk), robust=True)
     assignment.review = review
     return True
 
@@ -166,21 +196,25 @@ def _notify_authors(review_pk: int) -> None:
             )
 
 
-def move_to_latest_version(review: Review) -> DraftVersion | None:
-    """Tie an in-progress review to the draft's newest PDF. None when it already is."""
+def move_to_latest_version(review: Review, *, number: int | None = None) -> DraftVersion | None:
+    """Tie an in-progress review to a newer PDF: version `number` (the newest the reviewer's page
+    showed), else the latest. None when it already is."""
+    assignment = review.assignment
     with transaction.atomic():
-        locked = Review.objects.select_for_update().get(pk=review.pk)
+        # The assignment's lock, as every save takes it: a save in flight cannot write the old
+        # version back over the move.
+        locked = _locked_review(assignment)
         if locked.is_submitted:
             raise ReviewSubmitted(_("This review is submitted and can no longer be changed."))
-        latest = review.assignment.draft.latest_version
-        if latest is None or latest.pk == locked.version_id:
+        target = _version(assignment.draft, number)
+        if target is None or target.number <= locked.version.number:
             return None
         # A new revision, so a window still showing the old version reloads before saving.
         Review.objects.filter(pk=locked.pk).update(
-            version=latest, revision=F("revision") + 1, updated_at=timezone.now()
+            version=target, revision=F("revision") + 1, updated_at=timezone.now()
         )
     review.refresh_from_db()
-    return latest
+    return target
 
 
 def newer_versions(review: Review | None):

@@ -184,42 +184,54 @@ def plan_from_pairs(round: ReviewRound, pairs) -> Plan:
     return Plan(scores=scores_, owed=owed, chosen=chosen, need=need)
 
 
-def publish_round(round: ReviewRound, pairs) -> "Published":
+class StalePlan(PublishError):
+    """The round's assignments changed after this plan was made (another lead published)."""
+
+
+def base_of(round: ReviewRound) -> list[list[int]]:
+    """What a plan is made against: every assignment of the round's drafts, and whether the round
+    was published. Publishing refuses a plan whose base has changed meanwhile."""
+    return [[int(not round.is_open)], *sorted(list(p) for p in published_pairs(round))]
+
+
+def publish_round(round: ReviewRound, pairs, *, base=None) -> "Published":
     """Write the round's assignments in one transaction and notify each new reviewer.
 
-    Refuses pairs outside the round or forbidden (author, conflict). On a round already published,
-    writes the difference: this round's assignments missing from `pairs` are released (never one
-    that has started: that is refused) and their reviewers told."""
+    Refuses new pairs outside the round or forbidden (author, conflict); pairs that already exist
+    stay even if a conflict was declared since (the lead removes them by hand). On a round already
+    published, writes the difference: this round's assignments missing from `pairs` are released
+    and their reviewers told, except reviews that have started, which always stay (`kept`).
+    With `base` (from `base_of` when the plan was made), a plan made against assignments that
+    have changed since is refused with StalePlan instead of undoing another lead's publication."""
     scores_ = scores(round)
     values = {}
-    for draft_id, reviewer_id in pairs:
-        value = scores_.value(draft_id, reviewer_id)
-        if math.isnan(value):
-            raise PublishError(
-                _("A pair is outside the round, or its reviewer wrote or is conflicted with it.")
-            )
-        values[(draft_id, reviewer_id)] = value
     with transaction.atomic():
         locked = ReviewRound.objects.select_for_update().get(pk=round.pk)
+        if base is not None and base != base_of(locked):
+            raise StalePlan(_("This round changed after you began this plan: here it is as it is now."))
         current = {
             (a.draft_id, a.reviewer_id): a
-            for a in _with_started(ReviewAssignment.objects.filter(draft__in=scores_.drafts)).select_related(
+            for a in ReviewAssignment.objects.filter(draft__in=scores_.drafts).select_related(
                 "draft", "reviewer"
             )
         }
-        released = []
-        if not locked.is_open:
-            mine = {pair: a for pair, a in current.items() if a.round_id == round.pk and pair not in values}
-            if started := [a for a in mine.values() if a.started]:
+        for draft_id, reviewer_id in pairs:
+            value = scores_.value(draft_id, reviewer_id)
+            if math.isnan(value) and (draft_id, reviewer_id) not in current:
                 raise PublishError(
-                    _("%(reviewer)s has started reviewing “%(title)s”; that review stays assigned.")
-                    % {"reviewer": started[0].reviewer.name, "title": started[0].draft.title}
+                    _("A pair is outside the round, or its reviewer wrote or is conflicted with it.")
                 )
-            # Deleted only while still unstarted: a review begun since the check above is kept.
-            gone = ReviewAssignment.objects.filter(pk__in=[a.pk for a in mine.values()], review__isnull=True)
-            released_pks = set(gone.values_list("pk", flat=True))
-            gone.delete()
-            released = [a for a in mine.values() if a.pk in released_pks]
+            values[(draft_id, reviewer_id)] = value
+        released, kept = [], []
+        if not locked.is_open:
+            mine = [a for pair, a in current.items() if a.round_id == round.pk and pair not in values]
+            # The same row lock a reviewer's first save takes (reviewing.save_review): a review
+            # cannot start between the check below and the delete, so none is ever deleted.
+            list(ReviewAssignment.objects.select_for_update().filter(pk__in=[a.pk for a in mine]))
+            started = set(Review.objects.filter(assignment__in=mine).values_list("assignment_id", flat=True))
+            kept = [a for a in mine if a.pk in started]
+            released = [a for a in mine if a.pk not in started]
+            ReviewAssignment.objects.filter(pk__in=[a.pk for a in released]).delete()
         created = [
             ReviewAssignment.objects.create(
                 draft_id=d, reviewer_id=r, round=round, affinity=value, due=locked.due
@@ -239,13 +251,14 @@ def publish_round(round: ReviewRound, pairs) -> "Published":
             _notify(assignment, round)
         for assignment in released:
             _notify_released(assignment, round)
-    return Published(created=created, released=released)
+    return Published(created=created, released=released, kept=kept)
 
 
 @dataclass
 class Published:
     created: list
     released: list
+    kept: list = field(default_factory=list)  # started reviews the plan left out: they stay
 
     def __bool__(self) -> bool:
         return bool(self.created or self.released)
@@ -281,3 +294,32 @@ def _notify(assignment: ReviewAssignment, round: ReviewRound) -> None:
             url=draft.get_absolute_url(),
         ),
     )
+
+
+def move_due(round: ReviewRound, due) -> list[ReviewAssignment]:
+    """Give the round, and every review of it not yet submitted, a new due date; tell those
+    reviewers. Reminders follow by themselves: rows of the old date are skipped, the new date
+    gets its own (reminders.py). Returns the assignments moved."""
+    with transaction.atomic():
+        ReviewRound.objects.filter(pk=round.pk).update(due=due)
+        round.due = due
+        moving = list(
+            ReviewAssignment.objects.filter(round=round)
+            .exclude(due=due)
+            .exclude(review__status=Review.Status.SUBMITTED)
+            .select_related("draft", "reviewer")
+        )
+        ReviewAssignment.objects.filter(pk__in=[a.pk for a in moving]).update(due=due)
+        for assignment in moving:
+            assignment.due = due
+            notify(
+                assignment.reviewer,
+                Message(
+                    subject=_("New due date: review of %(title)s") % {"title": assignment.draft.title},
+                    dedupe_key=f"review-due:{assignment.pk}:{due.isoformat()}",
+                    text=_("Your review of “%(title)s” is now due on %(due)s.")
+                    % {"title": assignment.draft.title, "due": due.isoformat()},
+                    url=reverse("reviews:review", args=[assignment.draft_id]),
+                ),
+            )
+    return moving

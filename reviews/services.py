@@ -73,13 +73,13 @@ def create_draft(
 def add_version(draft: Draft, *, upload: UploadedFile, checked: CheckedPdf, note: str, by) -> DraftVersion:
     """A new PDF version; its reviewers hear of it, with the note, once it is stored for good."""
 
-    def write(stored):
-        version = _add_version(draft, upload=upload, checked=checked, note=note, by=by, stored=stored)
-        # Inside the transaction: a failed upload, or a rolled-back caller, tells nobody.
-        transaction.on_commit(partial(notify_new_version, version))
-        return version
-
-    return _with_cleanup(write)
+    version = _with_cleanup(
+        lambda stored: _add_version(draft, upload=upload, checked=checked, note=note, by=by, stored=stored)
+    )
+    # Registered after the cleanup's transaction: a notice that fails must never cost the stored
+    # PDF (robust: it is logged, the upload stands). A rolled-back caller still tells nobody.
+    transaction.on_commit(partial(notify_new_version, version), robust=True)
+    return version
 
 
 def set_status(draft: Draft, *, status: str) -> bool:

@@ -23,6 +23,7 @@ urlpatterns = [
     path("rounds/<int:pk>/solve/", views_rounds.resolve, name="round-solve"),
     path("rounds/<int:pk>/publish/", views_rounds.publish, name="round-publish"),
     path("rounds/<int:pk>/discard/", views_rounds.discard, name="round-discard"),
+    path("rounds/<int:pk>/due/", views_rounds.move_due, name="round-due"),
     path("rounds/<int:pk>/bids/", views_rounds.bids, name="round-bids"),
     path("drafts/<int:pk>/conflict/", views_rounds.declare_conflict, name="declare-conflict"),
     path("drafts/<int:pk>/review/", views_reviews.review, name="review"),

@@ -97,7 +97,12 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _form_page(request, assignment, form, status=400, revision=request.POST.get("revision", ""))
     try:
-        reviewing.save_review(assignment, fields=form.posted_fields(), revision=form.cleaned_data["revision"])
+        reviewing.save_review(
+            assignment,
+            fields=form.posted_fields(),
+            revision=form.cleaned_data["revision"],
+            version=form.cleaned_data["version"],
+        )
     except reviewing.ReviewSubmitted as refused:
         messages.error(request, str(refused))
         return redirect(assignment.draft)
@@ -119,7 +124,10 @@ def autosave(request: HttpRequest, pk: int) -> HttpResponse:
         return _status_line(request, assignment, revision=page_revision, notice=notice, status=400)
     try:
         review = reviewing.save_review(
-            assignment, fields=form.posted_fields(), revision=form.cleaned_data["revision"]
+            assignment,
+            fields=form.posted_fields(),
+            revision=form.cleaned_data["revision"],
+            version=form.cleaned_data["version"],
         )
     except reviewing.ReviewRefused as refused:
         # The page keeps its old revision, so every later save from it is refused too until it
@@ -136,15 +144,16 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
         revision = request.POST.get("revision", "")
         return _form_page(request, assignment, draft_form, status=400, revision=revision)
     fields, revision = draft_form.posted_fields(), draft_form.cleaned_data["revision"]
+    version = draft_form.cleaned_data["version"]
     form = ReviewForm(request.POST)
     try:
         if not form.is_valid():
             # Nothing typed is lost: what there is is saved as in progress, and the form says
             # what a submitted review still needs.
-            saved = reviewing.save_review(assignment, fields=fields, revision=revision)
+            saved = reviewing.save_review(assignment, fields=fields, revision=revision, version=version)
             notice = _("Not submitted yet: fill in the fields marked below. What you wrote is saved.")
             return _form_page(request, assignment, form, status=400, revision=saved.revision, notice=notice)
-        submitted = reviewing.submit_review(assignment, fields=fields, revision=revision)
+        submitted = reviewing.submit_review(assignment, fields=fields, revision=revision, version=version)
     except reviewing.ReviewSubmitted:
         submitted = False
     except reviewing.IncompleteReview as refused:
@@ -166,7 +175,8 @@ def move_version(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, _("Your review will be on the latest version when you start it."))
         return redirect("reviews:review", pk)
     try:
-        latest = reviewing.move_to_latest_version(saved)
+        number = request.POST.get("version", "")
+        latest = reviewing.move_to_latest_version(saved, number=int(number) if number.isdigit() else None)
     except reviewing.ReviewSubmitted as refused:
         messages.error(request, str(refused))
         return redirect(assignment.draft)

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from . import rounds as planner
-from .forms import BidForm, ConflictForm, PairForm, RoundForm
+from .forms import BidForm, ConflictForm, PairForm, RoundDueForm, RoundForm
 from .models import Bid, Conflict, Draft, ReviewRound
 
 
@@ -50,13 +50,19 @@ def _stored(request, round):
             pairs, message = plan.pairs, plan.message
         else:
             pairs, message = planner.published_pairs(round), ""
-        stored = {"pairs": [list(p) for p in pairs], "message": message}
+        stored = {"pairs": [list(p) for p in pairs], "message": message, "base": planner.base_of(round)}
         request.session[_session_key(round)] = stored
     return [tuple(p) for p in stored["pairs"]], stored["message"]
 
 
 def _store(request, round, pairs, message) -> None:
-    request.session[_session_key(round)] = {"pairs": sorted(list(p) for p in pairs), "message": message}
+    # Hand edits keep the base of the plan they edit; a new solve starts from the round as it is.
+    previous = request.session.get(_session_key(round)) or {}
+    request.session[_session_key(round)] = {
+        "pairs": sorted(list(p) for p in pairs),
+        "message": message,
+        "base": previous.get("base") or planner.base_of(round),
+    }
 
 
 @require_safe
@@ -162,6 +168,7 @@ def resolve(request: HttpRequest, pk: int) -> HttpResponse:
     In a published round, reviews that have started stay; the others may move."""
     round = _lead_round(request, pk)
     plan = planner.plan_round(round)
+    request.session.pop(_session_key(round), None)
     _store(request, round, plan.pairs, plan.message)
     return redirect(round)
 
@@ -179,11 +186,21 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
     round = _lead_round(request, pk)
     pairs, _message = _stored(request, round)
     try:
-        created = planner.publish_round(round, pairs)
+        created = planner.publish_round(round, pairs, base=request.session[_session_key(round)].get("base"))
+    except planner.StalePlan as error:
+        request.session.pop(_session_key(round), None)
+        messages.error(request, str(error))
+        return redirect(round)
     except planner.PublishError as error:
         messages.error(request, str(error))
         return redirect(round)
     request.session.pop(_session_key(round), None)
+    for assignment in created.kept:
+        messages.info(
+            request,
+            _("%(reviewer)s has started reviewing “%(title)s”; that review stays assigned.")
+            % {"reviewer": assignment.reviewer.name, "title": assignment.draft.title},
+        )
     if not created:
         messages.info(request, _("Nothing changed: the published assignment stays as it is."))
         return redirect(round)
@@ -193,6 +210,24 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
         % {"count": len({a.reviewer_id for a in created.created + created.released})},
     )
     return redirect(round)
+
+
+@require_POST
+def move_due(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new due date for the round's reviews that are not submitted yet (a deadline moved, or
+    the lab needs a few more days)."""
+    round = _lead_round(request, pk)
+    form = RoundDueForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["due"]))
+    else:
+        moved = planner.move_due(round, form.cleaned_data["due"])
+        messages.success(
+            request,
+            _("Reviews are now due on %(due)s; %(count)d reviewers are told.")
+            % {"due": round.due.isoformat(), "count": len({a.reviewer_id for a in moved})},
+        )
+    return redirect("reviews:round-board", round.pk)
 
 
 def bids(request: HttpRequest, pk: int) -> HttpResponse:

@@ -14,6 +14,13 @@ def fill_due(apps, schema_editor):
         assignment.save(update_fields=["due"])
 
 
+def fill_status_changed(apps, schema_editor):
+    """Drafts past "draft" changed status at some point before this was recorded: their last
+    change is the best date there is (the publication record dates acceptances by it)."""
+    Draft = apps.get_model("reviews", "Draft")
+    Draft.objects.exclude(status="draft").update(status_changed_at=models.F("updated_at"))
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("reviews", "0002_conflicts_rounds"),
@@ -192,6 +199,7 @@ class Migration(migrations.Migration):
             field=models.DateField(null=True, verbose_name="review due"),
         ),
         migrations.RunPython(fill_due, migrations.RunPython.noop),
+        migrations.RunPython(fill_status_changed, migrations.RunPython.noop),
         migrations.AlterField(
             model_name="reviewassignment",
             name="due",
@@ -236,7 +244,7 @@ class Migration(migrations.Migration):
             model_name="review",
             name="version",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
+                on_delete=django.db.models.deletion.RESTRICT,
                 related_name="reviews",
                 to="reviews.draftversion",
                 verbose_name="version read",

@@ -415,6 +415,44 @@ def test_a_review_started_after_an_upload_reads_the_latest_version(as_persona, d
     assert review_of(draft, people["reviewer"]).version.number == 2
 
 
+def test_a_review_is_tied_to_the_version_its_page_showed(as_persona, draft, people):
+    client = as_persona("reviewer")
+    page = client.get(_url("review", draft))
+    assert 'name="version" value="1"' in page.text
+    add_version(draft, people["author"], note="Uploaded while the reviewer was reading v1")
+
+    # The first keystroke comes from the page that showed v1.
+    autosave(client, draft, revision=0, version=1, summary="Read v1")
+
+    assert review_of(draft, people["reviewer"]).version.number == 1
+    assert "Uploaded while the reviewer was reading v1" in client.get(_url("review", draft)).text
+
+
+def test_moving_goes_to_the_version_the_page_offered(as_persona, draft, people):
+    client = as_persona("reviewer")
+    autosave(client, draft, revision=0, version=1, summary="Read v1")
+    add_version(draft, people["author"], note="v2")
+    page = client.get(_url("review", draft))
+    assert 'name="version" value="2"' in page.text
+    add_version(draft, people["author"], note="v3, after the page was shown")
+
+    client.post(_url("review-version", draft), {"version": "2"})
+
+    assert review_of(draft, people["reviewer"]).version.number == 2
+
+
+def test_a_save_after_a_move_keeps_the_moved_version(as_persona, draft, people):
+    client = as_persona("reviewer")
+    autosave(client, draft, revision=0, version=1, summary="Read v1")
+    add_version(draft, people["author"])
+    client.post(_url("review-version", draft), {"version": "2"})
+
+    autosave(client, draft, revision=2, version=1, summary="Now reading v2")
+
+    review = review_of(draft, people["reviewer"])
+    assert (review.version.number, review.summary) == (2, "Now reading v2")
+
+
 def test_authors_see_which_version_a_review_read(submitted_by, as_persona, draft, people):
     submitted_by("reviewer")
     add_version(draft, people["author"])
@@ -565,3 +603,29 @@ def test_review_views_answer_each_persona(as_persona, draft, persona, name, meth
 @pytest.mark.parametrize("name", ["review-autosave", "review-submit", "review-version"])
 def test_review_changes_refuse_get(as_persona, draft, name):
     assert as_persona("reviewer").get(_url(name, draft)).status_code == 405
+
+
+def test_a_draft_with_reviews_can_be_deleted_but_not_the_version_a_review_read(submitted_by, draft):
+    from django.db.models import RestrictedError
+
+    submitted_by("reviewer")
+    version = draft.versions.get(number=1)
+    with pytest.raises(RestrictedError):
+        version.delete()
+
+    draft.delete()
+
+    assert not Review.objects.exists()
+
+
+def test_a_save_for_an_assignment_released_meanwhile_says_so(as_persona, draft, people):
+    client = as_persona("reviewer")
+    client.get(_url("review", draft))
+    assignment = ReviewAssignment.objects.get(draft=draft, reviewer=people["reviewer"])
+
+    reviewing_assignment = ReviewAssignment.objects.select_related("draft").get(pk=assignment.pk)
+    assignment.delete()
+    with pytest.raises(reviewing.ReviewRefused, match="no longer asked"):
+        reviewing.save_review(reviewing_assignment, fields={"summary": "late keystroke"}, revision=0)
+
+    assert not Review.objects.exists()

@@ -142,7 +142,7 @@ def test_solving_a_published_round_again_never_moves_a_started_review(login, lab
     assert keys == {f"review-assigned:{newcomer.pk}", f"review-released:{second.pk}"}
 
 
-def test_publishing_a_release_refuses_to_drop_a_started_review(login, lab, lead):
+def test_publishing_keeps_a_started_review_the_plan_left_out(login, lab, lead):
     drafts = lab["drafts"][:1]
     client = login(lead)
     round = _open(client, drafts, reviewers_per_draft=2, max_load=2)
@@ -165,6 +165,46 @@ def test_publishing_a_release_refuses_to_drop_a_started_review(login, lab, lead)
     assert ReviewAssignment.objects.filter(pk=started.pk).exists()
 
 
+def test_a_plan_made_before_another_lead_published_is_refused(login, lab, lead, make_person):
+    other_lead = make_person("hyejin", role=lead.role)
+    first, second = login(lead), None
+    round = _open(first, lab["drafts"][:2])
+    first.get(round.get_absolute_url())  # lead one's plan, in their session
+    from django.test import Client
+
+    second = Client()
+    second.force_login(other_lead)
+    second.post(reverse("reviews:round-solve", args=[round.pk]))
+    second.post(reverse("reviews:round-publish", args=[round.pk]))
+    published = set(ReviewAssignment.objects.values_list("pk", flat=True))
+    Delivery.objects.all().delete()
+
+    response = first.post(reverse("reviews:round-publish", args=[round.pk]), follow=True)
+
+    assert "changed after you began this plan" in response.content.decode()
+    assert set(ReviewAssignment.objects.values_list("pk", flat=True)) == published
+    assert not Delivery.objects.exists()
+
+
+def test_a_started_reviewer_who_declares_a_conflict_does_not_block_the_round(login, lab, lead):
+    drafts = lab["drafts"][:1]
+    client = login(lead)
+    round = _open(client, drafts, reviewers_per_draft=2, max_load=2)
+    client.post(reverse("reviews:round-publish", args=[round.pk]))
+    started = ReviewAssignment.objects.filter(round=round).first()
+    Review.objects.create(assignment=started, version=drafts[0].latest_version, summary="Half")
+    Conflict.objects.create(draft=drafts[0], person=started.reviewer, reason="Joined the project")
+
+    client.post(reverse("reviews:round-solve", args=[round.pk]))
+    response = client.post(reverse("reviews:round-publish", args=[round.pk]), follow=True)
+
+    text = response.content.decode()
+    assert "Published" in text and "that review stays assigned" in text
+    rows = ReviewAssignment.objects.filter(draft=drafts[0])
+    assert rows.filter(pk=started.pk, review__summary="Half").exists()
+    assert rows.count() == 3  # the started review, the other reviewer, and a replacement
+
+
 def test_publishing_an_unchanged_published_round_changes_nothing(login, lab, lead):
     client = login(lead)
     round = _open(client, lab["drafts"][:2])
@@ -175,6 +215,66 @@ def test_publishing_an_unchanged_published_round_changes_nothing(login, lab, lea
 
     assert "Nothing changed" in response.content.decode()
     assert list(ReviewAssignment.objects.values_list("pk", flat=True)) == before
+
+
+def test_moving_the_due_date_moves_unsubmitted_reviews_and_their_reminders(login, lab, lead):
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from reviews.models import ReviewReminder
+    from reviews.reminders import send_review_reminders
+
+    client = login(lead)
+    round = _open(client, lab["drafts"][:2])
+    client.post(reverse("reviews:round-publish", args=[round.pk]))
+    done, *waiting = ReviewAssignment.objects.filter(round=round).order_by("pk")
+    Review.objects.create(
+        assignment=done,
+        version=done.draft.latest_version,
+        status=Review.Status.SUBMITTED,
+        submitted_at=datetime.now(UTC),
+    )
+    Delivery.objects.all().delete()
+    later = DUE + timedelta(days=7)
+
+    response = client.post(
+        reverse("reviews:round-due", args=[round.pk]), {"due": later.isoformat()}, follow=True
+    )
+
+    assert f"Reviews are now due on {later.isoformat()}" in response.content.decode()
+    round.refresh_from_db()
+    assert round.due == later
+    assert ReviewAssignment.objects.get(pk=done.pk).due == DUE  # submitted: its date is history
+    assert {a.due for a in ReviewAssignment.objects.filter(pk__in=[a.pk for a in waiting])} == {later}
+    assert set(Delivery.objects.values_list("dedupe_key", flat=True)) == {
+        f"review-due:{a.pk}:{later.isoformat()}" for a in waiting
+    }
+    # The reminder of the old date never goes; the new date's does.
+    seoul = ZoneInfo("Asia/Seoul")
+    with time_machine.travel(
+        datetime.combine(DUE - timedelta(days=2), datetime.min.time(), seoul) + timedelta(hours=10)
+    ):
+        assert send_review_reminders() == 0
+    with time_machine.travel(
+        datetime.combine(later - timedelta(days=2), datetime.min.time(), seoul) + timedelta(hours=10)
+    ):
+        assert send_review_reminders() == len(waiting)
+    assert set(ReviewReminder.objects.filter(sent_at__isnull=False).values_list("due", flat=True)) == {later}
+
+
+def test_a_due_date_in_the_past_is_refused(login, lab, lead):
+    client = login(lead)
+    round = _open(client, lab["drafts"][:1])
+    yesterday = datetime.now(UTC).date() - timedelta(days=2)
+
+    response = client.post(
+        reverse("reviews:round-due", args=[round.pk]), {"due": yesterday.isoformat()}, follow=True
+    )
+
+    assert "Choose today or a later day." in response.content.decode()
+    round.refresh_from_db()
+    assert round.due == DUE
 
 
 def test_bids_on_an_open_round(login, lab, lead, other_researcher):
@@ -201,6 +301,7 @@ LEAD_VIEWS = [
     ("round-solve", "post", True),
     ("round-publish", "post", True),
     ("round-discard", "post", True),
+    ("round-due", "post", True),
 ]
 
 

@@ -143,3 +143,23 @@ def test_version_notice_reaches_a_reviewers_chat_too(
     assert "Fixed Table 2." in arrival.text
     # The reviewer who has a chat gets it there, as they chose; the other reviewer by e-mail.
     assert [m.to[0] for m in mail.outbox] == ["yuna@lab.example.org"]
+
+
+def test_a_notice_that_fails_never_costs_the_stored_pdf(
+    transactional_db, client, researcher, reviewer, monkeypatch
+):
+    """On a real commit (no test transaction around it): the notice runs after the upload's
+    transaction, so its failure is logged and the file and its row both stay."""
+    draft = make_draft(researcher, reviewers=[reviewer])
+
+    def broken(version):
+        raise RuntimeError("the mail queue is down")
+
+    monkeypatch.setattr(services, "notify_new_version", broken)
+    client.force_login(researcher)
+
+    response = upload(client, draft)
+
+    assert response.status_code == 302
+    version = DraftVersion.objects.get(draft=draft, number=2)
+    assert version.file.storage.exists(version.file.name)
