@@ -13,6 +13,17 @@ from .models import Channel, User
 TELEGRAM_CHAT = re.compile(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")
 
 
+def form_errors(form: forms.Form, *, labels: bool = False) -> str:
+    """A form's errors as one line, for a message after a redirect or an htmx status line;
+    `labels` names the field of each error (for forms with many fields)."""
+    if labels:
+        return "; ".join(
+            f"{form.fields[name].label}: {' '.join(errors)}" if name in form.fields else " ".join(errors)
+            for name, errors in form.errors.items()
+        )
+    return " ".join(error for errors in form.errors.values() for error in errors)
+
+
 class NameListField(forms.CharField):
     """One name per line in the form, a list in the database."""
 

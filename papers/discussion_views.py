@@ -23,6 +23,8 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
+from lab_portal.forms import form_errors
+
 from . import discussion
 from .models import Bookmark, Comment, FeedToken, Paper, Reaction, Tag
 
@@ -72,10 +74,6 @@ def _get_own_feed_token(request: HttpRequest, pk: int) -> FeedToken:
     return get_object_or_404(FeedToken, pk=pk, person=request.user)
 
 
-def _errors(form: forms.Form) -> str:
-    return " ".join(error for errors in form.errors.values() for error in errors)
-
-
 # Sharing ----------------------------------------------------------------------------------------
 
 
@@ -95,7 +93,7 @@ def share(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     paper = _get_paper(arxiv_id)
     form = ShareForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Not shared: %(errors)s") % {"errors": _errors(form)})
+        messages.error(request, _("Not shared: %(errors)s") % {"errors": form_errors(form)})
         return redirect(paper)
     discussion.share_paper(paper, person=request.user, note=form.cleaned_data["note"])
     messages.success(request, _("Shared with the lab."))
@@ -129,7 +127,7 @@ def comment_new(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             # The form aimed at the list; a refused post replaces the form, with its errors.
             form_id = f"reply-form-{parent.pk}" if parent else f"comment-form-{paper.pk}"
             return reswap(retarget(response, f"#{form_id}"), "outerHTML")
-        messages.error(request, _("Not posted: %(errors)s") % {"errors": _errors(form)})
+        messages.error(request, _("Not posted: %(errors)s") % {"errors": form_errors(form)})
         return redirect(f"{paper.get_absolute_url()}#thread")
     comment = discussion.post_comment(
         paper, author=request.user, body=form.cleaned_data["body"], parent=parent
@@ -159,7 +157,7 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         messages.success(request, _("Comment saved."))
     else:
-        messages.error(request, _("Not saved: %(errors)s") % {"errors": _errors(form)})
+        messages.error(request, _("Not saved: %(errors)s") % {"errors": form_errors(form)})
     return redirect(discussion.comment_url(comment))
 
 

@@ -18,6 +18,8 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
+from lab_portal.forms import form_errors
+
 from . import discussion
 from .models import Draft, DraftComment
 from .views import _get_draft
@@ -47,10 +49,6 @@ def _get_comment_for_author(request: HttpRequest, pk: int, comment_pk: int) -> D
     return comment
 
 
-def _errors(form: forms.Form) -> str:
-    return " ".join(error for errors in form.errors.values() for error in errors)
-
-
 def _thread_url(draft: Draft) -> str:
     return f"{draft.get_absolute_url()}#discussion"
 
@@ -66,7 +64,7 @@ def comment_new(request: HttpRequest, pk: int) -> HttpResponse:
             response = render(request, f"{PARTIALS}#comment-form", context)
             # The form aimed at the list; a refused post replaces the form instead, with its errors.
             return reswap(retarget(response, f"#comment-form-{draft.pk}"), "outerHTML")
-        messages.error(request, _("Not posted: %(errors)s") % {"errors": _errors(form)})
+        messages.error(request, _("Not posted: %(errors)s") % {"errors": form_errors(form)})
         return redirect(_thread_url(draft))
     comment = discussion.post_comment(draft, author=request.user, body=form.cleaned_data["body"])
     if request.htmx:
@@ -93,7 +91,7 @@ def comment_edit(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse
     if form.is_valid():
         messages.success(request, _("Comment saved."))
     else:
-        messages.error(request, _("Not saved: %(errors)s") % {"errors": _errors(form)})
+        messages.error(request, _("Not saved: %(errors)s") % {"errors": form_errors(form)})
     return redirect(discussion.comment_url(comment))
 
 

@@ -15,6 +15,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from lab_portal.forms import form_errors
+
 from . import reviewing
 from .forms import ReviewDraftForm, ReviewForm
 from .models import ReviewAssignment
@@ -31,13 +33,6 @@ def _get_assignment(request: HttpRequest, pk: int) -> ReviewAssignment:
         raise PermissionDenied
     assignment.draft = draft
     return assignment
-
-
-def _errors(form) -> str:
-    return "; ".join(
-        f"{form.fields[name].label}: {' '.join(errors)}" if name in form.fields else " ".join(errors)
-        for name, errors in form.errors.items()
-    )
 
 
 def _form_page(
@@ -120,7 +115,7 @@ def autosave(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReviewDraftForm(request.POST)
     page_revision = request.POST.get("revision", "")
     if not form.is_valid():
-        notice = _("Not saved: %(errors)s") % {"errors": _errors(form)}
+        notice = _("Not saved: %(errors)s") % {"errors": form_errors(form, labels=True)}
         return _status_line(request, assignment, revision=page_revision, notice=notice, status=400)
     try:
         review = reviewing.save_review(

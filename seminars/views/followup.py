@@ -16,6 +16,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from lab_portal.forms import form_errors
+
 from .. import followup
 from ..followup import ActionItemForm, FeedbackForm, MaterialsForm
 from ..models import ActionItem, Talk
@@ -39,10 +41,6 @@ def _get_action_item_for_owner(request: HttpRequest, pk: int) -> ActionItem:
     if item.owner_id != request.user.pk:
         raise PermissionDenied
     return item
-
-
-def _errors(form) -> str:
-    return " ".join(e for errors in form.errors.values() for e in errors)
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
@@ -107,7 +105,7 @@ def give_feedback(request: HttpRequest, pk: int) -> HttpResponse:
     if saved:
         messages.success(request, _("Thank you: your feedback is saved."))
     else:
-        messages.error(request, _("Feedback not saved: %(errors)s") % {"errors": _errors(form)})
+        messages.error(request, _("Feedback not saved: %(errors)s") % {"errors": form_errors(form)})
     return redirect(talk)
 
 
@@ -144,7 +142,7 @@ def add_action_item(request: HttpRequest, pk: int) -> HttpResponse:
     if added:
         messages.success(request, _("Action item noted."))
     else:
-        messages.error(request, _("Action item not noted: %(errors)s") % {"errors": _errors(form)})
+        messages.error(request, _("Action item not noted: %(errors)s") % {"errors": form_errors(form)})
     return redirect(talk)
 
 
