@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lab_portal.models import validate_timezone
 
@@ -406,7 +407,7 @@ class ReviewRound(models.Model):
     """A set of drafts to assign at once, with the numbers the solver must meet."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("review round", "Open")
         PUBLISHED = "published", _("Published")
 
     name = models.CharField(_("name"), max_length=200)
