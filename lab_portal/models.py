@@ -1,10 +1,11 @@
+import secrets
 import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -266,3 +267,70 @@ class Delivery(models.Model):
             for name, value in fields.items():
                 setattr(self, name, value)
         return done
+
+
+def new_feed_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class FeedKeyQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True, **{f"{self.model.OWNER}__is_active": True})
+
+
+class FeedKey(models.Model):
+    """The secret in a person's feed URLs (seminar calendars, Atom feeds of papers).
+
+    A calendar program or a feed reader cannot log in, so the URL carries a key of its own;
+    renewing or revoking it retires every copy of every URL at once. Each app keeps its own
+    table (subclasses name their owner field in OWNER), and the rules live here once."""
+
+    OWNER = "person"
+    # Feeds are polled every hour or so: record use at most hourly instead of on every fetch.
+    USE_RESOLUTION = timedelta(hours=1)
+
+    key = models.CharField(_("key"), max_length=64, unique=True, default=new_feed_key, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    objects = FeedKeyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{getattr(self, self.OWNER)} ({'revoked' if self.revoked_at else 'active'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @classmethod
+    def current(cls, owner):
+        """The owner's key in use, or None."""
+        return cls.objects.filter(**{cls.OWNER: owner}, revoked_at__isnull=True).first()
+
+    @classmethod
+    def revoke_all(cls, owner) -> int:
+        return cls.objects.filter(**{cls.OWNER: owner}, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+
+    @classmethod
+    def renew(cls, owner):
+        """A new key for `owner`; the old ones stop working in the same transaction."""
+        with transaction.atomic():
+            cls.revoke_all(owner)
+            return cls.objects.create(**{cls.OWNER: owner})
+
+    @classmethod
+    def for_key(cls, key: str):
+        """The active key of an active person, or None; notes when it was last used."""
+        token = cls.objects.active().select_related(cls.OWNER).filter(key=key).first()
+        now = timezone.now()
+        if token and (token.last_used_at is None or now - token.last_used_at > cls.USE_RESOLUTION):
+            cls.objects.filter(pk=token.pk).update(last_used_at=now)
+            token.last_used_at = now
+        return token

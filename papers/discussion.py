@@ -319,9 +319,7 @@ def load_comment(pk: int, *, viewer) -> Comment:
 
 def new_feed_token(person) -> FeedToken:
     """A fresh key for the person's feed URLs; the old ones stop working."""
-    with transaction.atomic():
-        FeedToken.objects.filter(person=person, revoked_at__isnull=True).update(revoked_at=timezone.now())
-        return FeedToken.objects.create(person=person)
+    return FeedToken.renew(person)
 
 
 def revoke_feed_token(token: FeedToken) -> None:

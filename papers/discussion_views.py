@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import linebreaks
 from django.utils.translation import gettext as _
@@ -63,10 +62,9 @@ def _get_comment_for_author(request: HttpRequest, pk: int) -> Comment:
 
 
 def _get_feed_token(key: str) -> FeedToken:
-    token = FeedToken.objects.active().select_related("person").filter(key=key).first()
+    token = FeedToken.for_key(key)
     if token is None:
         raise Http404
-    FeedToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return token
 
 
@@ -192,7 +190,7 @@ def comment_react(request: HttpRequest, pk: int) -> HttpResponse:
 
 def feeds(request: HttpRequest) -> HttpResponse:
     """The person's secret feed URLs (the Lab page and each of their tags), with their key."""
-    token = FeedToken.objects.filter(person=request.user, revoked_at__isnull=True).first()
+    token = FeedToken.current(request.user)
     tags = list(Tag.objects.filter(user=request.user).order_by("name"))
     urls = []
     if token:

@@ -1,5 +1,4 @@
 import re
-import secrets
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -8,6 +7,9 @@ from django.db import connection, models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+# new_feed_key: migration 0005 names it as papers.models.new_feed_key.
+from lab_portal.models import FeedKey, new_feed_key  # noqa: F401
 
 ARXIV_TZ = ZoneInfo("America/New_York")
 # arXiv's daily cutoff: what is submitted before 14:00 US Eastern on a weekday is announced that
@@ -561,17 +563,8 @@ class Reaction(models.Model):
         return f"{self.emoji} {self.person} on comment {self.comment_id}"
 
 
-def new_feed_key() -> str:
-    return secrets.token_urlsafe(32)
-
-
-class FeedTokenQuerySet(models.QuerySet):
-    def active(self):
-        return self.filter(revoked_at__isnull=True, person__is_active=True)
-
-
-class FeedToken(models.Model):
-    """The secret in a person's Atom feed URLs; revoking it retires every URL that carries it."""
+class FeedToken(FeedKey):
+    """The secret in a person's Atom feed URLs (lab_portal.models.FeedKey)."""
 
     person = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -579,24 +572,10 @@ class FeedToken(models.Model):
         on_delete=models.CASCADE,
         related_name="feed_tokens",
     )
-    key = models.CharField(_("key"), max_length=64, unique=True, default=new_feed_key)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
 
-    objects = FeedTokenQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
+    class Meta(FeedKey.Meta):
         verbose_name = _("feed token")
         verbose_name_plural = _("feed tokens")
-
-    def __str__(self) -> str:
-        return f"{self.person} ({'revoked' if self.revoked_at else 'active'})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
 
 
 class RecommendationQuerySet(models.QuerySet):

@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
@@ -29,7 +28,6 @@ WINDOW_BEFORE = timedelta(days=30)
 WINDOW_AFTER = timedelta(days=365)
 # Asked of clients that honour it (RFC 7986 and the older Microsoft extension).
 REFRESH = timedelta(hours=1)
-TOKEN_USE_RESOLUTION = timedelta(hours=1)
 
 
 def window(now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -136,29 +134,17 @@ def talk_filename(talk: Talk) -> str:
 
 
 def active_token(user) -> CalendarToken | None:
-    return user.calendar_tokens.filter(revoked_at__isnull=True).first()
+    return CalendarToken.current(user)
 
 
 def renew_token(*, user) -> CalendarToken:
     """A new key for `user`; the old ones stop working in the same transaction."""
-    with transaction.atomic():
-        revoke_tokens(user=user)
-        return CalendarToken.objects.create(user=user)
+    return CalendarToken.renew(user)
 
 
 def revoke_tokens(*, user) -> int:
-    return user.calendar_tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return CalendarToken.revoke_all(user)
 
 
 def token_for_key(key: str) -> CalendarToken | None:
-    token = (
-        CalendarToken.objects.select_related("user")
-        .filter(key=key, revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    now = timezone.now()
-    # Clients poll every hour or so: record use at most hourly instead of writing on every fetch.
-    if token and (token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION):
-        CalendarToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
-    return token
+    return CalendarToken.for_key(key)

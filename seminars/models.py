@@ -6,7 +6,6 @@ weekly Thursday 16:00 in Seoul is computed from the local date and wall-clock ti
 16:00 whatever daylight saving does elsewhere.
 """
 
-import secrets
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -20,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from lab_portal.models import validate_timezone
+from lab_portal.models import FeedKey, new_feed_key, validate_timezone
 
 # The exclusion constraint that PostgreSQL adds in migration 0002 (see there); named here so the
 # code that turns its IntegrityError into a form error recognises it.
@@ -695,12 +694,14 @@ class ActionItem(models.Model):
         return self.text[:80]
 
 
-def new_calendar_key() -> str:
-    return secrets.token_urlsafe(32)
+# Migration 0001 names this default; keys are made by lab_portal.models.new_feed_key now.
+new_calendar_key = new_feed_key
 
 
-class CalendarToken(models.Model):
-    """The secret in a person's "my talks" feed URL; revoking it kills every copy of the URL."""
+class CalendarToken(FeedKey):
+    """The secret in a person's calendar feed URLs (lab_portal.models.FeedKey)."""
+
+    OWNER = "user"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -708,19 +709,7 @@ class CalendarToken(models.Model):
         on_delete=models.CASCADE,
         related_name="calendar_tokens",
     )
-    key = models.CharField(_("key"), max_length=64, unique=True, default=new_calendar_key, editable=False)
-    created_at = models.DateTimeField(_("created"), default=_now)
-    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
-    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-pk"]
+    class Meta(FeedKey.Meta):
         verbose_name = _("calendar token")
         verbose_name_plural = _("calendar tokens")
-
-    def __str__(self) -> str:
-        return f"{self.user} ({'revoked' if self.revoked_at else 'active'})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
