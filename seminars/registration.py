@@ -8,9 +8,9 @@ PostgreSQL's default READ COMMITTED: each statement after the lock sees every si
 before it. (SQLite ignores the lock and lets one transaction write at a time anyway.)
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -21,8 +21,6 @@ from django.utils.translation import gettext_lazy
 
 from .models import Registration, Talk
 from .notices import send_notice
-
-log = logging.getLogger(__name__)
 
 Status = Registration.Status
 QUEUE_ORDER = ("created_at", "pk")
@@ -228,23 +226,34 @@ def _promote(talk: Talk, now: datetime) -> list[Registration]:
     )
     for registration in promoted:
         registration.status, registration.promoted_at = Status.CONFIRMED, now
-    # Only once the seats are really theirs: a rolled-back promotion tells nobody.
-    transaction.on_commit(lambda: _tell_promoted(talk, promoted))
+    # Only once the seats are really theirs: a rolled-back promotion tells nobody. One task per
+    # person: the request never waits for the mail server, a server that is down is retried,
+    # and one failed address keeps nobody else from hearing. Robust: with tasks run in-process
+    # (no Redis), a mail that fails is logged and the sign-up page still answers.
+    from .tasks import tell_promoted  # the task module imports this one
+
+    for registration in promoted:
+        transaction.on_commit(partial(tell_promoted.delay, registration_id=registration.pk), robust=True)
     return promoted
 
 
-def _tell_promoted(talk: Talk, promoted: list[Registration]) -> None:
+def tell_promoted(registration_id: int) -> bool:
+    """Tell a person promoted from the waiting list that the seat is theirs. False when it no
+    longer is (given up again before the message went)."""
+    registration = (
+        Registration.objects.select_related("talk__room", "user")
+        .filter(pk=registration_id, status=Status.CONFIRMED, promoted_at__isnull=False)
+        .first()
+    )
+    if registration is None:
+        return False
+    talk = registration.talk
     subject = format_lazy(gettext_lazy("You have a seat at “{title}”"), title=talk.title)
-    for registration in promoted:
-        try:
-            send_notice(
-                [registration.user],
-                subject,
-                "seminars/email/promoted",
-                {"talk": talk},
-                chat_key=f"promoted:{registration.pk}:{registration.promoted_at.isoformat()}",
-            )
-        except Exception:
-            # The seat is theirs whatever the mail server says; the page shows it, and one
-            # failed address must not keep the others from hearing.
-            log.exception("Could not tell %s about their seat at talk %s", registration.user, talk.pk)
+    send_notice(
+        [registration.user],
+        subject,
+        "seminars/email/promoted",
+        {"talk": talk},
+        chat_key=f"promoted:{registration.pk}:{registration.promoted_at.isoformat()}",
+    )
+    return True

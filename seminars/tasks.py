@@ -50,6 +50,13 @@ def tell_host_speaker_submitted(*, talk_id: int, first: bool) -> int:
     return tell_host(talk_id, first=first)
 
 
+@shared_task(name="seminars.tell_promoted", **MAIL_RETRY)
+def tell_promoted(*, registration_id: int) -> bool:
+    from .registration import tell_promoted
+
+    return tell_promoted(registration_id)
+
+
 @shared_task(name="seminars.flag_tba_talks")
 def flag_tba_talks() -> int:
     """Hourly from beat: a host whose talk is still titled TBA a week ahead is told once."""

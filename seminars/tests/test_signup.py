@@ -233,6 +233,50 @@ def test_editing_a_talk_to_more_seats_promotes_the_waiting(people, django_captur
     assert [m.to for m in mail.outbox] == [["ben@lab.example.org"]]
 
 
+@pytest.mark.django_db
+def test_a_mail_server_failing_for_one_promoted_person_keeps_no_one_else_from_hearing(
+    people, django_capture_on_commit_callbacks, monkeypatch
+):
+    from seminars import notices, registration
+
+    talk = make_talk(capacity=1, title="Scaling laws")
+    for person in people[:4]:
+        sign_up(talk, person)
+    real_send = notices.send_notice
+
+    def send(recipients, *args, **kwargs):
+        if recipients[0].username == "ben":
+            raise ConnectionRefusedError("the mail server is down")
+        return real_send(recipients, *args, **kwargs)
+
+    monkeypatch.setattr(registration, "send_notice", send)
+    talk.refresh_from_db()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(people[0], talk, "cancel", headers=HTMX)  # frees ana's seat for ben
+        Talk.objects.filter(pk=talk.pk).update(capacity=3)
+        fill_seats(Talk.objects.get(pk=talk.pk))  # two more seats: cho and dev
+
+    assert response.status_code == 200
+    assert statuses(talk) == {"ana": CANCELLED, "ben": CONFIRMED, "cho": CONFIRMED, "dev": CONFIRMED}
+    assert sorted(m.to[0] for m in mail.outbox) == ["cho@lab.example.org", "dev@lab.example.org"]
+
+
+@pytest.mark.django_db
+def test_a_seat_given_up_again_before_the_message_went_is_not_announced(people):
+    from seminars.registration import tell_promoted
+
+    talk = make_talk(capacity=1)
+    for person in people[:2]:
+        sign_up(talk, person)
+    cancel(talk, people[0])  # ben is promoted (in a test, callbacks do not run)
+    ben = talk.registrations.get(user=people[1])
+    cancel(talk, people[1])
+
+    assert tell_promoted(ben.pk) is False
+    assert mail.outbox == []
+
+
 # --- refusals: a clear message and no change -----------------------------------------------------
 
 
