@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from celery.result import _set_task_join_will_block
 from django.core.cache import cache
 from django.db import connection
 
@@ -35,6 +36,10 @@ def _isolated(settings, tmp_path):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = eager
+    # An eager task marks "inside a task" in one process-wide flag while it runs; two threads
+    # running eager tasks at once (the concurrency tests) can leave it set, and every later
+    # `.get()` in this process would then refuse. Real workers never run eager tasks in threads.
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from celery._state import _set_task_join_will_block
 from django.core import mail
 from django.db import connection
 from django.urls import reverse
@@ -397,17 +396,8 @@ def test_beat_runs_the_review_reminders_every_five_minutes():
     assert entry["schedule"] == 5 * 60
 
 
-@pytest.fixture
-def join_flag_restored():
-    """Eager Celery marks "inside a task" in one process-wide flag while it runs a task; two
-    threads sending at once can leave it set, which would break every later `.get()` in this
-    process. A real worker never runs eager tasks in threads: only the test needs the reset."""
-    yield
-    _set_task_join_will_block(False)
-
-
 def test_two_workers_at_once_send_each_reminder_exactly_once(
-    transactional_db, join_flag_restored, clock, researcher, make_person
+    transactional_db, clock, researcher, make_person
 ):
     reviewers = [make_person(f"reviewer{number}") for number in range(30)]
     for reviewer in reviewers:
