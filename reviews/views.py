@@ -61,7 +61,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "my_drafts": with_review_counts(_listed(Draft.objects.authored_by(user))),
         "owed": owed_reviews(user),
         # Leads run the review rounds: they see every draft that is in review.
-        "in_review": _listed(Draft.objects.in_review()) if user.is_lead else None,
+        "in_review": with_review_counts(_listed(Draft.objects.in_review())) if user.is_lead else None,
     }
     return render(request, "reviews/index.html", context)
 

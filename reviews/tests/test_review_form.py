@@ -558,46 +558,7 @@ def test_the_draft_page_costs_the_same_queries_for_one_review_or_two(submitted_b
     assert len(one.captured_queries) == len(two.captured_queries)
 
 
-# Who may use the form -----------------------------------------------------------------------------
-
-PERSONAS = ["author", "reviewer", "other", "lead", "anonymous"]
-
-MATRIX = [
-    ("review", "get", {"author": 403, "reviewer": 200, "other": 404, "lead": 403, "anonymous": "login"}),
-    ("review", "post", {"author": 403, "reviewer": 302, "other": 404, "lead": 403, "anonymous": "login"}),
-    (
-        "review-autosave",
-        "post",
-        {"author": 403, "reviewer": 200, "other": 404, "lead": 403, "anonymous": "login"},
-    ),
-    (
-        "review-submit",
-        "post",
-        {"author": 403, "reviewer": 302, "other": 404, "lead": 403, "anonymous": "login"},
-    ),
-    (
-        "review-version",
-        "post",
-        {"author": 403, "reviewer": 302, "other": 404, "lead": 403, "anonymous": "login"},
-    ),
-]
-
-
-@pytest.mark.parametrize(("name", "method", "expected"), MATRIX)
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_review_views_answer_each_persona(as_persona, draft, persona, name, method, expected):
-    client = as_persona(persona)
-    data = {"revision": 0, **COMPLETE} if method == "post" else None
-
-    response = getattr(client, method)(_url(name, draft), data)
-
-    if expected[persona] == "login":
-        assert response.status_code == 302
-        assert response.url.startswith(reverse("login"))
-    else:
-        assert response.status_code == expected[persona]
-    started = Review.objects.filter(assignment__draft=draft).exists()
-    assert started == (persona == "reviewer" and method == "post" and name != "review-version")
+# Who may use the form: the matrix is in test_permissions.py with every other draft view. -----------
 
 
 @pytest.mark.parametrize("name", ["review-autosave", "review-submit", "review-version"])
