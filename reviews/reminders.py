@@ -38,7 +38,6 @@ from .models import Review, ReviewAssignment, ReviewReminder
 log = logging.getLogger(__name__)
 
 Kind = ReviewReminder.Kind
-BATCH = 100
 
 # Why a row was not sent, for whoever reads it in the admin (not translated: it is a log).
 MOVED = "The due date moved; the new date has its own reminders."
@@ -185,25 +184,10 @@ def _send(reminder: ReviewReminder, now: datetime) -> bool:
 
 def send_due_reminders(*, now: datetime | None = None) -> int:
     """Claim and send every reminder row that is due; returns how many went out."""
-    now = now or timezone.now()
-    claims.give_up_lost(ReviewReminder, now, reason=LOST)
-    due = ReviewReminder.objects.filter(claims.PENDING, due_at__lte=now).order_by("due_at", "pk")
-    sent = 0
-    # Every row taken leaves `due` (sent, skipped, or given back for later), so the loop ends.
-    while pks := list(due.values_list("pk", flat=True)[:BATCH]):
-        for pk in pks:
-            if not claims.claim(ReviewReminder, pk, now):
-                continue  # another worker has it
-            reminder = (
-                ReviewReminder.objects.select_related(
-                    "assignment__draft", "assignment__reviewer", "assignment__review"
-                )
-                .filter(pk=pk)
-                .first()
-            )
-            if reminder is not None:  # None: the assignment, and so the row, was deleted meanwhile
-                sent += _send(reminder, now)
-    return sent
+    rows = ReviewReminder.objects.select_related(
+        "assignment__draft", "assignment__reviewer", "assignment__review"
+    )
+    return claims.send_due(rows, now or timezone.now(), _send, lost=LOST)
 
 
 def send_review_reminders(*, now: datetime | None = None) -> int:

@@ -45,7 +45,6 @@ Kind = Reminder.Kind
 BEFORE = {Kind.DAY_BEFORE: timedelta(days=1), Kind.HOUR_BEFORE: timedelta(hours=1)}
 # Changes a calendar must see and the people concerned must hear about.
 NOTICE_FIELDS = frozenset({"starts_at", "ends_at", "room", "online_link", "status"})
-BATCH = 100
 
 SUBJECTS = {
     Kind.DAY_BEFORE: _("In 24 hours: {title}"),
@@ -220,16 +219,7 @@ def _send(reminder: Reminder, now: datetime) -> bool:
 def send_due_reminders(*, now: datetime | None = None) -> int:
     """Claim and send every reminder that is due; returns how many went out. Safe to run in
     several workers at once."""
-    now = now or timezone.now()
-    claims.give_up_lost(Reminder, now, reason="Its worker stopped while sending; not retried.")
-    due = Reminder.objects.filter(claims.PENDING, due_at__lte=now).order_by("due_at", "pk")
-    sent = 0
-    while pks := list(due.values_list("pk", flat=True)[:BATCH]):
-        for pk in pks:
-            if not claims.claim(Reminder, pk, now):
-                continue  # another worker has it
-            reminder = Reminder.objects.select_related(
-                "talk__room", "talk__host", "talk__speaker_user", "recipient"
-            ).get(pk=pk)
-            sent += _send(reminder, now)
-    return sent
+    rows = Reminder.objects.select_related("talk__room", "talk__host", "talk__speaker_user", "recipient")
+    return claims.send_due(
+        rows, now or timezone.now(), _send, lost="Its worker stopped while sending; not retried."
+    )
