@@ -12,6 +12,7 @@ import smtplib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from html import unescape
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ from django.utils.html import format_html, format_html_join, linebreaks
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .latex import lead, readable
 from .models import Channel
 
 # Telegram counts the text after its HTML is parsed, in UTF-16 code units.
@@ -30,19 +32,30 @@ TELEGRAM_LIMIT = 4096
 # Slack cuts a message's text at 40,000 characters.
 SLACK_LIMIT = 40000
 # Per-field caps, so one long abstract or author list never crowds out the rest of a message.
-SUBJECT_CAP, TEXT_CAP, TITLE_CAP, AUTHORS_CAP, WHY_CAP = 250, 2000, 300, 300, 400
+SUBJECT_CAP, TEXT_CAP, TITLE_CAP, AUTHORS_CAP, WHY_CAP, SUMMARY_CAP = 250, 2000, 300, 300, 400, 300
 _TAG = re.compile(r"<[^>]*>")
 
 
 @dataclass(frozen=True)
 class Item:
-    """One thing a message is about, usually a paper."""
+    """One thing a message is about, usually a paper. `title` and `summary` may hold LaTeX as
+    arXiv serves it: every channel shows them as readable Unicode (lab_portal.latex)."""
 
     title: str
     authors: list[str] = field(default_factory=list)
     why: str = ""  # why it reached this person: the rule that matched, who shared it and their note
     portal_url: str = ""  # absolute, or a path on the portal (SITE_URL is put in front)
     external_url: str = ""  # arXiv's abstract page, or wherever the thing lives outside
+    # The abstract: its first sentence or two go under the title where the channel has room.
+    summary: str = ""
+
+    @cached_property
+    def shown_title(self) -> str:
+        return readable(self.title)
+
+    @cached_property
+    def shown_summary(self) -> str:
+        return clip(lead(self.summary), SUMMARY_CAP) if self.summary.strip() else ""
 
 
 @dataclass(frozen=True)
@@ -162,6 +175,20 @@ def _pack(head: str, blocks: list[str], more: Callable[[int], str], *, limit: in
     return "\n\n".join(chosen)
 
 
+def _fit(head: str, items: list, block, more, *, limit: int, measure) -> str:
+    """Every item that fits, each with its summary while there is room: when all the items fit
+    without summaries, the first ones get theirs, as many as still fit; else none do."""
+    bare = [block(item, summary=False) for item in items]
+    if measure("\n\n".join([head, *bare])) > limit:
+        return _pack(head, bare, more, limit=limit, measure=measure)
+    full = [block(item, summary=True) for item in items]
+    for count in range(len(items), 0, -1):
+        text = "\n\n".join([head, *full[:count], *bare[count:]])
+        if measure(text) <= limit:
+            return text
+    return "\n\n".join([head, *bare])
+
+
 def _more_text(count: int) -> str:
     return ngettext("… and %(count)d more", "… and %(count)d more", count) % {"count": count}
 
@@ -189,19 +216,27 @@ def telegram_text(message: Message) -> str:
         head.append(_tg(clip(message.text, TEXT_CAP)))
     if url := absolute_url(message.url):
         head.append(_tg_link(url, _("Open in the portal")))
-    blocks = [_telegram_item(item) for item in message.items]
     more_url = absolute_url(message.url) or settings.SITE_URL + "/"
 
     def more(count: int) -> str:
         return _tg_link(more_url, _more_text(count))
 
-    return _pack("\n".join(head), blocks, more, limit=TELEGRAM_LIMIT, measure=telegram_visible_length)
+    return _fit(
+        "\n".join(head),
+        message.items,
+        _telegram_item,
+        more,
+        limit=TELEGRAM_LIMIT,
+        measure=telegram_visible_length,
+    )
 
 
-def _telegram_item(item: Item) -> str:
+def _telegram_item(item: Item, *, summary: bool = True) -> str:
     portal, external = absolute_url(item.portal_url), absolute_url(item.external_url)
-    title = clip(item.title, TITLE_CAP)
+    title = clip(item.shown_title, TITLE_CAP)
     lines = [f"<b>{_tg_link(portal, title) if portal else _tg(title)}</b>"]
+    if summary and item.shown_summary:
+        lines.append(_tg(item.shown_summary))
     if item.authors:
         lines.append(_tg(_authors(item.authors)))
     if item.why.strip():
@@ -264,19 +299,20 @@ def slack_text(message: Message) -> str:
         head.append(_slack(clip(message.text, TEXT_CAP)))
     if url := absolute_url(message.url):
         head.append(_slack_link(url, _("Open in the portal")))
-    blocks = [_slack_item(item) for item in message.items]
     more_url = absolute_url(message.url) or settings.SITE_URL + "/"
 
     def more(count: int) -> str:
         return _slack_link(more_url, _more_text(count))
 
-    return _pack("\n".join(head), blocks, more, limit=SLACK_LIMIT, measure=_len16)
+    return _fit("\n".join(head), message.items, _slack_item, more, limit=SLACK_LIMIT, measure=_len16)
 
 
-def _slack_item(item: Item) -> str:
+def _slack_item(item: Item, *, summary: bool = True) -> str:
     portal, external = absolute_url(item.portal_url), absolute_url(item.external_url)
-    title = clip(item.title, TITLE_CAP)
+    title = clip(item.shown_title, TITLE_CAP)
     lines = [f"*{_slack_link(portal, title)}*" if portal else f"*{_slack(title)}*"]
+    if summary and item.shown_summary:
+        lines.append(_slack(item.shown_summary))
     if item.authors:
         lines.append(_slack(_authors(item.authors)))
     if item.why.strip():
@@ -332,7 +368,9 @@ def email_bodies(message: Message) -> tuple[str, str]:
 
 
 def _email_item_text(item: Item) -> str:
-    lines = [item.title.strip()]
+    lines = [item.shown_title]
+    if item.shown_summary:
+        lines.append(item.shown_summary)
     if item.authors:
         lines.append(", ".join(item.authors))
     if item.why.strip():
@@ -346,8 +384,10 @@ def _email_item_text(item: Item) -> str:
 
 def _email_item_html(item: Item) -> str:
     portal, external = absolute_url(item.portal_url), absolute_url(item.external_url)
-    title = format_html('<a href="{}">{}</a>', portal, item.title) if portal else item.title
+    title = format_html('<a href="{}">{}</a>', portal, item.shown_title) if portal else item.shown_title
     parts = [format_html("<strong>{}</strong>", title)]
+    if item.shown_summary:
+        parts.append(format_html("<br>{}", item.shown_summary))
     if item.authors:
         parts.append(format_html("<br>{}", ", ".join(item.authors)))
     if item.why.strip():

@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from lab_portal.channels import clip
+from lab_portal.latex import readable
 from lab_portal.markdown import render_markdown
 from lab_portal.notify import Item, Message, notify, notify_lab
 
@@ -40,6 +41,18 @@ LAB_CANDIDATES = 200
 LAB_PAGE_SIZE = 50
 
 
+def paper_item(paper: Paper, *, why: str, portal_url: str = "") -> Item:
+    """`paper` as one item of a message: its title and opening sentences reach chat readable."""
+    return Item(
+        title=paper.title,
+        authors=list(paper.authors),
+        why=why,
+        portal_url=portal_url or paper.get_absolute_url(),
+        external_url=paper.abs_url,
+        summary=paper.abstract,
+    )
+
+
 # Sharing ----------------------------------------------------------------------------------------
 
 
@@ -55,13 +68,7 @@ def share_paper(paper: Paper, *, person, note: str) -> Share:
         why = _("Shared by %(name)s") % {"name": person.name}
         if share.note:
             why = f"{why}: {share.note}"
-        item = Item(
-            title=paper.title,
-            authors=list(paper.authors),
-            why=why,
-            portal_url=paper.get_absolute_url(),
-            external_url=paper.abs_url,
-        )
+        item = paper_item(paper, why=why)
         subject = _("%(name)s shared a paper with the lab") % {"name": person.name}
         notify_lab(Message(subject=subject, dedupe_key=f"share:{share.pk}", items=[item]))
     return share
@@ -156,14 +163,9 @@ def _notify_mentions(comment: Comment) -> list:
         ],
         ignore_conflicts=True,  # a concurrent edit notified them first
     )
-    item = Item(
-        title=paper.title,
-        authors=list(paper.authors),
-        why=clip(comment.body, 400),
-        portal_url=comment_url(comment),
-        external_url=paper.abs_url,
-    )
-    subject = _("%(name)s mentioned you on “%(title)s”") % {"name": comment.author.name, "title": paper.title}
+    item = paper_item(paper, why=clip(comment.body, 400), portal_url=comment_url(comment))
+    title = readable(paper.title)
+    subject = _("%(name)s mentioned you on “%(title)s”") % {"name": comment.author.name, "title": title}
     for person in people:
         # The key names the comment and the person: notify() queues nothing twice for it.
         message = Message(

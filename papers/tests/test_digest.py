@@ -1,5 +1,7 @@
 """The morning e-mail: one per person and day in their own zone, grouped by rule, sent once."""
 
+# ruff: noqa: RUF001 - the expected texts are Unicode mathematics on purpose
+
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -167,3 +169,27 @@ def test_digest_with_email_switched_off_sends_nothing_and_does_not_pile_up(
     assert result == {"sent": 0}
     assert smtp.messages == []
     assert not Notification.objects.filter(digest_sent_at__isnull=True).exists()
+
+
+def test_digest_shows_latex_as_unicode_and_each_papers_first_sentences(
+    smtp, run_digests, seoul, time_machine
+):
+    rule = WatchRule.objects.create(person=seoul, name="Bandits", query="regret")
+    time_machine.move_to(ARRIVED, tick=False)
+    paper = make_paper(
+        title=r"Regret $\mathcal{O}(\sqrt{T})$ for \emph{Schr\"odinger} bandits",
+        abstract=r"We bound the regret by $\mathcal{O}(\sqrt{T})$. It is tight. More follows here.",
+    )
+    Notification.objects.create(person=seoul, paper=paper, rule=rule, reason="keywords: regret")
+
+    run_digests(SEOUL_MORNING)
+
+    [mail] = smtp.messages
+    text = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = mail.get_body(("html",)).get_content()
+    title, summary = "Regret 𝒪(√(T)) for Schrödinger bandits", "We bound the regret by 𝒪(√(T)). It is tight."
+    assert f"* {title}\n  {summary}\n" in text
+    assert "Regret 𝒪(√(T)) for Schrödinger bandits</a></strong><br>" in html
+    assert "We bound the regret by 𝒪(√(T)). It is tight.<br>" in html
+    assert "More follows here" not in text + html
+    assert "\\mathcal" not in text + html
