@@ -1,11 +1,20 @@
 """What a message looks like on each channel, and the one request that sends it.
 
 Each sender makes exactly one attempt and says how it went: it returns the service's answer,
-or raises `TemporaryError` (try again, after `retry_after` when the service named a wait) or
-`PermanentError` (the service refused; its own words go to the person's channel settings).
+or raises `TemporaryError` (try again, after `retry_after` when the service named a wait),
+`PermanentError` (the service refused; its own words go to the person's channel settings) or
+`OutcomeUnknown` (the message went out and no answer came back: it may have arrived).
 Retrying, and remembering what was sent, is lab_portal.notify's business.
+
+Where a failure happened decides between "try again" and "unknown". Before the request has
+left (connection refused, a name that does not resolve, a connect timeout, a TLS handshake that
+fails or stalls) nothing reached the service and another attempt is safe. Once all of it has been
+written to the connection, a read timeout or a dropped connection says nothing about whether the
+service acted on it, and neither Telegram, Slack nor SMTP can be asked afterwards.
 """
 
+import contextlib
+import contextvars
 import hashlib
 import re
 import smtplib
@@ -18,11 +27,13 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join, linebreaks
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .latex import lead, readable
 from .models import Channel
@@ -95,6 +106,10 @@ class TemporaryError(DeliveryError):
 
 class PermanentError(DeliveryError):
     pass
+
+
+class OutcomeUnknown(DeliveryError):
+    """The message went out and no answer came back: it may have arrived. Never sent again."""
 
 
 class ChatMigrated(DeliveryError):
@@ -408,16 +423,37 @@ def send_email(address: str, message: Message, *, key: str = "") -> str:
         headers["Message-ID"] = f"<{digest}@{urlsplit(settings.SITE_URL).hostname or 'lab-portal'}>"
     mail = EmailMultiAlternatives(" ".join(message.subject.split()), text, to=[address], headers=headers)
     mail.attach_alternative(html, "text/html")
+    connection = mailers.default
     try:
-        mail.send()
+        _smtp_open(connection)
+        _smtp_send(connection, mail)
+    finally:
+        # A QUIT that fails changes nothing: the message's fate was decided before it.
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            connection.close()
+    return _("Accepted by the mail server")
+
+
+def _smtp_open(connection) -> None:
+    """Connect, start TLS and log in: nothing of the message has left if this fails."""
+    try:
+        connection.open()
+    except smtplib.SMTPResponseException as exc:
+        _smtp_failure(exc.smtp_code, exc.smtp_error)
+    except (smtplib.SMTPException, OSError) as exc:  # refused, unresolved or timed out
+        raise TemporaryError(_("The mail server could not be reached: %(error)s") % {"error": exc}) from exc
+
+
+def _smtp_send(connection, mail: EmailMultiAlternatives) -> None:
+    try:
+        connection.send_messages([mail])
     except smtplib.SMTPRecipientsRefused as exc:
         code, reason = next(iter(exc.recipients.values()))
         _smtp_failure(code, reason)
     except smtplib.SMTPResponseException as exc:
         _smtp_failure(exc.smtp_code, exc.smtp_error)
-    except (smtplib.SMTPException, OSError) as exc:  # refused, dropped or timed-out connections
-        raise TemporaryError(_("The mail server could not be reached: %(error)s") % {"error": exc}) from exc
-    return _("Accepted by the mail server")
+    except (smtplib.SMTPException, OSError) as exc:  # the connection broke or fell silent mid-way
+        raise OutcomeUnknown(_unknown_text(exc)) from exc
 
 
 def _smtp_failure(code: int, reason: bytes | str) -> None:
@@ -432,13 +468,53 @@ def _smtp_failure(code: int, reason: bytes | str) -> None:
 # HTTP -------------------------------------------------------------------------------------------
 
 
+# Whether the current request has been written to its connection in full (see the module's note).
+_written = contextvars.ContextVar("notify_request_written", default=False)
+
+
+class _NotesWhenWritten:
+    def request(self, *args, **kwargs):
+        super().request(*args, **kwargs)
+        _written.set(True)
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = type("_HTTPConnection", (_NotesWhenWritten, HTTPConnection), {})
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = type("_HTTPSConnection", (_NotesWhenWritten, HTTPSConnection), {})
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
 def _post(url: str, body: dict, *, secret: str = "") -> requests.Response:
+    written = _written.set(False)
     try:
-        return requests.post(url, json=body, timeout=settings.NOTIFY_HTTP_TIMEOUT, allow_redirects=False)
-    except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-        raise TemporaryError(_redact(str(exc), secret)) from None
+        with requests.Session() as session:
+            session.mount("http://", _Adapter())
+            session.mount("https://", _Adapter())
+            return session.post(url, json=body, timeout=settings.NOTIFY_HTTP_TIMEOUT, allow_redirects=False)
     except requests.RequestException as exc:
-        raise PermanentError(_redact(str(exc), secret)) from None
+        error = _redact(str(exc), secret)
+        if _written.get():
+            raise OutcomeUnknown(_unknown_text(error)) from None
+        if isinstance(exc, requests.Timeout | requests.ConnectionError):
+            raise TemporaryError(error) from None
+        raise PermanentError(error) from None
+    finally:
+        _written.reset(written)
+
+
+def _unknown_text(error) -> str:
+    return _(
+        "Outcome unknown: no answer after the message was sent (%(error)s). It may have arrived, "
+        "so it is not sent again."
+    ) % {"error": error}
 
 
 def _redact(text: str, secret: str) -> str:

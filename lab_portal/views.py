@@ -1,10 +1,12 @@
 import math
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -139,8 +141,29 @@ def _check_redis() -> dict:
 # channels are edited in the admin site.
 
 
+# Messages of unknown outcome stay listed under their channel this long, the latest few of them.
+UNKNOWN_SHOWN_FOR = timedelta(days=14)
+UNKNOWN_SHOWN = 5
+
+
+def _managed_channels(user: User):
+    """The channels `user` manages, each with `unknown_deliveries`: what may not have arrived."""
+    unknown = Delivery.objects.outcome_unknown().filter(created_at__gte=timezone.now() - UNKNOWN_SHOWN_FOR)
+    return (
+        Channel.objects.managed_by(user)
+        .select_related("person", "team")
+        .prefetch_related(
+            Prefetch(
+                "deliveries",
+                queryset=unknown.order_by("-created_at", "-pk")[:UNKNOWN_SHOWN],
+                to_attr="unknown_deliveries",
+            )
+        )
+    )
+
+
 def _get_channel_for_user(request: HttpRequest, pk: int) -> Channel:
-    return get_object_or_404(Channel.objects.managed_by(request.user).select_related("person", "team"), pk=pk)
+    return get_object_or_404(_managed_channels(request.user), pk=pk)
 
 
 def _channel_row(request: HttpRequest, channel: Channel, **context) -> HttpResponse:
@@ -158,7 +181,7 @@ def channels(request: HttpRequest) -> HttpResponse:
 
 
 def _channels_context(request: HttpRequest, **extra) -> dict:
-    managed = list(Channel.objects.managed_by(request.user).select_related("person", "team"))
+    managed = list(_managed_channels(request.user))
     leads_team = request.user.is_lead and request.user.team_id
     return {
         "own": [channel for channel in managed if channel.person_id == request.user.pk],
@@ -220,6 +243,8 @@ def test_channel(request: HttpRequest, pk: int) -> HttpResponse:
         messages.warning(
             request, _("Not sent yet: %(answer)s. It will be retried.") % {"answer": delivery.response}
         )
+    elif delivery.state == Delivery.State.UNKNOWN:
+        messages.warning(request, delivery.response)
     else:
         messages.error(request, _("The test message failed: %(answer)s") % {"answer": delivery.response})
     return redirect("channels")
