@@ -74,6 +74,8 @@ class User(AbstractUser):
         help_text=_("The ways your name appears on your papers, for example “Jung-Woo Ha” and “J.-W. Ha”."),
     )
     research_interests = models.TextField(_("research interests"), blank=True)
+    # The morning e-mail of what the person's watch rules found; chat channels do not replace it.
+    morning_digest = models.BooleanField(_("morning e-mail digest"), default=True)
 
     objects = PersonManager()
 

@@ -668,3 +668,57 @@ def test_channels_page_query_count_does_not_grow_with_channels(
         response = client.get("/me/channels/")
 
     assert response.text.count('class="card channel"') == 31
+
+
+# The morning digest setting ---------------------------------------------------------------------
+
+
+def test_digest_setting_is_on_by_default_and_turns_off_and_on(login, researcher):
+    client = login(researcher)
+
+    page = client.get("/me/channels/").text
+    off = client.post("/me/channels/digest", {"morning_digest": "off"}, follow=True)
+    again = client.post("/me/channels/digest", {"morning_digest": "off"}, follow=True)
+    researcher.refresh_from_db()
+    was_off = researcher.morning_digest
+    client.post("/me/channels/digest", {"morning_digest": "on"})
+
+    assert "Every morning after 8:00 your time" in page and "Turn the digest off" in page
+    assert "The morning e-mail digest is off." in off.text and "Turn the digest on" in off.text
+    assert again.status_code == 200 and was_off is False  # said outright: a second click changes nothing
+    researcher.refresh_from_db()
+    assert researcher.morning_digest is True
+
+
+def test_digest_setting_with_htmx_returns_only_its_section(login, researcher):
+    response = login(researcher).post(
+        "/me/channels/digest", {"morning_digest": "off"}, headers={"HX-Request": "true"}
+    )
+
+    assert response.status_code == 200 and "<html" not in response.text
+    assert response.text.lstrip().startswith('<section class="card digest-setting" id="digest-setting"')
+    assert "Off: what your watch rules find reaches you only in chat and on the portal." in response.text
+
+
+def test_digest_setting_warns_when_no_email_channel_is_on(login, researcher):
+    add_channel(researcher, Channel.Kind.TELEGRAM, "4242")
+    add_channel(researcher, Channel.Kind.EMAIL, enabled=False)
+
+    page = login(researcher).get("/me/channels/").text
+
+    assert "Your e-mail channels are off, so the digest does not go out" in page
+
+
+def test_digest_setting_needs_a_login_a_post_with_csrf_and_on_or_off(client, login, researcher):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(researcher)
+
+    anonymous = client.post("/me/channels/digest", {"morning_digest": "off"})
+    get = strict.get("/me/channels/digest")
+    no_csrf = strict.post("/me/channels/digest", {"morning_digest": "off"})
+    nonsense = login(researcher).post("/me/channels/digest", {"morning_digest": "maybe"})
+
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
+    assert (get.status_code, no_csrf.status_code, nonsense.status_code) == (405, 403, 400)
+    researcher.refresh_from_db()
+    assert researcher.morning_digest is True
