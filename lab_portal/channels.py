@@ -487,9 +487,18 @@ class _HTTPSPool(HTTPSConnectionPool):
 
 
 class _Adapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, its connections (direct or through an HTTP proxy) noting when written."""
+
+    pools = {"http": _HTTPPool, "https": _HTTPSPool}
+
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = self.pools
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = self.pools
+        return manager
 
 
 def _post(url: str, body: dict, *, secret: str = "") -> requests.Response:

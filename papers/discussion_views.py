@@ -20,7 +20,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import linebreaks
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
@@ -72,7 +72,8 @@ class ShareForm(forms.Form):
     @property
     def recipients_label(self) -> str:
         """Whom the share goes to, in words: "the lab, Vision, Taeho Yoon"."""
-        if self.is_bound and self.is_valid():
+        if self.is_bound:
+            self.is_valid()  # what was chosen validly, even beside a missing note
             chosen = self.recipients()
         else:
             chosen = discussion.Recipients(
@@ -143,12 +144,13 @@ def _share_context(paper: Paper, form: ShareForm, *, next_url: str) -> dict:
     return {"paper": paper, "share_form": form, "next": next_url, "focus": True}
 
 
+@require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
 def share(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     """Share a paper with the lab, teams or people: GET shows the form (its partial for htmx, under
     a paper of the feed), POST shares. Any member of the lab (a login), for any paper."""
     paper = _get_paper(arxiv_id)
-    if request.method != "POST":
+    if request.method == "GET":
         form = ShareForm(sharer=request.user, paper=paper)
         template = "papers/share.html#share-form" if request.htmx else "papers/share.html"
         return render(request, template, _share_context(paper, form, next_url=request.GET.get("next", "")))

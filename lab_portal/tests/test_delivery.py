@@ -190,6 +190,21 @@ def test_a_slack_webhook_that_never_answers_is_never_sent_again(researcher, slac
     assert "very-secret-path" not in delivery.response
 
 
+def test_a_proxy_that_takes_the_request_and_falls_silent_is_never_sent_again(
+    researcher, chat, telegram, send_now, settings, monkeypatch
+):
+    with SilentServer() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.base)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        settings.TELEGRAM_API_BASE = "http://api.telegram.invalid"  # only the proxy on 127.0.0.1 is asked
+        settings.NOTIFY_HTTP_TIMEOUT = 0.3
+
+        delivery = send_now(researcher, message())
+
+    assert (delivery.state, proxy.requests) == ("unknown", 1)
+
+
 def test_a_tls_handshake_that_never_finishes_is_retried(researcher, chat, telegram, send_now, settings):
     with SilentServer(after_request=False) as server:
         settings.TELEGRAM_API_BASE = server.base.replace("http://", "https://")

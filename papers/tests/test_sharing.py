@@ -410,3 +410,14 @@ def test_the_sharing_service_takes_the_recipients_a_chat_button_gives_it(
     assert not default.to_lab
     assert Delivery.objects.filter(dedupe_key=f"share:{row.pk}:{other_researcher.pk}").exists()
     assert Notification.objects.filter(person=other_researcher).for_digest().count() == 2
+
+
+def test_a_refused_share_keeps_what_was_chosen(login, researcher, other_researcher, paper):
+    response = login(researcher).post(
+        "/papers/share/2606.00042", {"note": " ", "people": [other_researcher.pk]}, headers=HTMX
+    )
+
+    assert "To: Taeho Yoon" in response.text and "This field is required." in response.text
+    assert re.search(rf'name="people" value="{other_researcher.pk}"[^>]* checked', response.text)
+    assert login(researcher).put("/papers/share/2606.00042").status_code == 405
+    assert not Share.objects.exists()
