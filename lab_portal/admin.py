@@ -68,10 +68,10 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description=_("Send the selected failed deliveries again"))
+    @admin.action(description=_("Send the selected failed deliveries, or those of unknown outcome, again"))
     def send_again(self, request, queryset):
         # The one way a delivery of unknown outcome goes out again: a person decides it should.
-        count = requeue(queryset.filter(state=Delivery.State.FAILED))
+        count = requeue(queryset)
         self.message_user(
             request,
             ngettext("%(count)d delivery queued again.", "%(count)d deliveries queued again.", count)

@@ -1,28 +1,41 @@
 """What a message looks like on each channel, and the one request that sends it.
 
 Each sender makes exactly one attempt and says how it went: it returns the service's answer,
-or raises `TemporaryError` (try again, after `retry_after` when the service named a wait) or
-`PermanentError` (the service refused; its own words go to the person's channel settings).
+or raises `TemporaryError` (try again, after `retry_after` when the service named a wait),
+`PermanentError` (the service refused; its own words go to the person's channel settings) or
+`OutcomeUnknown` (the message went out and no answer came back: it may have arrived).
 Retrying, and remembering what was sent, is lab_portal.notify's business.
+
+Where a failure happened decides between "try again" and "unknown". Before the request has
+left (connection refused, a name that does not resolve, a connect timeout, a TLS handshake that
+fails or stalls) nothing reached the service and another attempt is safe. Once all of it has been
+written to the connection, a read timeout or a dropped connection says nothing about whether the
+service acted on it, and neither Telegram, Slack nor SMTP can be asked afterwards.
 """
 
+import contextlib
+import contextvars
 import hashlib
 import re
 import smtplib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from email.utils import parsedate_to_datetime
+from functools import cached_property
 from html import unescape
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join, linebreaks
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from .latex import lead, readable
 from .models import Channel
 
 # Telegram counts the text after its HTML is parsed, in UTF-16 code units.
@@ -30,19 +43,30 @@ TELEGRAM_LIMIT = 4096
 # Slack cuts a message's text at 40,000 characters.
 SLACK_LIMIT = 40000
 # Per-field caps, so one long abstract or author list never crowds out the rest of a message.
-SUBJECT_CAP, TEXT_CAP, TITLE_CAP, AUTHORS_CAP, WHY_CAP = 250, 2000, 300, 300, 400
+SUBJECT_CAP, TEXT_CAP, TITLE_CAP, AUTHORS_CAP, WHY_CAP, SUMMARY_CAP = 250, 2000, 300, 300, 400, 300
 _TAG = re.compile(r"<[^>]*>")
 
 
 @dataclass(frozen=True)
 class Item:
-    """One thing a message is about, usually a paper."""
+    """One thing a message is about, usually a paper. `title` and `summary` may hold LaTeX as
+    arXiv serves it: every channel shows them as readable Unicode (lab_portal.latex)."""
 
     title: str
     authors: list[str] = field(default_factory=list)
     why: str = ""  # why it reached this person: the rule that matched, who shared it and their note
     portal_url: str = ""  # absolute, or a path on the portal (SITE_URL is put in front)
     external_url: str = ""  # arXiv's abstract page, or wherever the thing lives outside
+    # The abstract: its first sentence or two go under the title where the channel has room.
+    summary: str = ""
+
+    @cached_property
+    def shown_title(self) -> str:
+        return readable(self.title)
+
+    @cached_property
+    def shown_summary(self) -> str:
+        return clip(lead(self.summary), SUMMARY_CAP) if self.summary.strip() else ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +106,10 @@ class TemporaryError(DeliveryError):
 
 class PermanentError(DeliveryError):
     pass
+
+
+class OutcomeUnknown(DeliveryError):
+    """The message went out and no answer came back: it may have arrived. Never sent again."""
 
 
 class ChatMigrated(DeliveryError):
@@ -162,6 +190,20 @@ def _pack(head: str, blocks: list[str], more: Callable[[int], str], *, limit: in
     return "\n\n".join(chosen)
 
 
+def _fit(head: str, items: list, block, more, *, limit: int, measure) -> str:
+    """Every item that fits, each with its summary while there is room: when all the items fit
+    without summaries, the first ones get theirs, as many as still fit; else none do."""
+    bare = [block(item, summary=False) for item in items]
+    if measure("\n\n".join([head, *bare])) > limit:
+        return _pack(head, bare, more, limit=limit, measure=measure)
+    full = [block(item, summary=True) for item in items]
+    for count in range(len(items), 0, -1):
+        text = "\n\n".join([head, *full[:count], *bare[count:]])
+        if measure(text) <= limit:
+            return text
+    return "\n\n".join([head, *bare])
+
+
 def _more_text(count: int) -> str:
     return ngettext("… and %(count)d more", "… and %(count)d more", count) % {"count": count}
 
@@ -189,19 +231,27 @@ def telegram_text(message: Message) -> str:
         head.append(_tg(clip(message.text, TEXT_CAP)))
     if url := absolute_url(message.url):
         head.append(_tg_link(url, _("Open in the portal")))
-    blocks = [_telegram_item(item) for item in message.items]
     more_url = absolute_url(message.url) or settings.SITE_URL + "/"
 
     def more(count: int) -> str:
         return _tg_link(more_url, _more_text(count))
 
-    return _pack("\n".join(head), blocks, more, limit=TELEGRAM_LIMIT, measure=telegram_visible_length)
+    return _fit(
+        "\n".join(head),
+        message.items,
+        _telegram_item,
+        more,
+        limit=TELEGRAM_LIMIT,
+        measure=telegram_visible_length,
+    )
 
 
-def _telegram_item(item: Item) -> str:
+def _telegram_item(item: Item, *, summary: bool = True) -> str:
     portal, external = absolute_url(item.portal_url), absolute_url(item.external_url)
-    title = clip(item.title, TITLE_CAP)
+    title = clip(item.shown_title, TITLE_CAP)
     lines = [f"<b>{_tg_link(portal, title) if portal else _tg(title)}</b>"]
+    if summary and item.shown_summary:
+        lines.append(_tg(item.shown_summary))
     if item.authors:
         lines.append(_tg(_authors(item.authors)))
     if item.why.strip():
@@ -264,19 +314,20 @@ def slack_text(message: Message) -> str:
         head.append(_slack(clip(message.text, TEXT_CAP)))
     if url := absolute_url(message.url):
         head.append(_slack_link(url, _("Open in the portal")))
-    blocks = [_slack_item(item) for item in message.items]
     more_url = absolute_url(message.url) or settings.SITE_URL + "/"
 
     def more(count: int) -> str:
         return _slack_link(more_url, _more_text(count))
 
-    return _pack("\n".join(head), blocks, more, limit=SLACK_LIMIT, measure=_len16)
+    return _fit("\n".join(head), message.items, _slack_item, more, limit=SLACK_LIMIT, measure=_len16)
 
 
-def _slack_item(item: Item) -> str:
+def _slack_item(item: Item, *, summary: bool = True) -> str:
     portal, external = absolute_url(item.portal_url), absolute_url(item.external_url)
-    title = clip(item.title, TITLE_CAP)
+    title = clip(item.shown_title, TITLE_CAP)
     lines = [f"*{_slack_link(portal, title)}*" if portal else f"*{_slack(title)}*"]
+    if summary and item.shown_summary:
+        lines.append(_slack(item.shown_summary))
     if item.authors:
         lines.append(_slack(_authors(item.authors)))
     if item.why.strip():
@@ -332,7 +383,9 @@ def email_bodies(message: Message) -> tuple[str, str]:
 
 
 def _email_item_text(item: Item) -> str:
-    lines = [item.title.strip()]
+    lines = [item.shown_title]
+    if item.shown_summary:
+        lines.append(item.shown_summary)
     if item.authors:
         lines.append(", ".join(item.authors))
     if item.why.strip():
@@ -346,8 +399,10 @@ def _email_item_text(item: Item) -> str:
 
 def _email_item_html(item: Item) -> str:
     portal, external = absolute_url(item.portal_url), absolute_url(item.external_url)
-    title = format_html('<a href="{}">{}</a>', portal, item.title) if portal else item.title
+    title = format_html('<a href="{}">{}</a>', portal, item.shown_title) if portal else item.shown_title
     parts = [format_html("<strong>{}</strong>", title)]
+    if item.shown_summary:
+        parts.append(format_html("<br>{}", item.shown_summary))
     if item.authors:
         parts.append(format_html("<br>{}", ", ".join(item.authors)))
     if item.why.strip():
@@ -368,16 +423,37 @@ def send_email(address: str, message: Message, *, key: str = "") -> str:
         headers["Message-ID"] = f"<{digest}@{urlsplit(settings.SITE_URL).hostname or 'lab-portal'}>"
     mail = EmailMultiAlternatives(" ".join(message.subject.split()), text, to=[address], headers=headers)
     mail.attach_alternative(html, "text/html")
+    connection = mailers.default
     try:
-        mail.send()
+        _smtp_open(connection)
+        _smtp_send(connection, mail)
+    finally:
+        # A QUIT that fails changes nothing: the message's fate was decided before it.
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            connection.close()
+    return _("Accepted by the mail server")
+
+
+def _smtp_open(connection) -> None:
+    """Connect, start TLS and log in: nothing of the message has left if this fails."""
+    try:
+        connection.open()
+    except smtplib.SMTPResponseException as exc:
+        _smtp_failure(exc.smtp_code, exc.smtp_error)
+    except (smtplib.SMTPException, OSError) as exc:  # refused, unresolved or timed out
+        raise TemporaryError(_("The mail server could not be reached: %(error)s") % {"error": exc}) from exc
+
+
+def _smtp_send(connection, mail: EmailMultiAlternatives) -> None:
+    try:
+        connection.send_messages([mail])
     except smtplib.SMTPRecipientsRefused as exc:
         code, reason = next(iter(exc.recipients.values()))
         _smtp_failure(code, reason)
     except smtplib.SMTPResponseException as exc:
         _smtp_failure(exc.smtp_code, exc.smtp_error)
-    except (smtplib.SMTPException, OSError) as exc:  # refused, dropped or timed-out connections
-        raise TemporaryError(_("The mail server could not be reached: %(error)s") % {"error": exc}) from exc
-    return _("Accepted by the mail server")
+    except (smtplib.SMTPException, OSError) as exc:  # the connection broke or fell silent mid-way
+        raise OutcomeUnknown(_unknown_text(exc)) from exc
 
 
 def _smtp_failure(code: int, reason: bytes | str) -> None:
@@ -392,13 +468,62 @@ def _smtp_failure(code: int, reason: bytes | str) -> None:
 # HTTP -------------------------------------------------------------------------------------------
 
 
+# Whether the current request has been written to its connection in full (see the module's note).
+_written = contextvars.ContextVar("notify_request_written", default=False)
+
+
+class _NotesWhenWritten:
+    def request(self, *args, **kwargs):
+        super().request(*args, **kwargs)
+        _written.set(True)
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = type("_HTTPConnection", (_NotesWhenWritten, HTTPConnection), {})
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = type("_HTTPSConnection", (_NotesWhenWritten, HTTPSConnection), {})
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, its connections (direct or through an HTTP proxy) noting when written."""
+
+    pools = {"http": _HTTPPool, "https": _HTTPSPool}
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self.pools
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = self.pools
+        return manager
+
+
 def _post(url: str, body: dict, *, secret: str = "") -> requests.Response:
+    written = _written.set(False)
     try:
-        return requests.post(url, json=body, timeout=settings.NOTIFY_HTTP_TIMEOUT, allow_redirects=False)
-    except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-        raise TemporaryError(_redact(str(exc), secret)) from None
+        with requests.Session() as session:
+            session.mount("http://", _Adapter())
+            session.mount("https://", _Adapter())
+            return session.post(url, json=body, timeout=settings.NOTIFY_HTTP_TIMEOUT, allow_redirects=False)
     except requests.RequestException as exc:
-        raise PermanentError(_redact(str(exc), secret)) from None
+        error = _redact(str(exc), secret)
+        if _written.get():
+            raise OutcomeUnknown(_unknown_text(error)) from None
+        if isinstance(exc, requests.Timeout | requests.ConnectionError):
+            raise TemporaryError(error) from None
+        raise PermanentError(error) from None
+    finally:
+        _written.reset(written)
+
+
+def _unknown_text(error) -> str:
+    return _(
+        "Outcome unknown: no answer after the message was sent (%(error)s). It may have arrived, "
+        "so it is not sent again."
+    ) % {"error": error}
 
 
 def _redact(text: str, secret: str) -> str:

@@ -63,6 +63,14 @@ class ProfileForm(forms.ModelForm):
         self.fields["timezone"].choices = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
+class DigestForm(forms.Form):
+    """The morning e-mail on or off, said outright so that a second click changes nothing."""
+
+    morning_digest = forms.TypedChoiceField(
+        choices=[("on", _("on")), ("off", _("off"))], coerce=lambda value: value == "on"
+    )
+
+
 class ChannelForm(forms.ModelForm):
     """A channel of the person's own, or of the team they lead (`owner`, for new channels)."""
 

@@ -74,6 +74,8 @@ class User(AbstractUser):
         help_text=_("The ways your name appears on your papers, for example “Jung-Woo Ha” and “J.-W. Ha”."),
     )
     research_interests = models.TextField(_("research interests"), blank=True)
+    # The morning e-mail of what the person's watch rules found; chat channels do not replace it.
+    morning_digest = models.BooleanField(_("morning e-mail digest"), default=True)
 
     objects = PersonManager()
 
@@ -212,6 +214,9 @@ class DeliveryQuerySet(models.QuerySet):
     def overdue(self, before):
         return self.filter(state=Delivery.State.PENDING, next_attempt_at__lte=before)
 
+    def outcome_unknown(self):
+        return self.filter(state=Delivery.State.UNKNOWN)
+
 
 class Delivery(models.Model):
     """One message on one channel: its state is the record that it is sent once."""
@@ -221,6 +226,9 @@ class Delivery(models.Model):
         SENDING = "sending", _("sending")
         SENT = "sent", _("sent")
         FAILED = "failed", _("failed")
+        # The request went out and no answer came back (or the worker died mid-send): it may
+        # have arrived. Closed like a failure, never sent again but by an admin's hand.
+        UNKNOWN = "unknown", _("outcome unknown")
 
     channel = models.ForeignKey(
         Channel, verbose_name=_("channel"), on_delete=models.CASCADE, related_name="deliveries"

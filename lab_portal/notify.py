@@ -13,12 +13,16 @@ nothing: choose keys that name the event, such as f"match:{rule.pk}:{paper.arxiv
 f"digest:{person.pk}:{day}" or f"talk:{talk.uid}:reminder:24h".
 
 Sending is at most once. An attempt first claims its row (pending → sending, in one conditional
-UPDATE), then makes its one request, then records the answer. If the worker dies between the
-request and the record, nobody can tell whether the message arrived: Telegram, Slack and SMTP
-have no idempotency key to ask with. Sending it again would risk a duplicate in a chat the whole
-lab reads, so such a row is closed as failed ("outcome unknown"), never resent by the beat; an
-admin may retry it by hand. Everything the worker had not yet claimed is still pending and goes
-out once when the batch runs again; everything marked sent stays sent.
+UPDATE), then makes its one request, then records the answer. Whenever nobody can tell whether
+the message arrived, the row is closed as "outcome unknown" and never resent by the beat:
+Telegram, Slack and SMTP have no idempotency key to ask with, and a second try would risk a
+duplicate in a chat the whole lab reads. That happens when the request went out and no answer
+came back (a read timeout, a connection dropped after the request was written: see
+lab_portal.channels), and when the worker died between the request and the record (its lease
+runs out). The person sees such rows on their channel page and an admin may send one again by
+hand. A send refused before it left (connection refused, a 429, a 5xx with an answer) is tried
+again. Everything the worker had not yet claimed is still pending and goes out once when the
+batch runs again; everything marked sent stays sent.
 """
 
 import logging
@@ -137,6 +141,9 @@ def _attempt(delivery: Delivery, *, attempt: int) -> None:
             delivery.finish(attempt=attempt, state=Delivery.State.PENDING, response=str(moved), retry_at=now)
     except channels.TemporaryError as error:
         _retry_or_fail(delivery, attempt=attempt, error=error)
+    except channels.OutcomeUnknown as error:
+        delivery.finish(attempt=attempt, state=Delivery.State.UNKNOWN, response=str(error))
+        logger.warning("Delivery %s: %s", delivery.pk, error)
     except channels.PermanentError as error:
         _fail(delivery, attempt=attempt, error=str(error))
     except Exception as error:
@@ -175,12 +182,12 @@ def _fail(delivery: Delivery, *, attempt: int, error: str) -> None:
 def dispatch_due() -> dict[str, int]:
     """The beat's safety net; safe to run any number of times, and at once on several workers.
 
-    Rows a dead worker left in `sending` past their lease are closed as failed (see the module's
-    note on at most once). Pending rows long past their time lost their task message and are
+    Rows a dead worker left in `sending` past their lease are closed as "outcome unknown" (see
+    the module's note on at most once). Pending rows long past their time lost their task message and are
     sent again; touching `next_attempt_at` first keeps the next run from queueing them twice.
     """
     lost = Delivery.objects.lease_expired().update(
-        state=Delivery.State.FAILED, response=LOST, leased_until=None
+        state=Delivery.State.UNKNOWN, response=LOST, leased_until=None
     )
     now = timezone.now()
     overdue = list(
@@ -197,11 +204,13 @@ def dispatch_due() -> dict[str, int]:
 
 
 def requeue(deliveries) -> int:
-    """Give failed deliveries one more attempt (the admin's action). Attempt numbers only grow,
-    so a lost worker that wakes up can never record its outcome over the new attempt's."""
+    """Give failed deliveries, or those of unknown outcome, one more attempt (the admin's action).
+    Attempt numbers only grow, so a lost worker that wakes up can never record its outcome over
+    the new attempt's."""
+    closed = [Delivery.State.FAILED, Delivery.State.UNKNOWN]
     with transaction.atomic():
-        pks = list(deliveries.filter(state=Delivery.State.FAILED).values_list("pk", flat=True))
-        Delivery.objects.filter(pk__in=pks, state=Delivery.State.FAILED).update(
+        pks = list(deliveries.filter(state__in=closed).values_list("pk", flat=True))
+        Delivery.objects.filter(pk__in=pks, state__in=closed).update(
             state=Delivery.State.PENDING, next_attempt_at=timezone.now()
         )
         for pk in pks:

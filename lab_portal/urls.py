@@ -24,6 +24,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("me/", views.profile, name="profile"),
     path("me/channels/", views.channels, name="channels"),
+    path("me/channels/digest", views.digest_setting, name="digest-setting"),
     path("me/channels/<int:pk>/", views.edit_channel, name="edit-channel"),
     path("me/channels/<int:pk>/toggle", views.toggle_channel, name="toggle-channel"),
     path("me/channels/<int:pk>/delete", views.delete_channel, name="delete-channel"),

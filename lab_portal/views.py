@@ -1,11 +1,13 @@
 import math
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from .forms import ChannelForm, ProfileForm
+from .forms import ChannelForm, DigestForm, ProfileForm
 from .models import Channel, Delivery, Team, User
 from .notify import send_test_message
 
@@ -139,8 +141,29 @@ def _check_redis() -> dict:
 # channels are edited in the admin site.
 
 
+# Messages of unknown outcome stay listed under their channel this long, the latest few of them.
+UNKNOWN_SHOWN_FOR = timedelta(days=14)
+UNKNOWN_SHOWN = 5
+
+
+def _managed_channels(user: User):
+    """The channels `user` manages, each with `unknown_deliveries`: what may not have arrived."""
+    unknown = Delivery.objects.outcome_unknown().filter(created_at__gte=timezone.now() - UNKNOWN_SHOWN_FOR)
+    return (
+        Channel.objects.managed_by(user)
+        .select_related("person", "team")
+        .prefetch_related(
+            Prefetch(
+                "deliveries",
+                queryset=unknown.order_by("-created_at", "-pk")[:UNKNOWN_SHOWN],
+                to_attr="unknown_deliveries",
+            )
+        )
+    )
+
+
 def _get_channel_for_user(request: HttpRequest, pk: int) -> Channel:
-    return get_object_or_404(Channel.objects.managed_by(request.user).select_related("person", "team"), pk=pk)
+    return get_object_or_404(_managed_channels(request.user), pk=pk)
 
 
 def _channel_row(request: HttpRequest, channel: Channel, **context) -> HttpResponse:
@@ -158,15 +181,45 @@ def channels(request: HttpRequest) -> HttpResponse:
 
 
 def _channels_context(request: HttpRequest, **extra) -> dict:
-    managed = list(Channel.objects.managed_by(request.user).select_related("person", "team"))
+    managed = list(_managed_channels(request.user))
     leads_team = request.user.is_lead and request.user.team_id
+    own = [channel for channel in managed if channel.person_id == request.user.pk]
     return {
-        "own": [channel for channel in managed if channel.person_id == request.user.pk],
+        "own": own,
         "team_channels": [channel for channel in managed if channel.team_id],
         "team": request.user.team if leads_team else None,
         "form": ChannelForm(user=request.user),
+        **_digest_context(request.user, own),
         **extra,
     }
+
+
+def _digest_context(user: User, own: list[Channel]) -> dict:
+    email = [channel for channel in own if channel.kind == Channel.Kind.EMAIL]
+    return {
+        # No e-mail channel yet: the digest makes the one at the profile's address.
+        "digest_reaches": not email or any(channel.enabled for channel in email),
+        "digest_hour": settings.DIGEST_HOUR,
+    }
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def digest_setting(request: HttpRequest) -> HttpResponse:
+    """Turn one's own morning e-mail digest on or off (nobody else's: there is no one to name)."""
+    form = DigestForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("Say on or off."))
+    request.user.morning_digest = form.cleaned_data["morning_digest"]
+    request.user.save(update_fields=["morning_digest"])
+    if request.htmx:
+        own = list(Channel.objects.filter(person=request.user))
+        return render(request, "lab_portal/channels.html#digest-setting", _digest_context(request.user, own))
+    if request.user.morning_digest:
+        messages.success(request, _("The morning e-mail digest is on."))
+    else:
+        messages.success(request, _("The morning e-mail digest is off."))
+    return redirect("channels")
 
 
 @vary_on_headers("HX-Request")
@@ -220,6 +273,8 @@ def test_channel(request: HttpRequest, pk: int) -> HttpResponse:
         messages.warning(
             request, _("Not sent yet: %(answer)s. It will be retried.") % {"answer": delivery.response}
         )
+    elif delivery.state == Delivery.State.UNKNOWN:
+        messages.warning(request, delivery.response)
     else:
         messages.error(request, _("The test message failed: %(answer)s") % {"answer": delivery.response})
     return redirect("channels")

@@ -6,6 +6,7 @@ from .models import (
     Comment,
     FeedToken,
     FetchRun,
+    Follower,
     Notification,
     Paper,
     Reaction,
@@ -70,8 +71,16 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(Share)
 class ShareAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "person", "paper", "to_lab"]
+    list_filter = ["to_lab"]
+    raw_id_fields = ["paper", "recipients"]
+    filter_horizontal = ["teams"]
+
+
+@admin.register(Follower)
+class FollowerAdmin(admin.ModelAdmin):
     list_display = ["created_at", "person", "paper"]
-    raw_id_fields = ["paper"]
+    raw_id_fields = ["paper", "person"]
 
 
 @admin.register(Comment)

@@ -5,6 +5,10 @@ DIGEST_HOUR this morning in the person's zone, and goes once that hour has passe
 brings in the evening waits for the next morning wherever the person is. Rows are claimed with
 a conditional UPDATE in the transaction that queues the mail, and the mail's key names the local
 day, so two workers or a re-run never send a second mail for the same morning.
+
+The mail keeps coming when a person adds Telegram or Slack: it goes to their e-mail channels
+(their profile's address if they have none yet) until they turn the digest off on their channel
+page, and it carries every match of the night whether or not chat has already shown it.
 """
 
 import logging
@@ -87,13 +91,23 @@ def send_digest(person: User, *, day: date, until: datetime) -> bool:
             # Another worker is sending this person's digest: leave it all to that one.
             transaction.set_rollback(True)
             return False
+        # With the digest or e-mail switched off the rows still count as digested: turning it
+        # back on later must not bring a mail of everything since.
+        if not person.morning_digest:
+            return False
         with translation.override(person.language):
             message = build_message(person, rows, day=day, key=key)
-        # With e-mail switched off the rows still count as digested: turning it back on later
-        # must not bring a mail of everything since.
+        give_email_channel(person)
         deliveries = notify(person, message, kinds=[Channel.Kind.EMAIL])
     logger.info("Digest for %s (%s): %d notifications", person.username, day, len(rows))
     return bool(deliveries)
+
+
+def give_email_channel(person: User) -> None:
+    """A person who added a chat channel before the portal ever mailed them has no e-mail channel
+    yet: give them the one everyone else got with their first message, at their profile's address."""
+    if not Channel.objects.filter(person=person, kind=Channel.Kind.EMAIL).exists():
+        Channel.objects.get_or_create(person=person, kind=Channel.Kind.EMAIL, target="")
 
 
 def group(rows: list[Notification]) -> list[Group]:

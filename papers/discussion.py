@@ -1,30 +1,34 @@
-"""Sharing with the lab, threads on papers, and the Atom feeds of both.
+"""Sharing papers, threads on papers, and the Atom feeds of both.
 
-A share is pushed at once to the lab's channels (lab_portal.notify, after the commit). A comment
-is Markdown with math, rendered and sanitised by lab_portal.markdown on every display; @mentions
-of usernames become links, and a Notification plus a push to the person, once per comment and
-person however often the comment is edited.
+A share goes to the whole lab, teams or chosen people (and anyone its note @mentions), pushed at
+once (lab_portal.notify, after the commit). A comment is Markdown with math, rendered and
+sanitised by lab_portal.markdown on every display; @mentions of usernames become links, and a
+Notification plus a push to the person. People who follow a thread (everyone who commented in it,
+and whoever chose to) hear of every new comment. Each person hears of a comment once, however
+often it is edited and whether they are mentioned in it, follow the thread, or both.
 """
 
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Max, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from lab_portal.channels import clip
+from lab_portal.latex import readable
 from lab_portal.markdown import render_markdown
 from lab_portal.notify import Item, Message, notify, notify_lab
 
-from .models import Bookmark, Comment, FeedToken, Notification, Paper, Reaction, Share
+from .models import Bookmark, Comment, FeedToken, Follower, Notification, Paper, Reaction, Share
 
 # `@minji` at a word start; usernames may hold letters, digits and . + - _ (Django's own set but @).
 MENTION = re.compile(r"(?<![\w.+@/-])@([\w.+-]*\w)")
@@ -40,31 +44,128 @@ LAB_CANDIDATES = 200
 LAB_PAGE_SIZE = 50
 
 
+def paper_item(paper: Paper, *, why: str, portal_url: str = "") -> Item:
+    """`paper` as one item of a message: its title and opening sentences reach chat readable."""
+    return Item(
+        title=paper.title,
+        authors=list(paper.authors),
+        why=why,
+        portal_url=portal_url or paper.get_absolute_url(),
+        external_url=paper.abs_url,
+        summary=paper.abstract,
+    )
+
+
 # Sharing ----------------------------------------------------------------------------------------
 
 
-def share_paper(paper: Paper, *, person, note: str) -> Share:
-    """Tell the lab about `paper`: a Share row and one message on each lab channel, after commit."""
+@dataclass(frozen=True)
+class Recipients:
+    """Who a share goes to: the whole lab (its group chats, the Lab page and its feed), teams
+    (each active member), chosen people; any mix of them."""
+
+    lab: bool = False
+    teams: tuple = ()
+    people: tuple = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.lab or self.teams or self.people)
+
+    @classmethod
+    def of(cls, share: Share, *, people=None) -> "Recipients":
+        people = share.recipients.all() if people is None else people
+        return cls(lab=share.to_lab, teams=tuple(share.teams.all()), people=tuple(people))
+
+    def same_as(self, other: "Recipients") -> bool:
+        def key(chosen: Recipients) -> tuple:
+            return chosen.lab, {team.pk for team in chosen.teams}, {person.pk for person in chosen.people}
+
+        return key(self) == key(other)
+
+
+def last_recipients(person) -> Recipients:
+    """Whom `person` shared with last time (those still in the lab), or the whole lab."""
+    last = (
+        Share.objects.filter(person=person)
+        .order_by("-created_at", "-pk")
+        .prefetch_related("teams", Prefetch("recipients", queryset=_lab_members()))
+        .first()
+    )
+    chosen = Recipients.of(last) if last is not None else None
+    return chosen or Recipients(lab=True)
+
+
+def _lab_members():
+    return get_user_model().objects.active()
+
+
+def share_paper(paper: Paper, *, sharer, note: str, recipients: Recipients | None = None) -> Share:
+    """Tell `recipients` (by default whom `sharer` chose last time) about `paper`, with a note.
+
+    Each person told (the chosen people, the teams' members and anyone the note @mentions, but
+    never the sharer) gets a Notification and one message on their own channels, in their own
+    language; the lab gets one message on its group channels. All after the commit. This is
+    the one way to share: the paper page, the feed and a chat button all call it.
+    """
+    recipients = recipients if recipients is not None else last_recipients(sharer)
+    if not recipients:
+        raise ValueError("A share goes to the lab, a team or a person.")
     with transaction.atomic():
-        # A double click, or the same share sent twice in a row, reaches the lab's chats once.
+        # A double click, or the same share sent twice in a row, reaches everyone once.
         Paper.objects.select_for_update().filter(pk=paper.pk).exists()
         since = timezone.now() - SHARE_AGAIN_AFTER
-        if again := Share.objects.filter(paper=paper, person=person, created_at__gte=since).first():
-            return again
-        share = Share.objects.create(paper=paper, person=person, note=note.strip())
-        why = _("Shared by %(name)s") % {"name": person.name}
-        if share.note:
-            why = f"{why}: {share.note}"
-        item = Item(
-            title=paper.title,
-            authors=list(paper.authors),
-            why=why,
-            portal_url=paper.get_absolute_url(),
-            external_url=paper.abs_url,
-        )
-        subject = _("%(name)s shared a paper with the lab") % {"name": person.name}
-        notify_lab(Message(subject=subject, dedupe_key=f"share:{share.pk}", items=[item]))
+        recent = Share.objects.filter(paper=paper, person=sharer, created_at__gte=since)
+        for again in recent.prefetch_related("teams", "recipients"):
+            if Recipients.of(again).same_as(recipients):
+                return again
+        share = Share.objects.create(paper=paper, person=sharer, note=note.strip(), to_lab=recipients.lab)
+        share.teams.set(recipients.teams)
+        share.recipients.set(recipients.people)
+        _tell_people(share, recipients)
+        if recipients.lab:
+            with translation.override(settings.LANGUAGE_CODE):  # the lab's chats read the lab's language
+                item = paper_item(paper, why=_shared_by(share))
+                subject = _("%(name)s shared a paper with the lab") % {"name": sharer.name}
+            notify_lab(Message(subject=subject, dedupe_key=f"share:{share.pk}", items=[item]))
     return share
+
+
+def _shared_by(share: Share) -> str:
+    why = _("Shared by %(name)s") % {"name": share.person.name}
+    return f"{why}: {share.note}" if share.note else why
+
+
+def _tell_people(share: Share, recipients: Recipients) -> None:
+    chosen = {person.pk for person in recipients.people}
+    if recipients.teams:
+        chosen.update(_lab_members().filter(team__in=recipients.teams).values_list("pk", flat=True))
+    mentioned = {person.pk for person in mentioned_people(share.note, author=share.person)}
+    people = _lab_members().filter(pk__in=chosen | mentioned).exclude(pk=share.person_id)
+    notifications, messages = [], []
+    for person in people:
+        with translation.override(person.language):
+            why = _shared_by(share)
+            if person.pk in chosen:
+                subject = _("%(name)s shared a paper with you") % {"name": share.person.name}
+            else:
+                subject = _("%(name)s mentioned you in a share") % {"name": share.person.name}
+            item = paper_item(share.paper, why=why)
+        notifications.append(
+            Notification(
+                person=person,
+                paper=share.paper,
+                kind=Notification.Kind.SHARE,
+                share=share,
+                version=share.paper.version,
+                reason=why,
+            )
+        )
+        messages.append(
+            (person, Message(subject=subject, dedupe_key=f"share:{share.pk}:{person.pk}", items=[item]))
+        )
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    for person, message in messages:
+        notify(person, message)
 
 
 def interest_score(
@@ -91,16 +192,20 @@ def lab_papers(*, now: datetime | None = None, limit: int = LAB_PAGE_SIZE) -> li
         return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")), 0)
 
     papers = list(
-        Paper.objects.filter(shares__created_at__gte=now - LAB_WINDOW)
+        # Shares with chosen people or teams are theirs: the Lab page shows what the lab was told.
+        Paper.objects.filter(shares__created_at__gte=now - LAB_WINDOW, shares__to_lab=True)
         .annotate(last_shared=Max("shares__created_at"))
         .annotate(
-            share_count=count_of(Share),
+            share_count=count_of(Share, to_lab=True),
             comment_count=count_of(Comment, deleted_at__isnull=True),
             bookmark_count=count_of(Bookmark),
         )
         .order_by("-last_shared", "-pk")
         .prefetch_related(
-            Prefetch("shares", queryset=Share.objects.select_related("person").order_by("-created_at", "-pk"))
+            Prefetch(
+                "shares",
+                queryset=Share.objects.with_lab().select_related("person").order_by("-created_at", "-pk"),
+            )
         )[:LAB_CANDIDATES]
     )
     for paper in papers:
@@ -122,55 +227,76 @@ def mentioned_usernames(body: str) -> set[str]:
     return set(MENTION.findall(body or ""))
 
 
-def _mention_people(comment: Comment):
-    User = get_user_model()
-    names = mentioned_usernames(comment.body)
+def mentioned_people(text: str, *, author):
+    """The active people `text` @mentions, never its author."""
+    names = mentioned_usernames(text)
     if not names:
-        return User.objects.none()
-    return User.objects.filter(username__in=names, is_active=True).exclude(pk=comment.author_id)
+        return get_user_model().objects.none()
+    return _lab_members().filter(username__in=names).exclude(pk=author.pk)
+
+
+def _notify_comment(comment: Comment, people: list, *, kind: str, key: str) -> list:
+    """Tell `people` about `comment` (each once: a person already told of it is skipped), each
+    with a Notification and a message in their own language."""
+    already = set(Notification.objects.filter(comment=comment).values_list("person_id", flat=True))
+    people = [person for person in people if person.pk not in already]
+    paper = comment.paper
+    item = paper_item(paper, why=clip(comment.body, 400), portal_url=comment_url(comment))
+    notifications, messages = [], []
+    for person in people:
+        with translation.override(person.language):
+            reason, subject = _comment_texts(kind, author=comment.author.name, title=readable(paper.title))
+        notifications.append(
+            Notification(
+                person=person, paper=paper, kind=kind, comment=comment, version=paper.version, reason=reason
+            )
+        )
+        # The key names the comment and the person: notify() queues nothing twice for it.
+        key_of = f"{key}:{comment.pk}:{person.pk}"
+        messages.append((person, Message(subject=clip(subject, 250), dedupe_key=key_of, items=[item])))
+    # ignore_conflicts: a concurrent edit or comment told them first.
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    for person, message in messages:
+        notify(person, message)
+    return people
+
+
+def _comment_texts(kind: str, *, author: str, title: str) -> tuple[str, str]:
+    """The reason and the subject of a notification about a comment, in the active language."""
+    if kind == Notification.Kind.MENTION:
+        return (
+            _("%(name)s mentioned you in the discussion") % {"name": author},
+            _("%(name)s mentioned you on “%(title)s”") % {"name": author, "title": title},
+        )
+    return (
+        _("%(name)s commented") % {"name": author},
+        _("%(name)s commented on “%(title)s”") % {"name": author, "title": title},
+    )
 
 
 def _notify_mentions(comment: Comment) -> list:
-    """Notify the people `comment` mentions who were not notified for it before."""
-    already = set(
-        Notification.objects.filter(comment=comment, kind=Notification.Kind.MENTION).values_list(
-            "person_id", flat=True
-        )
-    )
-    people = [person for person in _mention_people(comment) if person.pk not in already]
-    if not people:
-        return []
-    paper = comment.paper
-    reason = _("%(name)s mentioned you in the discussion") % {"name": comment.author.name}
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                person=person,
-                paper=paper,
-                kind=Notification.Kind.MENTION,
-                comment=comment,
-                version=paper.version,
-                reason=reason,
-            )
-            for person in people
-        ],
-        ignore_conflicts=True,  # a concurrent edit notified them first
-    )
-    item = Item(
-        title=paper.title,
-        authors=list(paper.authors),
-        why=clip(comment.body, 400),
-        portal_url=comment_url(comment),
-        external_url=paper.abs_url,
-    )
-    subject = _("%(name)s mentioned you on “%(title)s”") % {"name": comment.author.name, "title": paper.title}
-    for person in people:
-        # The key names the comment and the person: notify() queues nothing twice for it.
-        message = Message(
-            subject=clip(subject, 250), dedupe_key=f"mention:{comment.pk}:{person.pk}", items=[item]
-        )
-        notify(person, message)
-    return people
+    """Notify the people `comment` mentions who were not told of it before."""
+    people = list(mentioned_people(comment.body, author=comment.author))
+    return _notify_comment(comment, people, kind=Notification.Kind.MENTION, key="mention")
+
+
+def _notify_followers(comment: Comment) -> list:
+    """Tell the thread's followers about a new comment; those it mentions heard already."""
+    people = [
+        follower.person
+        for follower in Follower.objects.filter(paper=comment.paper, person__is_active=True)
+        .exclude(person=comment.author)
+        .select_related("person")
+    ]
+    return _notify_comment(comment, people, kind=Notification.Kind.COMMENT, key="comment")
+
+
+def follow_thread(paper: Paper, *, person) -> None:
+    Follower.objects.get_or_create(paper=paper, person=person)
+
+
+def unfollow_thread(paper: Paper, *, person) -> None:
+    Follower.objects.filter(paper=paper, person=person).delete()
 
 
 def comment_url(comment: Comment) -> str:
@@ -183,7 +309,10 @@ def post_comment(paper: Paper, *, author, body: str, parent: Comment | None = No
         parent = parent.parent
     with transaction.atomic():
         comment = Comment.objects.create(paper=paper, author=author, parent=parent, body=body.strip())
+        # Whoever joins a discussion wants its answers: commenting follows the thread.
+        follow_thread(paper, person=author)
         _notify_mentions(comment)
+        _notify_followers(comment)
     return comment
 
 
@@ -249,6 +378,7 @@ class Thread:
     paper: Paper
     comments: list[Comment] = field(default_factory=list)
     count: int = 0
+    following: bool = False  # whether the viewer hears of every new comment
 
 
 def decorate(comments: list[Comment], *, viewer, usernames: set[str]) -> None:
@@ -285,7 +415,7 @@ def thread_comments():
 
 
 def load_thread(paper: Paper, *, viewer) -> Thread:
-    """The whole thread of `paper` in three queries, whatever its size."""
+    """The whole thread of `paper` in four queries, whatever its size."""
     comments = list(thread_comments().filter(paper=paper))
     decorate(comments, viewer=viewer, usernames=known_usernames(comments))
     top = [c for c in comments if c.parent_id is None]
@@ -298,7 +428,8 @@ def load_thread(paper: Paper, *, viewer) -> Thread:
     # A deleted comment without replies has nothing left to show.
     top = [c for c in top if not (c.is_deleted and not c.thread_replies)]
     count = sum(1 for c in comments if not c.is_deleted)
-    return Thread(paper=paper, comments=top, count=count)
+    following = Follower.objects.filter(paper=paper, person=viewer).exists()
+    return Thread(paper=paper, comments=top, count=count, following=following)
 
 
 def load_comment(pk: int, *, viewer) -> Comment:

@@ -1,9 +1,11 @@
-"""Sharing with the lab, paper threads and the person's Atom feeds.
+"""Sharing papers, paper threads and the person's Atom feeds.
 
 Who may see what: everything needs a logged-in person, except the Atom feeds, which carry a
-secret key instead (a revoked or unknown key answers 404). Shares, threads and reactions are the
-whole lab's; only a comment's author edits or deletes it (403 for anyone else; a deleted comment
-is 404). Feed keys are their owner's alone: anyone else's answer 404.
+secret key instead (a revoked or unknown key answers 404). Anyone may share any paper with the
+lab, its teams or its people; the Lab page shows only what was shared with the whole lab. Threads
+and reactions are the whole lab's, and anyone may follow one; only a comment's author edits or
+deletes it (403 for anyone else; a deleted comment is 404). Feed keys are their owner's alone:
+anyone else's answer 404.
 """
 
 from django import forms
@@ -18,24 +20,75 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import linebreaks
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
 from lab_portal.forms import form_errors
+from lab_portal.models import Team, User
 
 from . import discussion
 from .models import Bookmark, Comment, FeedToken, Paper, Reaction, Tag
+from .views import _back as back
 
 COMMENT_MAX = 10_000
 
 
 class ShareForm(forms.Form):
+    """A note and whom it goes to: the lab, teams, people (by default whom the sharer chose last)."""
+
     note = forms.CharField(
-        label=gettext_lazy("Why the lab should read it"),
+        label=gettext_lazy("Why they should read it"),
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": gettext_lazy("Must read because …")}),
     )
+    lab = forms.BooleanField(label=gettext_lazy("The whole lab"), required=False)
+    teams = forms.ModelMultipleChoiceField(
+        Team.objects.all(), label=gettext_lazy("Teams"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    people = forms.ModelMultipleChoiceField(
+        User.objects.none(), label=gettext_lazy("People"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, sharer, paper: Paper, **kwargs):
+        kwargs.setdefault("auto_id", f"share-{paper.pk}-%s")  # the feed may show several forms at once
+        if not args and "initial" not in kwargs:
+            chosen = discussion.last_recipients(sharer)
+            kwargs["initial"] = {"lab": chosen.lab, "teams": chosen.teams, "people": chosen.people}
+        super().__init__(*args, **kwargs)
+        self.fields["people"].queryset = User.objects.active().exclude(pk=sharer.pk)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.errors and not self.recipients():
+            raise forms.ValidationError(_("Choose the lab, a team or a person to share with."))
+        return data
+
+    def recipients(self) -> discussion.Recipients:
+        data = self.cleaned_data
+        teams, people = tuple(data.get("teams", ())), tuple(data.get("people", ()))
+        return discussion.Recipients(lab=data.get("lab", False), teams=teams, people=people)
+
+    @property
+    def recipients_label(self) -> str:
+        """Whom the share goes to, in words: "the lab, Vision, Taeho Yoon"."""
+        if self.is_bound:
+            self.is_valid()  # what was chosen validly, even beside a missing note
+            chosen = self.recipients()
+        else:
+            chosen = discussion.Recipients(
+                lab=bool(self.initial.get("lab")),
+                teams=tuple(self.initial.get("teams", ())),
+                people=tuple(self.initial.get("people", ())),
+            )
+        names = ([_("the lab")] if chosen.lab else []) + [str(team) for team in chosen.teams]
+        return ", ".join(names + [person.name for person in chosen.people])
+
+
+class FollowForm(forms.Form):
+    """Following on or off, said outright so that a second click changes nothing."""
+
+    follow = forms.TypedChoiceField(choices=[("on", "on"), ("off", "off")], coerce="on".__eq__)
 
 
 class CommentForm(forms.Form):
@@ -86,19 +139,61 @@ def lab(request: HttpRequest) -> HttpResponse:
     return render(request, "papers/lab.html", {"papers": papers})
 
 
-@require_POST
+def _share_context(paper: Paper, form: ShareForm, *, next_url: str) -> dict:
+    # `next` goes back where the form came from (checked when it is used); the note takes the focus.
+    return {"paper": paper, "share_form": form, "next": next_url, "focus": True}
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def share(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    """Share a paper with the lab, teams or people: GET shows the form (its partial for htmx, under
+    a paper of the feed), POST shares. Any member of the lab (a login), for any paper."""
     paper = _get_paper(arxiv_id)
-    form = ShareForm(request.POST)
+    if request.method == "GET":
+        form = ShareForm(sharer=request.user, paper=paper)
+        template = "papers/share.html#share-form" if request.htmx else "papers/share.html"
+        return render(request, template, _share_context(paper, form, next_url=request.GET.get("next", "")))
+    form = ShareForm(request.POST, sharer=request.user, paper=paper)
     if not form.is_valid():
+        if request.htmx:
+            context = _share_context(paper, form, next_url=request.POST.get("next", ""))
+            return render(request, "papers/share.html#share-form", context)
         messages.error(request, _("Not shared: %(errors)s") % {"errors": form_errors(form)})
-        return redirect(paper)
-    discussion.share_paper(paper, person=request.user, note=form.cleaned_data["note"])
-    messages.success(request, _("Shared with the lab."))
-    return redirect("papers:lab")
+        return back(request, paper.get_absolute_url())
+    discussion.share_paper(
+        paper, sharer=request.user, note=form.cleaned_data["note"], recipients=form.recipients()
+    )
+    if request.htmx:
+        context = {"paper": paper, "recipients": form.recipients_label}
+        return render(request, "papers/share.html#share-done", context)
+    messages.success(request, _("Shared with %(recipients)s.") % {"recipients": form.recipients_label})
+    return back(request, reverse("papers:lab") if form.cleaned_data["lab"] else paper.get_absolute_url())
 
 
 # Threads ----------------------------------------------------------------------------------------
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+def follow(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    """Follow a paper's thread, or stop: one's own following only, for any paper (a login)."""
+    paper = _get_paper(arxiv_id)
+    form = FollowForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("Say on or off."))
+    following = form.cleaned_data["follow"]
+    if following:
+        discussion.follow_thread(paper, person=request.user)
+    else:
+        discussion.unfollow_thread(paper, person=request.user)
+    if request.htmx:
+        return render(request, "papers/thread.html#follow-button", {"paper": paper, "following": following})
+    if following:
+        messages.success(request, _("You follow this thread: every new comment reaches you."))
+    else:
+        messages.success(request, _("You no longer follow this thread."))
+    return redirect(f"{paper.get_absolute_url()}#thread")
 
 
 @require_POST

@@ -387,9 +387,10 @@ class Notification(models.Model):
 
     class Kind(models.TextChoices):
         MATCH = "match", _("watch rule")
-        SHARE = "share", _("shared with the lab")
+        SHARE = "share", _("shared with you")
         MENTION = "mention", _("mention")
         RECOMMENDATION = "recommendation", _("recommendation")
+        COMMENT = "comment", _("new comment in a thread you follow")
 
     person = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -463,9 +464,14 @@ class ShareQuerySet(models.QuerySet):
     def recent(self):
         return self.order_by("-created_at", "-pk")
 
+    def with_lab(self):
+        """The shares the whole lab sees (its chats, the Lab page and its feed)."""
+        return self.filter(to_lab=True)
+
 
 class Share(models.Model):
-    """A person telling the lab about a paper, with a note on why it matters."""
+    """A person telling others about a paper, with a note on why it matters: the whole lab,
+    teams, chosen people, or any mix of them."""
 
     paper = models.ForeignKey(Paper, verbose_name=_("paper"), on_delete=models.CASCADE, related_name="shares")
     person = models.ForeignKey(
@@ -473,6 +479,13 @@ class Share(models.Model):
     )
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("shared at"), default=timezone.now)
+    to_lab = models.BooleanField(_("with the whole lab"), default=True)
+    teams = models.ManyToManyField(
+        "lab_portal.Team", verbose_name=_("with teams"), blank=True, related_name="shares"
+    )
+    recipients = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("with people"), blank=True, related_name="shares_received"
+    )
 
     objects = ShareQuerySet.as_manager()
 
@@ -531,6 +544,32 @@ class Comment(models.Model):
 
     def editable_by(self, user) -> bool:
         return self.author_id == user.pk and not self.is_deleted
+
+
+class Follower(models.Model):
+    """A person who hears about every new comment in a paper's thread."""
+
+    paper = models.ForeignKey(
+        Paper, verbose_name=_("paper"), on_delete=models.CASCADE, related_name="followers"
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="followed_threads",
+    )
+    created_at = models.DateTimeField(_("following since"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "person"], name="follower_once_per_thread"),
+        ]
+        verbose_name = _("thread follower")
+        verbose_name_plural = _("thread followers")
+
+    def __str__(self) -> str:
+        return f"{self.person} follows {self.paper.arxiv_id}"
 
 
 class Reaction(models.Model):

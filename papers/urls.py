@@ -28,6 +28,7 @@ urlpatterns = [
     # sharing, threads and feeds (H8)
     path("lab/", discussion_views.lab, name="lab"),
     path("share/<path:arxiv_id>", discussion_views.share, name="share"),
+    path("follow/<path:arxiv_id>", discussion_views.follow, name="follow"),
     path("comment/<path:arxiv_id>", discussion_views.comment_new, name="comment-new"),
     path("comments/<int:pk>/edit", discussion_views.comment_edit, name="comment-edit"),
     path("comments/<int:pk>/delete", discussion_views.comment_delete, name="comment-delete"),

@@ -625,6 +625,7 @@ def push(rule, paper, reason: str) -> bool:
             why=reason,
             portal_url=settings.SITE_URL + paper.get_absolute_url(),
             external_url=paper.abs_url,
+            summary=paper.abstract,
         )
         message = Message(
             subject=subject, dedupe_key=f"match:{rule.pk}:{paper.arxiv_id}v{paper.version}", items=[item]

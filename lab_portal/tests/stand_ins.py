@@ -6,18 +6,22 @@
 - `SmtpServer`: a real SMTP server (aiosmtpd) that keeps every message it accepts.
 
 Each records what arrived (`arrivals`), and `script(...)` puts one-off replies (429 with a wait,
-500, 400 with a description, a hang past the client's timeout) in front of the normal answer.
+500, 400 with a description, a hang past the client's timeout, the normal answer given too late)
+in front of the normal answer. `SilentServer` is a bare TCP server for what an HTTP server cannot
+stage: a connection dropped after the request arrived, or a TLS handshake that never finishes.
 """
 
+import asyncio
 import email
 import email.policy
 import itertools
 import json
 import socket
+import struct
 import threading
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +42,8 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     # Seconds the server sits on the request before answering (past the client's timeout: a hang).
     delay: float = 0.0
+    # Handle the request as the service always does (a message is posted), then answer after `delay`.
+    as_usual: bool = False
 
 
 def telegram_error(status: int, description: str, **parameters) -> Reply:
@@ -53,6 +59,11 @@ def rate_limited(retry_after: int) -> Reply:
 
 def hang(seconds: float) -> Reply:
     return Reply(status=200, body={"ok": True, "result": {"message_id": 0}}, delay=seconds)
+
+
+def accepted_late(seconds: float) -> Reply:
+    """The service takes the message (it is in the chat) and answers only after `seconds`."""
+    return Reply(delay=seconds, as_usual=True)
 
 
 @dataclass
@@ -106,9 +117,10 @@ class _StandIn(ABC):
     def reply(self, arrival: Arrival) -> Reply:
         with self._lock:
             self.arrivals.append(arrival)
-            if self._script:
-                return self._script.pop(0)
-        return self.answer(arrival)
+            scripted = self._script.pop(0) if self._script else None
+        if scripted is None:
+            return self.answer(arrival)
+        return replace(self.answer(arrival), delay=scripted.delay) if scripted.as_usual else scripted
 
     @abstractmethod
     def answer(self, arrival: Arrival) -> Reply:
@@ -254,6 +266,8 @@ class _Mailbox:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refuse: dict[str, str] = {}  # address → the SMTP reply, such as "550 5.1.1 No such user"
+        # Seconds to sit on a message before answering its final dot, after keeping it.
+        self.answer_data_after = 0.0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -264,6 +278,7 @@ class _Mailbox:
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        await asyncio.sleep(self.answer_data_after)
         return "250 Message accepted for delivery"
 
 
@@ -301,3 +316,73 @@ class SmtpServer:
 
     def __exit__(self, *exc) -> None:
         self._controller.stop()
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that never answers. With `after_request` it first reads a whole
+    HTTP request (so the message has left the portal), then `drop`s the connection with a reset
+    or sits on it; without, it reads nothing at all (a TLS client then waits for a handshake
+    that never comes). `requests` counts the whole requests that arrived."""
+
+    def __init__(self, *, after_request: bool = True, drop: bool = False):
+        self.after_request, self.drop = after_request, drop
+        self.requests = 0
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket.settimeout(0.05)
+        self._open: list[socket.socket] = []
+        self._running = True
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+
+    def __enter__(self) -> "SilentServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._running = False
+        self._thread.join()
+        for connection in self._open:
+            connection.close()
+        self._socket.close()
+
+    def _serve(self) -> None:
+        while self._running:
+            try:
+                connection, _address = self._socket.accept()
+            except TimeoutError:
+                continue
+            self._open.append(connection)
+            if self.after_request:
+                try:
+                    self._read_request(connection)
+                except OSError:
+                    continue  # the client gave up before its request was whole
+                self.requests += 1
+                if self.drop:
+                    # Linger 0: close with a reset, as a crashed proxy or a cut line would.
+                    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    connection.close()
+
+    @staticmethod
+    def _read_request(connection: socket.socket) -> None:
+        connection.settimeout(5)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = connection.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed before the request was whole")
+            data += chunk
+        head, _sep, body = data.partition(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
+        while len(body) < length:
+            body += connection.recv(65536)

@@ -1,5 +1,7 @@
 """What arrives on each channel, and the page where people manage their channels."""
 
+# ruff: noqa: RUF001 - the expected texts are Unicode mathematics on purpose
+
 import re
 
 import pytest
@@ -183,6 +185,77 @@ def test_email_uses_the_html_its_caller_rendered(researcher, smtp, send_now):
     assert mail["To"] == "minji.kim@example.org"
     assert mail.get_body(("html",)).get_content().strip() == "<h2>Rule A</h2>"
     assert mail.get_body(("plain",)).get_content().splitlines() == ["Rule A", "- Paper 1"]
+
+
+LATEX_TITLE = r"Regret $\mathcal{O}(\sqrt{T})$ for \emph{Schr\"odinger} bandits"
+ABSTRACT = (
+    r"We bound the regret by $\mathcal{O}(\sqrt{T})$. The bound is tight for $\alpha \leq 1$. "
+    r"Experiments on 12 tasks confirm it, e.g. in Fig. 3."
+)
+
+
+def test_telegram_shows_latex_as_unicode_and_the_papers_first_sentences(researcher, telegram, send_now):
+    add_channel(researcher, Channel.Kind.TELEGRAM, "4242")
+
+    send_now(researcher, match(items=[paper_item(title=LATEX_TITLE, summary=ABSTRACT)]))
+
+    [arrival] = telegram.sent()
+    assert arrival.text.splitlines()[2:4] == [
+        "Regret 𝒪(√(T)) for Schrödinger bandits",
+        "We bound the regret by 𝒪(√(T)). The bound is tight for α ≤ 1.",
+    ]
+    assert "\\" not in arrival.text and "$" not in arrival.text
+
+
+def test_telegram_summaries_give_way_when_the_papers_need_the_room(researcher, telegram, send_now):
+    add_channel(researcher, Channel.Kind.TELEGRAM, "4242")
+    sentence = "This paper is about " + "many careful things " * 10 + "indeed."
+    items = [paper_item(title=f"Paper {n}", summary=sentence) for n in range(20)]
+
+    send_now(researcher, match(items=items))
+
+    [arrival] = telegram.sent()
+    assert len(arrival.text.encode("utf-16-le")) // 2 <= 4096
+    assert re.findall(r"^Paper (\d+)$", arrival.text, flags=re.MULTILINE) == [str(n) for n in range(20)]
+    with_summary = arrival.text.count(sentence)
+    assert 0 < with_summary < 20
+    # The first papers keep their summaries; the later ones give theirs up.
+    blocks = arrival.text.split("\n\n")[1:]
+    assert [sentence in block for block in blocks] == [True] * with_summary + [False] * (20 - with_summary)
+
+
+def test_telegram_with_too_many_papers_shows_more_papers_not_summaries(researcher, telegram, send_now):
+    add_channel(researcher, Channel.Kind.TELEGRAM, "4242")
+    items = [paper_item(title=f"Paper {n}: " + "x" * 150, summary=ABSTRACT) for n in range(40)]
+
+    send_now(researcher, match(items=items))
+
+    [arrival] = telegram.sent()
+    assert "We bound the regret" not in arrival.text
+    assert re.search(r"… and \d+ more$", arrival.text)
+
+
+def test_slack_and_email_show_latex_as_unicode_with_the_first_sentences(
+    researcher, slack, smtp, send_now, settings
+):
+    add_channel(researcher, Channel.Kind.SLACK, slack.url)
+    add_channel(researcher, Channel.Kind.EMAIL)
+    # E-mail always has the room: every paper keeps its summary however many there are.
+    items = [paper_item(title=LATEX_TITLE, summary=ABSTRACT, portal_url=f"/papers/{n}") for n in range(60)]
+
+    send_now(researcher, match(items=items))
+
+    [arrival] = slack.arrivals
+    assert arrival.body["text"].splitlines()[2:4] == [
+        f"*<{settings.SITE_URL}/papers/0|Regret 𝒪(√(T)) for Schrödinger bandits>*",
+        "We bound the regret by 𝒪(√(T)). The bound is tight for α ≤ 1.",
+    ]
+    [mail] = smtp.messages
+    plain = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = mail.get_body(("html",)).get_content()
+    assert plain.count("Regret 𝒪(√(T)) for Schrödinger bandits\nWe bound the regret by 𝒪(√(T)).") == 60
+    assert html.count("<br>We bound the regret by 𝒪(√(T)). The bound is tight for α ≤ 1.") == 60
+    assert "\\mathcal" not in plain + html
 
 
 def test_a_link_that_is_not_http_is_left_out(researcher, telegram, send_now):
@@ -595,3 +668,57 @@ def test_channels_page_query_count_does_not_grow_with_channels(
         response = client.get("/me/channels/")
 
     assert response.text.count('class="card channel"') == 31
+
+
+# The morning digest setting ---------------------------------------------------------------------
+
+
+def test_digest_setting_is_on_by_default_and_turns_off_and_on(login, researcher):
+    client = login(researcher)
+
+    page = client.get("/me/channels/").text
+    off = client.post("/me/channels/digest", {"morning_digest": "off"}, follow=True)
+    again = client.post("/me/channels/digest", {"morning_digest": "off"}, follow=True)
+    researcher.refresh_from_db()
+    was_off = researcher.morning_digest
+    client.post("/me/channels/digest", {"morning_digest": "on"})
+
+    assert "Every morning after 8:00 your time" in page and "Turn the digest off" in page
+    assert "The morning e-mail digest is off." in off.text and "Turn the digest on" in off.text
+    assert again.status_code == 200 and was_off is False  # said outright: a second click changes nothing
+    researcher.refresh_from_db()
+    assert researcher.morning_digest is True
+
+
+def test_digest_setting_with_htmx_returns_only_its_section(login, researcher):
+    response = login(researcher).post(
+        "/me/channels/digest", {"morning_digest": "off"}, headers={"HX-Request": "true"}
+    )
+
+    assert response.status_code == 200 and "<html" not in response.text
+    assert response.text.lstrip().startswith('<section class="card digest-setting" id="digest-setting"')
+    assert "Off: what your watch rules find reaches you only in chat and on the portal." in response.text
+
+
+def test_digest_setting_warns_when_no_email_channel_is_on(login, researcher):
+    add_channel(researcher, Channel.Kind.TELEGRAM, "4242")
+    add_channel(researcher, Channel.Kind.EMAIL, enabled=False)
+
+    page = login(researcher).get("/me/channels/").text
+
+    assert "Your e-mail channels are off, so the digest does not go out" in page
+
+
+def test_digest_setting_needs_a_login_a_post_with_csrf_and_on_or_off(client, login, researcher):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(researcher)
+
+    anonymous = client.post("/me/channels/digest", {"morning_digest": "off"})
+    get = strict.get("/me/channels/digest")
+    no_csrf = strict.post("/me/channels/digest", {"morning_digest": "off"})
+    nonsense = login(researcher).post("/me/channels/digest", {"morning_digest": "maybe"})
+
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
+    assert (get.status_code, no_csrf.status_code, nonsense.status_code) == (405, 403, 400)
+    researcher.refresh_from_db()
+    assert researcher.morning_digest is True

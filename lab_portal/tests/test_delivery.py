@@ -16,7 +16,9 @@ from lab_portal.notify import LOST, Item, Message, deliver, notify, requeue
 from lab_portal.tasks import dispatch_deliveries, send_delivery
 from lab_portal.tests.stand_ins import (
     TOKEN,
+    SilentServer,
     TelegramServer,
+    accepted_late,
     hang,
     rate_limited,
     slack_error,
@@ -143,16 +145,92 @@ def test_5xx_then_success_sends_once(researcher, chat, telegram, send_now, clock
     assert len(telegram.sent()) == 1
 
 
-def test_a_hanging_service_times_out_and_is_retried(researcher, chat, telegram, send_now, clock, settings):
+def test_a_service_that_takes_the_message_and_answers_too_late_is_never_sent_again(
+    researcher, chat, telegram, send_now, clock, run, settings
+):
     settings.NOTIFY_HTTP_TIMEOUT = 0.3
-    telegram.script(hang(2))
+    telegram.script(accepted_late(2))
 
     delivery = send_now(researcher, message())
+    clock.shift(3600)
+    run(dispatch_deliveries)
+    run(send_delivery, delivery_id=delivery.pk)
 
-    assert delivery.state == "pending"
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("unknown", 1)
+    assert delivery.response.startswith("Outcome unknown: no answer after the message was sent")
+    assert "timed out" in delivery.response and TOKEN not in delivery.response
+    assert len(telegram.arrivals) == 1 and len(telegram.sent()) == 1  # it did arrive, once
+
+
+def test_a_connection_dropped_after_the_request_left_is_never_sent_again(
+    researcher, chat, telegram, send_now, clock, run, settings
+):
+    with SilentServer(drop=True) as server:
+        settings.TELEGRAM_API_BASE = server.base
+
+        delivery = send_now(researcher, message())
+        clock.shift(3600)
+        run(dispatch_deliveries)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts, server.requests) == ("unknown", 1, 1)
+    assert delivery.response.startswith("Outcome unknown")
+
+
+def test_a_slack_webhook_that_never_answers_is_never_sent_again(researcher, slack, send_now, settings):
+    with SilentServer() as server:
+        settings.NOTIFY_HTTP_TIMEOUT = 0.3
+        url = f"{server.base}/services/T0LAB/B0PORTAL/very-secret-path"
+        Channel.objects.create(person=researcher, kind=Channel.Kind.SLACK, target=url)
+
+        delivery = send_now(researcher, message())
+
+    assert (delivery.state, server.requests) == ("unknown", 1)
+    assert "very-secret-path" not in delivery.response
+
+
+def test_a_proxy_that_takes_the_request_and_falls_silent_is_never_sent_again(
+    researcher, chat, telegram, send_now, settings, monkeypatch
+):
+    with SilentServer() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.base)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        settings.TELEGRAM_API_BASE = "http://api.telegram.invalid"  # only the proxy on 127.0.0.1 is asked
+        settings.NOTIFY_HTTP_TIMEOUT = 0.3
+
+        delivery = send_now(researcher, message())
+
+    assert (delivery.state, proxy.requests) == ("unknown", 1)
+
+
+def test_a_tls_handshake_that_never_finishes_is_retried(researcher, chat, telegram, send_now, settings):
+    with SilentServer(after_request=False) as server:
+        settings.TELEGRAM_API_BASE = server.base.replace("http://", "https://")
+        settings.NOTIFY_HTTP_TIMEOUT = 0.3
+
+        delivery = send_now(researcher, message())
+
+    # Nothing of the request left before the handshake: trying again cannot send it twice.
+    assert (delivery.state, server.requests) == ("pending", 0)
     assert "timed out" in delivery.response
-    clock.shift(30)
-    assert attempt(delivery).state == "sent"
+
+
+def test_a_mail_server_that_keeps_the_message_and_answers_too_late_is_never_mailed_again(
+    researcher, smtp, send_now, settings, clock, run
+):
+    Channel.objects.create(person=researcher, kind=Channel.Kind.EMAIL)
+    settings.MAILERS["default"]["OPTIONS"]["timeout"] = 0.5
+    smtp.mailbox.answer_data_after = 2
+
+    delivery = send_now(researcher, message())
+    clock.shift(3600)
+    run(dispatch_deliveries)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("unknown", 1)
+    assert len(smtp.messages) == 1
 
 
 def test_an_unreachable_service_is_retried_and_the_token_never_shown(
@@ -325,7 +403,7 @@ def test_a_batch_run_again_after_a_killed_worker_sends_nothing_twice(chat, teleg
     states = dict(Delivery.objects.values_list("dedupe_key", "state"))
     assert [states[d.dedupe_key] for d in left] == ["sent"] * 3
     assert [states[d.dedupe_key] for d in sent] == ["sent"] * 2
-    assert (states["in-flight"], states["live"], states["later"]) == ("failed", "sending", "pending")
+    assert (states["in-flight"], states["live"], states["later"]) == ("unknown", "sending", "pending")
     assert Delivery.objects.get(pk=in_flight.pk).response == LOST
     assert len(telegram.arrivals) == 3
     assert live.pk and later.pk
@@ -345,14 +423,14 @@ def test_the_beat_sends_a_pending_delivery_whose_task_was_lost(chat, telegram, c
     assert delivery.state == "sent" and len(telegram.arrivals) == 1
 
 
-def test_an_admin_sends_a_failed_delivery_again_once(
+def test_an_admin_sends_a_delivery_of_unknown_outcome_again_once(
     portal_admin, researcher, chat, telegram, client, django_capture_on_commit_callbacks
 ):
     lost = Delivery.objects.create(
         channel=chat,
         dedupe_key="unknown",
         payload=message().as_payload(),
-        state="failed",
+        state="unknown",
         attempts=1,
         response=LOST,
     )
@@ -370,6 +448,50 @@ def test_an_admin_sends_a_failed_delivery_again_once(
     assert (lost.state, lost.attempts) == ("sent", 2)
     assert requeue(Delivery.objects.filter(pk=lost.pk)) == 0
     assert len(telegram.arrivals) == 1
+
+
+def test_the_channel_page_shows_what_may_not_have_arrived(
+    login, researcher, other_researcher, chat, telegram, send_now, clock, settings
+):
+    settings.NOTIFY_HTTP_TIMEOUT = 0.3
+    telegram.script(accepted_late(2))
+    send_now(researcher, Message(subject="Your talk is tomorrow", dedupe_key="talk"))
+    old = Delivery.objects.create(
+        channel=chat, dedupe_key="old", payload={"subject": "A month ago"}, state="unknown"
+    )
+    Delivery.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=30))
+    Channel.objects.create(person=other_researcher, kind=Channel.Kind.TELEGRAM, target="77")
+
+    mine = login(researcher).get("/me/channels/").text
+    theirs = login(other_researcher).get("/me/channels/").text
+
+    assert "may not have arrived" in mine and "Your talk is tomorrow" in mine
+    assert "A month ago" not in mine
+    assert "may not have arrived" not in theirs and "Your talk is tomorrow" not in theirs
+
+
+def test_the_test_button_says_when_the_test_message_may_have_arrived(
+    login, researcher, chat, telegram, settings
+):
+    settings.NOTIFY_HTTP_TIMEOUT = 0.3
+    telegram.script(accepted_late(2))
+
+    row = login(researcher).post(f"/me/channels/{chat.pk}/test", headers={"HX-Request": "true"}).text
+
+    assert "The test message may have arrived:" in row
+    assert "Outcome unknown: no answer after the message was sent" in row
+    assert Delivery.objects.get().state == "unknown"
+
+
+def test_the_admin_lists_deliveries_of_unknown_outcome_as_such(portal_admin, chat, client):
+    Delivery.objects.create(channel=chat, dedupe_key="lost", payload={"subject": "x"}, state="unknown")
+    Delivery.objects.create(channel=chat, dedupe_key="fine", payload={"subject": "y"}, state="sent")
+    client.force_login(portal_admin)
+
+    page = client.get("/admin/lab_portal/delivery/?state__exact=unknown").text
+
+    assert "outcome unknown" in page
+    assert ">lost<" in page and ">fine<" not in page
 
 
 def test_the_beat_runs_the_dispatch_every_minute():
@@ -467,8 +589,8 @@ def test_a_worker_killed_while_sending_sends_nothing_twice_when_run_again(
     Delivery.objects.filter(pk=batch[0].pk).update(leased_until=timezone.now() - timedelta(seconds=1))
     assert dispatch_deliveries.apply_async().get(timeout=30) == {"lost": 1, "dispatched": 0}
 
-    states = [wait_for_state(d, "sent", "failed").state for d in batch]
-    assert states == ["failed", "sent", "sent"]
+    states = [wait_for_state(d, "sent", "unknown").state for d in batch]
+    assert states == ["unknown", "sent", "sent"]
     assert [a.body["chat_id"] for a in worker_telegram.arrivals] == ["4242"] * 3
     assert len(worker_telegram.sent()) == 2
 

@@ -3,6 +3,7 @@
 from django import template
 
 from papers.discussion import Thread, load_thread
+from papers.discussion_views import ShareForm
 
 register = template.Library()
 
@@ -10,3 +11,9 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def paper_thread(context, paper) -> Thread:
     return load_thread(paper, viewer=context["request"].user)
+
+
+@register.simple_tag(takes_context=True)
+def share_form_for(context, paper) -> ShareForm:
+    """The paper page's share form, addressed as the viewer last shared."""
+    return ShareForm(sharer=context["request"].user, paper=paper)

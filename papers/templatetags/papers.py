@@ -49,6 +49,10 @@ def bookmark_url(arxiv_id: str) -> str:
     return f"{_prefix('papers:bookmark', get_script_prefix())}{quote(arxiv_id, safe='/')}"
 
 
+def share_url(arxiv_id: str) -> str:
+    return f"{_prefix('papers:share', get_script_prefix())}{quote(arxiv_id, safe='/')}"
+
+
 # These helpers escape with the standard library's html.escape, which is what Django's escape()
 # calls, without the lazy-string wrappers around each call: a feed page makes about a thousand.
 
@@ -107,7 +111,20 @@ def paper_card(context, paper):
         f'<p class="paper-authors">{author_links(paper.authors)}</p>'
         f'<div class="paper-meta"><a class="arxiv-id" href="{_escape(paper.abs_url)}" rel="noopener">'
         f"{_escape(paper.versioned_id)}</a> {category_links(paper.categories)} {spans} "
-        f"{bookmark_button(context, paper)}</div>{snippet}</article>"
+        f"{bookmark_button(context, paper)} {share_button(context, paper)}</div>{snippet}"
+        f'<div class="share-slot" id="share-slot-{paper.pk}"></div></article>'
+    )
+
+
+@register.simple_tag(takes_context=True)
+def share_button(context, paper):
+    """Share: the form opens under the card with htmx, or on its own page (which comes back here)."""
+    request = context.get("request")
+    here = quote(request.get_full_path() if request else "", safe="")
+    url = _escape(f"{share_url(paper.arxiv_id)}?next={here}")
+    return mark_safe(  # noqa: S308 - every value escaped
+        f'<a class="button small" href="{url}" hx-get="{url}" hx-target="#share-slot-{paper.pk}" '
+        f'hx-swap="innerHTML">{_escape(_("Share"))}</a>'
     )
 
 

@@ -1,13 +1,16 @@
 """The morning e-mail: one per person and day in their own zone, grouped by rule, sent once."""
 
+# ruff: noqa: RUF001 - the expected texts are Unicode mathematics on purpose
+
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from lab_portal.models import Channel, Delivery
-from papers.models import Notification, Recommendation, WatchRule
+from papers.models import Notification, Paper, Recommendation, WatchRule
 from papers.tasks import send_digests
 from papers.tests.factories import make_paper
+from papers.watch import notify_matches
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +170,69 @@ def test_digest_with_email_switched_off_sends_nothing_and_does_not_pile_up(
     assert result == {"sent": 0}
     assert smtp.messages == []
     assert not Notification.objects.filter(digest_sent_at__isnull=True).exists()
+
+
+def test_digest_shows_latex_as_unicode_and_each_papers_first_sentences(
+    smtp, run_digests, seoul, time_machine
+):
+    rule = WatchRule.objects.create(person=seoul, name="Bandits", query="regret")
+    time_machine.move_to(ARRIVED, tick=False)
+    paper = make_paper(
+        title=r"Regret $\mathcal{O}(\sqrt{T})$ for \emph{Schr\"odinger} bandits",
+        abstract=r"We bound the regret by $\mathcal{O}(\sqrt{T})$. It is tight. More follows here.",
+    )
+    Notification.objects.create(person=seoul, paper=paper, rule=rule, reason="keywords: regret")
+
+    run_digests(SEOUL_MORNING)
+
+    [mail] = smtp.messages
+    text = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = mail.get_body(("html",)).get_content()
+    title, summary = "Regret 𝒪(√(T)) for Schrödinger bandits", "We bound the regret by 𝒪(√(T)). It is tight."
+    assert f"* {title}\n  {summary}\n" in text
+    assert "Regret 𝒪(√(T)) for Schrödinger bandits</a></strong><br>" in html
+    assert "We bound the regret by 𝒪(√(T)). It is tight.<br>" in html
+    assert "More follows here" not in text + html
+    assert "\\mathcal" not in text + html
+
+
+def test_digest_keeps_coming_to_a_person_who_added_telegram(
+    smtp, telegram, run_digests, seoul, time_machine, django_capture_on_commit_callbacks
+):
+    # Telegram added before the portal ever mailed them: no e-mail channel of their own yet.
+    Channel.objects.create(person=seoul, kind=Channel.Kind.TELEGRAM, target="4242")
+    WatchRule.objects.create(person=seoul, name="Diffusion", query="diffusion", instant=True)
+    time_machine.move_to(ARRIVED, tick=False)
+    paper = make_paper(title="Video diffusion at scale")
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_matches(Paper.objects.filter(pk=paper.pk))
+
+    result = run_digests(SEOUL_MORNING)
+
+    [pushed] = telegram.sent()
+    assert "Video diffusion at scale" in pushed.text
+    assert result == {"sent": 1}
+    [mail] = smtp.messages
+    assert mail["To"] == seoul.email
+    assert "Video diffusion at scale" in mail.get_body(("plain",)).get_content()
+    # Chat having shown the match did not take it out of the morning e-mail.
+    [row] = Notification.objects.all()
+    assert row.pushed_at is not None and row.digest_sent_at is not None
+    assert Channel.objects.filter(person=seoul, kind=Channel.Kind.EMAIL, target="", enabled=True).exists()
+
+
+def test_digest_turned_off_sends_nothing_and_does_not_pile_up(smtp, run_digests, seoul, time_machine):
+    seoul.morning_digest = False
+    seoul.save()
+    rule = WatchRule.objects.create(person=seoul, name="Diffusion", query="diffusion")
+    notify(seoul, rule, "A paper", time_machine=time_machine)
+
+    result = run_digests(SEOUL_MORNING)
+    seoul.morning_digest = True
+    seoul.save()
+    next_morning = run_digests(SEOUL_MORNING + timedelta(days=1))
+
+    assert (result, next_morning) == ({"sent": 0}, {"sent": 0})
+    assert smtp.messages == []
+    assert not Notification.objects.filter(digest_sent_at__isnull=True).exists()
+    assert not Channel.objects.filter(person=seoul).exists()

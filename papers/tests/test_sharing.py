@@ -1,5 +1,6 @@
 """Sharing a paper with the lab: pushed once to the lab's chat, listed on the Lab page."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from lab_portal.models import Delivery
 from papers.discussion import interest_score, lab_papers
-from papers.models import Bookmark, Comment, Share
+from papers.models import Bookmark, Comment, Notification, Share
 from papers.tests.factories import make_paper
 
 pytestmark = pytest.mark.django_db
@@ -27,8 +28,9 @@ def paper(db):
     return make_paper(arxiv_id="2606.00042", title="Attention <b>is</b> all & more", authors=["Jiwoo Park"])
 
 
-def share(client, paper, note="Must read because it beats our baseline"):
-    return client.post(f"/papers/share/{paper.arxiv_id}", {"note": note})
+def share(client, paper, note="Must read because it beats our baseline", **recipients):
+    recipients = recipients or {"lab": "on"}
+    return client.post(f"/papers/share/{paper.arxiv_id}", {"note": note, **recipients})
 
 
 def test_sharing_pushes_to_the_lab_chat_once(
@@ -100,7 +102,8 @@ def test_sharing_needs_a_login_a_post_and_csrf(researcher, paper, client):
     csrf_client.force_login(researcher)
 
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
-    assert csrf_client.get("/papers/share/2606.00042").status_code == 405
+    assert client.get("/papers/share/2606.00042").status_code == 302  # the form too needs a login
+    assert csrf_client.get("/papers/share/2606.00042").status_code == 200  # the form, which changes nothing
     assert share(csrf_client, paper).status_code == 403
     assert share(Client(), paper).status_code == 302
     assert not Share.objects.exists()
@@ -110,11 +113,11 @@ def test_sharing_an_unknown_paper_is_404(login, researcher):
     assert login(researcher).post("/papers/share/2606.99999", {"note": "x"}).status_code == 404
 
 
-def test_the_paper_page_has_the_share_form(login, researcher, paper):
+def test_the_paper_page_has_the_share_form_addressed_to_the_lab_at_first(login, researcher, paper):
     page = login(researcher).get("/papers/2606.00042")
 
     assert 'action="/papers/share/2606.00042"' in page.text
-    assert "Share with the lab" in page.text
+    assert "To: the lab" in page.text and '<input type="checkbox" name="lab" checked>' in page.text
 
 
 # The Lab page ------------------------------------------------------------------------------------
@@ -222,8 +225,199 @@ def test_sharing_the_same_paper_twice_in_a_row_reaches_the_lab_once(db, research
     from papers.tests.factories import make_paper
 
     paper = make_paper()
-    first = share_paper(paper, person=researcher, note="Must read")
-    again = share_paper(paper, person=researcher, note="Must read")
+    first = share_paper(paper, sharer=researcher, note="Must read")
+    again = share_paper(paper, sharer=researcher, note="Must read")
 
     assert again == first
     assert Share.objects.count() == 1
+
+
+# Sharing with people and teams ------------------------------------------------------------------
+
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def korean(other_researcher):
+    other_researcher.language = "ko"
+    other_researcher.save()
+    return other_researcher
+
+
+def deliveries_by_key() -> dict[str, Delivery]:
+    return {delivery.dedupe_key: delivery for delivery in Delivery.objects.select_related("channel__person")}
+
+
+def test_sharing_with_chosen_people_tells_each_once_in_their_own_language(
+    login, researcher, korean, lead, paper, telegram, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = share(login(researcher), paper, people=[korean.pk, lead.pk])
+
+    row = Share.objects.get()
+    assert response["Location"] == "/papers/2606.00042"  # not the Lab page: the lab was not told
+    assert (row.to_lab, set(row.recipients.all()), list(row.teams.all())) == (False, {korean, lead}, [])
+    sent = deliveries_by_key()
+    assert set(sent) == {f"share:{row.pk}:{korean.pk}", f"share:{row.pk}:{lead.pk}"}
+    assert sent[f"share:{row.pk}:{korean.pk}"].subject == "Minji Kim 님이 회원님에게 논문을 공유했습니다"
+    assert sent[f"share:{row.pk}:{lead.pk}"].subject == "Minji Kim shared a paper with you"
+    assert sent[f"share:{row.pk}:{korean.pk}"].payload["items"][0]["why"] == (
+        "Minji Kim 님이 공유: Must read because it beats our baseline"
+    )
+    assert telegram.arrivals == []  # nothing in the lab's chat
+    notified = Notification.objects.filter(share=row, kind=Notification.Kind.SHARE)
+    assert set(notified.values_list("person__username", flat=True)) == {"taeho", "jiwoo"}
+
+
+def test_sharing_with_a_team_tells_its_active_members_but_never_the_sharer(
+    login, researcher, lead, team, make_person, paper, django_capture_on_commit_callbacks
+):
+    make_person("gone", team=team, is_active=False)
+    outsider = make_person("sora")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        share(login(researcher), paper, teams=[team.pk])
+
+    row = Share.objects.get()
+    assert list(row.teams.all()) == [team]
+    assert set(deliveries_by_key()) == {f"share:{row.pk}:{lead.pk}"}
+    assert not Notification.objects.filter(person__in=[researcher, outsider]).exists()
+
+
+def test_a_person_chosen_in_a_team_and_mentioned_in_the_note_is_told_once(
+    login, researcher, lead, team, paper, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        share(login(researcher), paper, note="@jiwoo this one", teams=[team.pk], people=[lead.pk])
+
+    row = Share.objects.get()
+    assert list(deliveries_by_key()) == [f"share:{row.pk}:{lead.pk}"]
+    assert deliveries_by_key()[f"share:{row.pk}:{lead.pk}"].subject == "Minji Kim shared a paper with you"
+    assert Notification.objects.filter(person=lead).count() == 1
+
+
+def test_a_mention_in_a_lab_share_tells_that_person_too(
+    login, researcher, other_researcher, paper, telegram, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        share(login(researcher), paper, note="@taeho you asked for this, @minji @ghost", lab="on")
+
+    row = Share.objects.get()
+    sent = deliveries_by_key()
+    assert set(sent) == {f"share:{row.pk}", f"share:{row.pk}:{other_researcher.pk}"}
+    assert sent[f"share:{row.pk}:{other_researcher.pk}"].subject == "Minji Kim mentioned you in a share"
+    assert [arrival.body["chat_id"] for arrival in telegram.sent()] == [LAB_CHAT]
+
+
+def test_a_share_with_people_stays_off_the_lab_page_and_its_feed(login, researcher, other_researcher, paper):
+    share(login(researcher), paper, people=[other_researcher.pk])
+
+    page = login(other_researcher).get("/papers/lab/")
+
+    assert "Attention" not in page.text and "Nothing shared yet" in page.text
+    assert lab_papers() == []
+
+
+def test_the_form_starts_with_whom_the_sharer_chose_last(login, researcher, other_researcher, team, paper):
+    client = login(researcher)
+    share(client, paper, teams=[team.pk], people=[other_researcher.pk])
+    second = make_paper(arxiv_id="2606.00043")
+
+    form = client.get(f"/papers/share/{second.arxiv_id}").text
+
+    assert "To: Vision, Taeho Yoon" in form
+    assert '<input type="checkbox" name="lab">' in form
+    assert re.search(
+        rf'<input type="checkbox" name="people" value="{other_researcher.pk}"[^>]* checked', form
+    )
+    assert re.search(rf'<input type="checkbox" name="teams" value="{team.pk}"[^>]* checked', form)
+    assert f'name="people" value="{researcher.pk}"' not in form  # nobody shares with themselves
+    assert f'id="share-{second.pk}-people_0"' in form  # ids of their own: the feed may show several forms
+
+
+def test_the_feed_opens_the_share_form_under_a_paper_and_shares_with_htmx(
+    login, researcher, paper, telegram, django_capture_on_commit_callbacks
+):
+    client = login(researcher)
+    feed = client.get("/papers/all/").text
+    link = 'href="/papers/share/2606.00042?next=%2Fpapers%2Fall%2F"'
+
+    form = client.get("/papers/share/2606.00042?next=%2Fpapers%2Fall%2F", headers=HTMX)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(
+            "/papers/share/2606.00042",
+            {"note": "Worth it", "lab": "on", "next": "/papers/all/"},
+            headers=HTMX,
+        )
+
+    assert link in feed and 'hx-target="#share-slot-' in feed
+    assert form.status_code == 200 and "<html" not in form.text
+    assert form.text.lstrip().startswith(f'<form class="share-form" id="share-{paper.pk}"')
+    assert "autofocus" in form.text and 'name="next" value="/papers/all/"' in form.text
+    assert done.text.strip() == (
+        f'<p class="message success share-done" id="share-{paper.pk}" role="status">Shared with the lab.</p>'
+    )
+    assert len(telegram.sent()) == 1
+    assert "HX-Request" in done["Vary"]
+
+
+def test_sharing_from_the_feed_without_javascript_comes_back_to_the_feed(login, researcher, paper, telegram):
+    client = login(researcher)
+
+    page = client.get("/papers/share/2606.00042?next=%2Fpapers%2Fall%2F")
+    response = share(client, paper, lab="on", next="/papers/all/")
+    elsewhere = share(client, paper, lab="on", next="https://evil.example/")
+
+    assert "<html" in page.text and "Share a paper" in page.text
+    assert response.status_code == 302 and response["Location"] == "/papers/all/"
+    assert elsewhere["Location"] == "/papers/lab/"  # never off the portal
+
+
+@pytest.mark.parametrize(
+    "recipients",
+    [{}, {"people": ["not-a-number"]}, {"people": ["999999"]}, {"teams": ["999999"]}, {"people": ["gone"]}],
+)
+def test_a_share_to_nobody_or_to_someone_unknown_is_refused(
+    login, researcher, make_person, paper, recipients
+):
+    gone = make_person("gone", is_active=False)
+    recipients = {
+        key: [str(gone.pk) if v == "gone" else v for v in values] for key, values in recipients.items()
+    }
+    client = login(researcher)
+    data = {"note": "Look", **recipients}
+
+    plain = client.post("/papers/share/2606.00042", data, follow=True)
+    htmx = client.post("/papers/share/2606.00042", data, headers=HTMX)
+
+    assert "Not shared:" in plain.text
+    assert htmx.status_code == 200 and 'class="errorlist"' in htmx.text and "<html" not in htmx.text
+    assert not Share.objects.exists() and not Delivery.objects.exists()
+
+
+def test_the_sharing_service_takes_the_recipients_a_chat_button_gives_it(
+    researcher, other_researcher, paper, django_capture_on_commit_callbacks
+):
+    from papers.discussion import Recipients, share_paper
+
+    with django_capture_on_commit_callbacks(execute=True):
+        row = share_paper(
+            paper, sharer=researcher, note="From the chat", recipients=Recipients(people=(other_researcher,))
+        )
+        default = share_paper(make_paper(), sharer=researcher, note="Again")
+
+    assert list(Share.objects.get(pk=default.pk).recipients.all()) == [other_researcher]  # the last choice
+    assert not default.to_lab
+    assert Delivery.objects.filter(dedupe_key=f"share:{row.pk}:{other_researcher.pk}").exists()
+    assert Notification.objects.filter(person=other_researcher).for_digest().count() == 2
+
+
+def test_a_refused_share_keeps_what_was_chosen(login, researcher, other_researcher, paper):
+    response = login(researcher).post(
+        "/papers/share/2606.00042", {"note": " ", "people": [other_researcher.pk]}, headers=HTMX
+    )
+
+    assert "To: Taeho Yoon" in response.text and "This field is required." in response.text
+    assert re.search(rf'name="people" value="{other_researcher.pk}"[^>]* checked', response.text)
+    assert login(researcher).put("/papers/share/2606.00042").status_code == 405
+    assert not Share.objects.exists()

@@ -439,3 +439,122 @@ def test_every_change_needs_a_post_with_csrf(researcher, comment, url):
 
 def test_commenting_on_an_unknown_paper_is_404(login, researcher):
     assert login(researcher).post("/papers/comment/2606.99999", {"body": "x"}).status_code == 404
+
+
+# Following a thread ------------------------------------------------------------------------------
+
+
+def follow(client, paper, value="on", *, htmx=False):
+    return client.post(f"/papers/follow/{paper.arxiv_id}", {"follow": value}, headers=HTMX if htmx else {})
+
+
+def told_of(comment: Comment) -> dict[str, str]:
+    """Who was told of `comment`, and why: {username: notification kind}."""
+    rows = Notification.objects.filter(comment=comment).values_list("person__username", "kind")
+    return dict(rows)
+
+
+def test_a_follower_hears_of_every_new_comment_once_and_the_author_never(
+    login, researcher, other_researcher, lead, paper, django_capture_on_commit_callbacks
+):
+    follow(login(lead), paper)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post(login(researcher), paper, "First thoughts")
+        post(login(other_researcher), paper, "A reply from Taeho")
+    first, second = Comment.objects.order_by("pk")
+    with django_capture_on_commit_callbacks(execute=True):
+        login(researcher).post(f"/papers/comments/{first.pk}/edit", {"body": "First thoughts, edited"})
+
+    assert told_of(first) == {"jiwoo": "comment"}
+    # Commenting followed the thread: Minji hears of Taeho's reply, Taeho not of his own.
+    assert told_of(second) == {"jiwoo": "comment", "minji": "comment"}
+    keys = sorted(Delivery.objects.values_list("dedupe_key", flat=True))
+    assert keys == sorted(
+        [
+            f"comment:{first.pk}:{lead.pk}",
+            f"comment:{second.pk}:{lead.pk}",
+            f"comment:{second.pk}:{researcher.pk}",
+        ]
+    )
+    subject = Delivery.objects.filter(dedupe_key=f"comment:{second.pk}:{lead.pk}").get().subject
+    assert subject == "Taeho Yoon commented on “Sparse attention at scale”"
+
+
+def test_a_follower_who_is_mentioned_is_told_once(login, researcher, lead, paper):
+    follow(login(lead), paper)
+
+    post(login(researcher), paper, "@jiwoo have a look")
+
+    comment = Comment.objects.get()
+    assert told_of(comment) == {"jiwoo": "mention"}
+    assert list(Delivery.objects.values_list("dedupe_key", flat=True)) == [f"mention:{comment.pk}:{lead.pk}"]
+
+
+def test_a_follower_is_told_in_their_own_language(login, researcher, other_researcher, paper):
+    other_researcher.language = "ko"
+    other_researcher.save()
+    follow(login(other_researcher), paper)
+
+    post(login(researcher), paper, "A comment")
+
+    assert Delivery.objects.get().subject == "Minji Kim 님이 “Sparse attention at scale”에 댓글을 남겼습니다"
+
+
+def test_unfollowing_stops_the_news_until_the_person_comments_again(login, researcher, lead, paper):
+    post(login(lead), paper, "I'm in")
+    follow(login(lead), paper, "off")
+
+    post(login(researcher), paper, "Anyone?")
+    post(login(lead), paper, "Back again")
+    post(login(researcher), paper, "Welcome back")
+
+    assert told_of(Comment.objects.get(body="Anyone?")) == {}
+    assert told_of(Comment.objects.get(body="Welcome back")) == {"jiwoo": "comment"}
+
+
+def test_following_with_htmx_returns_only_the_button_and_the_page_shows_it(login, researcher, paper):
+    client = login(researcher)
+
+    page = client.get("/papers/2606.00042").text
+    on = follow(client, paper, htmx=True)
+    again = follow(client, paper, htmx=True)  # said outright: a second click changes nothing
+    followed_page = client.get("/papers/2606.00042").text
+
+    assert "Hear of every new comment." in page and ">Follow</button>" in page
+    assert on.status_code == 200 and "<html" not in on.text
+    assert on.text.lstrip().startswith(f'<form class="inline follow" id="follow-{paper.pk}"')
+    assert "Unfollow" in on.text and "Unfollow" in again.text
+    assert "You follow this thread: every new comment reaches you." in followed_page
+    assert paper.followers.get().person == researcher
+
+
+def test_following_without_htmx_redirects_to_the_thread_with_a_message(login, researcher, paper):
+    client = login(researcher)
+
+    response = follow(client, paper)
+    off = follow(client, paper, "off")
+
+    assert response.status_code == 302 and response["Location"] == "/papers/2606.00042#thread"
+    assert "You no longer follow this thread." in client.get(off["Location"]).text
+    assert not paper.followers.exists()
+
+
+def test_following_needs_a_login_a_post_with_csrf_and_on_or_off(client, login, researcher, paper):
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(researcher)
+
+    anonymous = follow(client, paper)
+    get = strict.get("/papers/follow/2606.00042")
+    no_csrf = follow(strict, paper)
+    nonsense = follow(login(researcher), paper, "maybe")
+    unknown = login(researcher).post("/papers/follow/2606.99999", {"follow": "on"})
+
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
+    assert (get.status_code, no_csrf.status_code, nonsense.status_code, unknown.status_code) == (
+        405,
+        403,
+        400,
+        404,
+    )
+    assert not paper.followers.exists()
