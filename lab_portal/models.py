@@ -74,6 +74,8 @@ class User(AbstractUser):
         help_text=_("The ways your name appears on your papers, for example “Jung-Woo Ha” and “J.-W. Ha”."),
     )
     research_interests = models.TextField(_("research interests"), blank=True)
+    # Paper lists show every abstract whole, or its first lines until it is opened.
+    expand_abstracts = models.BooleanField(_("show abstracts in full"), default=False)
 
     objects = PersonManager()
 
