@@ -147,3 +147,12 @@ def test_review_reminder_mail_and_chat_follow_the_reviewers_language(
     assert "2026년 3월 20일" in message.subject
     assert "2026년 3월 20일" in chat.text
     assert "March" not in message.subject + message.body + chat.text
+
+
+def test_dashboard_date_follows_the_readers_language(client, make_person):
+    client.force_login(make_person("sujin", language="ko"))
+
+    with time_machine.travel(datetime(2026, 12, 1, 3, 0, tzinfo=UTC), tick=False):  # noon in Seoul
+        page = client.get(reverse("home")).content.decode()
+
+    assert "2026년 12월 1일 화요일" in page
