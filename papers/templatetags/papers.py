@@ -93,7 +93,7 @@ def from_iso(text: str) -> datetime | None:
 
 @register.filter
 def tex_text(text: str):
-    """An abstract (or a comment, a journal reference) with its LaTeX text macros as text."""
+    """An abstract (or a comment) with its LaTeX text macros as text, its blank lines kept."""
     return tex.to_html(text, paragraphs=True)
 
 
