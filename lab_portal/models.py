@@ -76,6 +76,8 @@ class User(AbstractUser):
     research_interests = models.TextField(_("research interests"), blank=True)
     # The morning e-mail of what the person's watch rules found; chat channels do not replace it.
     morning_digest = models.BooleanField(_("morning e-mail digest"), default=True)
+    # Paper lists show every abstract whole, or its first lines until it is opened.
+    expand_abstracts = models.BooleanField(_("show abstracts in full"), default=False)
 
     objects = PersonManager()
 

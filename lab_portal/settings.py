@@ -309,6 +309,8 @@ else:
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ko", _("Korean"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and times in each language's own order, by name (lab_portal/formats/).
+FORMAT_MODULE_PATH = ["lab_portal.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = env("TIME_ZONE", "Asia/Seoul")

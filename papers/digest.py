@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -147,7 +148,7 @@ def build_message(person: User, rows: list[Notification], *, day: date, key: str
         "Your papers for %(day)s: %(count)d match",
         "Your papers for %(day)s: %(count)d matches",
         len(papers),
-    ) % {"day": day.isoformat(), "count": len(papers)}
+    ) % {"day": date_format(day, "DATE_FORMAT"), "count": len(papers)}
     return Message(
         subject=subject,
         dedupe_key=key,

@@ -24,6 +24,16 @@ class FeedFilterForm(forms.Form):
         return (match["a"], match["b"], match["c"]) if match else None
 
 
+class AbstractsForm(forms.Form):
+    """How a person's paper lists show abstracts: a few lines of each, or whole."""
+
+    expanded = forms.TypedChoiceField(
+        label=_("Abstracts"),
+        choices=[("0", _("a few lines")), ("1", _("in full"))],
+        coerce=lambda value: value == "1",
+    )
+
+
 class SearchForm(forms.Form):
     class Sort:
         RELEVANCE = "relevance"

@@ -12,6 +12,7 @@ urlpatterns = [
     path("author/", views.author, name="author"),
     path("search/", views.search, name="search"),
     path("search/arxiv/", views.search_arxiv_view, name="search-arxiv"),
+    path("abstracts/", views.abstracts, name="abstracts"),
     path("add/", views.add, name="add"),
     path("fetch/", views.fetch_status, name="fetch-status"),
     path("fetch/now/", views.fetch_now, name="fetch-now"),

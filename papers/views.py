@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from . import bibtex, queries
 from .fetching import FetchError, add_paper, search_arxiv, start_daily_run
-from .forms import AddPaperForm, BookmarkForm, FeedFilterForm, SearchForm
+from .forms import AbstractsForm, AddPaperForm, BookmarkForm, FeedFilterForm, SearchForm
 from .models import Bookmark, FeedVisit, FetchRun, Paper, Tag
 from .services import save_bookmark
 from .tasks import fetch_new_papers
@@ -170,6 +170,19 @@ def toggle_bookmark(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         return render(request, "papers/paper_card.html#bookmark-button", {"paper": paper})
     messages.success(request, _("Removed from your library.") if deleted else _("Saved to your library."))
     return _back(request, paper.get_absolute_url())
+
+
+@require_POST
+def abstracts(request: HttpRequest) -> HttpResponse:
+    """Remember whether this person's paper lists show abstracts whole or a few lines of each.
+    Only the person's own choice is written: there is nobody else's to name."""
+    form = AbstractsForm(request.POST)
+    if form.is_valid():
+        request.user.expand_abstracts = form.cleaned_data["expanded"]
+        request.user.save(update_fields=["expand_abstracts"])
+    else:
+        messages.error(request, _("Not saved: choose abstracts in full or a few lines of each."))
+    return _back(request, reverse("papers:index"))
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:

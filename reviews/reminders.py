@@ -137,7 +137,7 @@ def _why_not(reminder: ReviewReminder, now: datetime) -> str:
 def message(reminder: ReviewReminder, now: datetime) -> Message:
     assignment = reminder.assignment
     draft, reviewer = assignment.draft, assignment.reviewer
-    values = {"title": draft.title, "due": formats.date_format(reminder.due, "j F Y")}
+    values = {"title": draft.title, "due": formats.date_format(reminder.due, "DATE_FORMAT")}
     if reminder.kind == Kind.BEFORE:
         subject = _("Review due on %(due)s: %(title)s") % values
         text = _("Your review of “%(title)s” is due on %(due)s.") % values

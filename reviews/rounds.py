@@ -16,7 +16,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from lab_portal.notify import Message, notify
@@ -312,14 +313,14 @@ def move_due(round: ReviewRound, due) -> list[ReviewAssignment]:
         ReviewAssignment.objects.filter(pk__in=[a.pk for a in moving]).update(due=due)
         for assignment in moving:
             assignment.due = due
-            notify(
-                assignment.reviewer,
-                Message(
+            # Written in the reviewer's language, not the lead's who moved the date.
+            with translation.override(assignment.reviewer.language):
+                message = Message(
                     subject=_("New due date: review of %(title)s") % {"title": assignment.draft.title},
                     dedupe_key=f"review-due:{assignment.pk}:{due.isoformat()}",
                     text=_("Your review of “%(title)s” is now due on %(due)s.")
-                    % {"title": assignment.draft.title, "due": due.isoformat()},
+                    % {"title": assignment.draft.title, "due": date_format(due, "DATE_FORMAT")},
                     url=reverse("reviews:review", args=[assignment.draft_id]),
-                ),
-            )
+                )
+            notify(assignment.reviewer, message)
     return moving

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -225,7 +226,7 @@ def move_due(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request,
             _("Reviews are now due on %(due)s; %(count)d reviewers are told.")
-            % {"due": round.due.isoformat(), "count": len({a.reviewer_id for a in moved})},
+            % {"due": date_format(round.due, "DATE_FORMAT"), "count": len({a.reviewer_id for a in moved})},
         )
     return redirect("reviews:round-board", round.pk)
 

@@ -31,9 +31,9 @@ def room_taken_message(clash: Talk | None) -> str:
     return message % {
         "room": clash.room,
         "title": clash.title,
-        "day": formats.date_format(start, "D j M Y"),
-        "start": formats.time_format(start, "H:i"),
-        "end": formats.time_format(end, "H:i"),
+        "day": formats.date_format(start, "SHORT_WEEKDAY_DATE_FORMAT"),
+        "start": formats.time_format(start, "TIME_FORMAT"),
+        "end": formats.time_format(end, "TIME_FORMAT"),
     }
 
 

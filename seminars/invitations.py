@@ -25,6 +25,8 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -202,8 +204,9 @@ def send_invitation(invitation_id: int) -> bool:
     return True
 
 
-def _talk_day(talk: Talk) -> str:
-    return talk.local_start.strftime("%Y-%m-%d")
+def _talk_day(talk: Talk):
+    # Lazy: the subject is read inside send_notice, in the recipient's language.
+    return lazy(date_format, str)(talk.local_start, "DATE_FORMAT")
 
 
 class LinkClosed(Exception):

@@ -5,6 +5,7 @@ every link costs more than the page's SQL. The route prefix is reversed once per
 """
 
 import functools
+from datetime import datetime
 from html import escape as _escape
 from urllib.parse import quote
 
@@ -14,6 +15,8 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from papers import tex
 
 register = template.Library()
 
@@ -83,9 +86,55 @@ def category_links(categories: list[str]):
     )
 
 
+@register.filter
+def from_iso(text: str) -> datetime | None:
+    """A moment from the ISO timestamps kept in a paper's list of versions, to format for the reader."""
+    try:
+        return datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+
+
+@register.filter
+def tex_text(text: str):
+    """An abstract (or a comment) with its LaTeX text macros as text, its blank lines kept."""
+    return tex.to_html(text, paragraphs=True)
+
+
+@register.filter
+def tex_title(text: str):
+    """A title, to be put inside a link: LaTeX as text, and links as their words."""
+    return tex.to_html(text, links=False)
+
+
+def abstract_box(paper, *, expanded: bool) -> str:
+    """The abstract, a few lines of it until opened (in place, without JavaScript): a <details>
+    whose summary is the abstract itself. A search result shows its snippet around the match
+    instead, and the whole abstract once opened."""
+    if not paper.abstract:
+        return ""
+    whole = tex.to_html(paper.abstract)
+    snippet = getattr(paper, "snippet", "")
+    label, more, less = (_escape(text) for text in (_("Abstract"), _("Show all"), _("Show less")))
+    if snippet:
+        # A search snippet is escaped where it is made (papers/queries.py), around its <mark>s.
+        summary = f'<span class="abstract-text snippet math">{conditional_escape(snippet)}</span>'
+        rest = f'<div class="abstract-text">{whole}</div>'
+    else:
+        summary, rest = f'<span class="abstract-text">{whole}</span>', ""
+    return (
+        f'<details class="abstract-box{" with-snippet" if snippet else ""}"{" open" if expanded else ""}>'
+        f'<summary><span class="visually-hidden">{label}: </span>{summary}'
+        f'<span class="abstract-toggle when-folded" aria-hidden="true">▾ {more}</span>'
+        f'<span class="abstract-toggle when-open" aria-hidden="true">▴ {less}</span>'
+        "</summary>"
+        f"{rest}</details>"
+    )
+
+
 @register.simple_tag(takes_context=True)
 def paper_card(context, paper):
-    """One paper of a listing: title, authors, identifiers, labels, the bookmark button, a snippet.
+    """One paper of a listing: title, authors, identifiers, labels, the bookmark button, the abstract.
 
     Built in Python, like the links above: a feed page repeats it dozens of times, and through
     the template engine the cards took half of the page's server time (15 of 32 ms on /papers/
@@ -102,16 +151,17 @@ def paper_card(context, paper):
     if paper.is_new_since_visit:
         labels.append(("label new", _("new since your last visit")))
     spans = " ".join(f'<span class="{kind}">{_escape(text)}</span>' for kind, text in labels)
-    # A search snippet is escaped where it is made (papers/queries.py), around its <mark>s.
-    snippet = f'<p class="snippet math">{conditional_escape(paper.snippet)}</p>' if paper.snippet else ""
+    request = context.get("request")
+    expanded = getattr(getattr(request, "user", None), "expand_abstracts", False)
     return mark_safe(  # noqa: S308 - every value escaped here or where it was built
         f'<article class="paper{" withdrawn" if paper.withdrawn else ""}" id="paper-{paper.pk}">'
-        f'<h3 class="paper-title math"><a href="{_escape(paper_url(paper.arxiv_id))}">'
-        f"{_escape(paper.title)}</a></h3>"
+        f'<h3 class="paper-title"><a href="{_escape(paper_url(paper.arxiv_id))}">'
+        f"{tex_title(paper.title)}</a></h3>"
         f'<p class="paper-authors">{author_links(paper.authors)}</p>'
         f'<div class="paper-meta"><a class="arxiv-id" href="{_escape(paper.abs_url)}" rel="noopener">'
         f"{_escape(paper.versioned_id)}</a> {category_links(paper.categories)} {spans} "
-        f"{bookmark_button(context, paper)} {share_button(context, paper)}</div>{snippet}"
+        f"{bookmark_button(context, paper)} {share_button(context, paper)}</div>"
+        f"{abstract_box(paper, expanded=expanded)}"
         f'<div class="share-slot" id="share-slot-{paper.pk}"></div></article>'
     )
 

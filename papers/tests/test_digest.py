@@ -79,7 +79,7 @@ def test_digest_goes_once_each_morning_in_each_persons_zone(smtp, run_digests, s
     ]
     assert [message["To"] for message in smtp.messages] == [seoul.email, new_york.email]
     mail = smtp.messages[0]
-    assert mail["Subject"] == "Your papers for 2026-11-27: 3 matches"
+    assert mail["Subject"] == "Your papers for 27 November 2026: 3 matches"
     text = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
     # Grouped by rule, rules in name order, the newest paper first within a rule.
@@ -121,8 +121,8 @@ def test_digest_what_arrives_after_the_morning_waits_for_the_next(smtp, run_dige
 
     assert (later_that_day, next_morning) == ({"sent": 0}, {"sent": 1})
     assert [m["Subject"] for m in smtp.messages] == [
-        "Your papers for 2026-11-27: 1 match",
-        "Your papers for 2026-11-28: 1 match",
+        "Your papers for 27 November 2026: 1 match",
+        "Your papers for 28 November 2026: 1 match",
     ]
     assert "Second paper" in smtp.messages[1].get_body(("plain",)).get_content()
     assert "First paper" not in smtp.messages[1].get_body(("plain",)).get_content()

@@ -242,7 +242,7 @@ def test_moving_the_due_date_moves_unsubmitted_reviews_and_their_reminders(login
         reverse("reviews:round-due", args=[round.pk]), {"due": later.isoformat()}, follow=True
     )
 
-    assert f"Reviews are now due on {later.isoformat()}" in response.content.decode()
+    assert f"Reviews are now due on {later.day} {later:%B %Y}" in response.content.decode()
     round.refresh_from_db()
     assert round.due == later
     assert ReviewAssignment.objects.get(pk=done.pk).due == DUE  # submitted: its date is history

@@ -3,25 +3,81 @@
 (function () {
   "use strict";
 
+  // Macros arXiv authors use that KaTeX does not know by these names.
+  var MACROS = {
+    "\\mbox": "\\text{#1}",
+    "\\mathbbm": "\\mathbb{#1}",
+    "\\upmu": "\\mu",
+    "\\Bar": "\\bar{#1}",
+    "\\R": "\\mathbb{R}",
+    "\\N": "\\mathbb{N}",
+    "\\Z": "\\mathbb{Z}",
+    "\\Q": "\\mathbb{Q}",
+    "\\C": "\\mathbb{C}",
+  };
+
+  function options(extra) {
+    var settings = {
+      // A macro KaTeX does not know leaves its math as the author's source, plain: never red
+      // error text, never a message in the console (see renderTex and errorCallback below).
+      throwOnError: true,
+      strict: "ignore",
+      // Links in math (arXiv abstracts put code links in $\href{…}{…}$), only to the web.
+      trust: function (context) {
+        return (context.command === "\\href" || context.command === "\\url") &&
+          (context.protocol === "http" || context.protocol === "https");
+      },
+      macros: Object.assign({}, MACROS),
+    };
+    return Object.assign(settings, extra || {});
+  }
+
+  // Titles and abstracts of papers: papers/tex.py puts each piece of math in its own
+  // <span class="tex" data-tex="…">, holding the source as text until it is typeset here.
+  function renderTex(root) {
+    if (!window.katex) return;
+    root.querySelectorAll("span.tex[data-tex]").forEach(function (element) {
+      var typeset = document.createElement("span");
+      try {
+        window.katex.render(element.dataset.tex, typeset, options({ displayMode: element.dataset.display === "true" }));
+      } catch (error) {
+        element.classList.add("tex-source");
+        return; // the source stays as the author wrote it
+      }
+      element.removeAttribute("data-tex");
+      element.replaceChildren(typeset);
+    });
+  }
+
   function renderMath(root) {
     if (typeof window.renderMathInElement !== "function") return;
     root.querySelectorAll(".math").forEach(function (element) {
-      window.renderMathInElement(element, {
-        delimiters: [
-          { left: "$$", right: "$$", display: true },
-          { left: "\\[", right: "\\]", display: true },
-          { left: "$", right: "$", display: false },
-          { left: "\\(", right: "\\)", display: false },
-        ],
-        throwOnError: false,
-      });
+      try {
+        window.renderMathInElement(element, options({
+          delimiters: [
+            { left: "$$", right: "$$", display: true },
+            { left: "\\[", right: "\\]", display: true },
+            { left: "$", right: "$", display: false },
+            { left: "\\(", right: "\\)", display: false },
+          ],
+          ignoredClasses: ["tex"],
+          errorCallback: function () {}, // the unreadable math stays as its source
+        }));
+      } catch (error) {
+        // KaTeX failing in a way auto-render does not catch (a font it lacks metrics for):
+        // what was not typeset stays as text.
+      }
     });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    renderTex(document);
     renderMath(document);
   });
   document.addEventListener("htmx:afterSwap", function (event) {
+    // Typeset pieces lose their data-tex, so the whole page is cheap to look through; "load
+    // more" puts its papers beside the element it swapped, not inside it.
+    renderTex(document);
     renderMath(event.detail.elt);
   });
 })();
