@@ -27,26 +27,6 @@ def words(language: str, text: str) -> str:
         return translation.gettext(text)
 
 
-@pytest.fixture
-def open_page(browser):
-    """`open_page(width, language)`: a fresh browser of its own (own cookies) at that width, whose
-    Accept-Language is `language`."""
-    contexts = []
-
-    def open_at(width: int, language: str):
-        context = browser.new_context(
-            viewport={"width": width, "height": 900}, locale={"en": "en-GB", "ko": "ko-KR"}[language]
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        return page
-
-    yield open_at
-    for context in contexts:
-        context.close()
-
-
 def log_in(page, base: str, username: str, password: str = PASSWORD) -> None:
     """Through the log-in form, by field names, so it works in either language."""
     page.goto(f"{base}/accounts/login/")
