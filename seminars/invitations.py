@@ -326,12 +326,12 @@ def flag_tba_talks(now: datetime | None = None) -> int:
 
 
 @cache
-def _zone_names() -> list[str]:
+def zone_names() -> list[str]:
     return sorted(available_timezones())
 
 
 def zone_choices() -> list[tuple[str, str]]:
-    return [("", _("— the talk's own time zone —")), *((name, name) for name in _zone_names())]
+    return [("", _("— the talk's own time zone —")), *((name, name) for name in zone_names())]
 
 
 class InvitationForm(forms.Form):
