@@ -200,7 +200,9 @@ def _back(request: HttpRequest, fallback: str) -> HttpResponse:
 
 
 def _tags_in_use(user) -> list[Tag]:
-    return Tag.objects.filter(user=user).annotate(count=Count("bookmarks")).filter(count__gt=0)
+    # By name, said again: a query with an aggregate ignores the model's default ordering.
+    tags = Tag.objects.filter(user=user).annotate(count=Count("bookmarks")).filter(count__gt=0)
+    return tags.order_by("name")
 
 
 def library(request: HttpRequest, tag: str = "") -> HttpResponse:
