@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+# Links in mail and chat lead to the portal `make run` serves, unless SITE_URL is set.
+SITE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: run test lint format messages clean
 
@@ -14,18 +16,19 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-## run: install, migrate, seed the demo lab and serve http://127.0.0.1:$(PORT)
-##      (with REDIS_URL set, a Celery worker with beat runs beside it)
+## run: install, migrate, seed the demo lab and serve http://127.0.0.1:$(PORT), the SITE_URL of its
+##      mail and chat links unless SITE_URL is set (with REDIS_URL set, a Celery worker with beat
+##      runs beside it)
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo "Lab Portal: http://127.0.0.1:$(PORT)/"
+	@echo "Lab Portal: http://127.0.0.1:$(PORT)/ (links in mail and chat: $(SITE_URL)/)"
 	@if [ -n "$$REDIS_URL" ]; then \
-		$(BIN)/celery -A lab_portal worker --beat --schedule $(VENV)/celerybeat-schedule --loglevel=INFO & \
+		SITE_URL='$(SITE_URL)' $(BIN)/celery -A lab_portal worker --beat --schedule $(VENV)/celerybeat-schedule --loglevel=INFO & \
 		worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
+		SITE_URL='$(SITE_URL)' $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
 	else \
-		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
+		SITE_URL='$(SITE_URL)' $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
 	fi
 
 ## test: the whole suite (set DATABASE_URL and REDIS_URL to run it on PostgreSQL and Redis)

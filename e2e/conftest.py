@@ -37,3 +37,23 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """`open_page(width, language)`: a fresh browser of its own (own cookies) at that width, whose
+    Accept-Language is `language` ("en" or "ko")."""
+    contexts = []
+
+    def open_at(width: int, language: str):
+        context = browser.new_context(
+            viewport={"width": width, "height": 900}, locale={"en": "en-GB", "ko": "ko-KR"}[language]
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield open_at
+    for context in contexts:
+        context.close()

@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -87,8 +87,10 @@ def person(request: HttpRequest, username: str) -> HttpResponse:
 def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("Your profile is saved."))
+        person = form.save()
+        # Said in the language just chosen: the next page is already in it.
+        with translation.override(person.language):
+            messages.success(request, _("Your profile is saved."))
         return redirect("profile")
     return render(request, "lab_portal/profile.html", {"form": form})
 

@@ -94,6 +94,11 @@ class BookmarkForm(forms.ModelForm):
         widgets = {"note": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
+        # One prefix per bookmark wherever the form is shown (the paper's page, the library with
+        # many rows), so what a page sends is what the save view reads.
+        instance = kwargs.get("instance")
+        if instance is not None and instance.pk:
+            kwargs.setdefault("prefix", f"b{instance.pk}")
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["tag_names"].initial = ", ".join(tag.name for tag in self.instance.tags.all())

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
@@ -137,15 +138,24 @@ def author(request: HttpRequest) -> HttpResponse:
 
 def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     paper = _get_paper(arxiv_id)
+    return render(request, "papers/paper.html", _paper_page(request, paper))
+
+
+# The part of a paper's page that its Save button and its library box swap with htmx.
+PAPER_LIBRARY = "paper-library"
+
+
+def _paper_library(request: HttpRequest, paper: Paper, *, form=None, saved: bool = False) -> dict:
+    """The paper with the viewer's bookmark of it and the form to edit it (`form` when bound)."""
     bookmark = Bookmark.objects.filter(user=request.user, paper=paper).prefetch_related("tags").first()
     paper.is_bookmarked = bookmark is not None
-    context = {
-        "paper": paper,
-        "bookmark": bookmark,
-        "form": BookmarkForm(instance=bookmark) if bookmark else None,
-        "lab_categories": queries.feed_frame()["categories"],
-    }
-    return render(request, "papers/paper.html", context)
+    if bookmark is not None and form is None:
+        form = BookmarkForm(instance=bookmark)
+    return {"paper": paper, "bookmark": bookmark, "form": form, "saved": saved, "next": _safe_next(request)}
+
+
+def _paper_page(request: HttpRequest, paper: Paper, **library) -> dict:
+    return {**_paper_library(request, paper, **library), "lab_categories": queries.feed_frame()["categories"]}
 
 
 def paper_bibtex(request: HttpRequest, arxiv_id: str) -> HttpResponse:
@@ -166,6 +176,9 @@ def toggle_bookmark(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     if not deleted:
         Bookmark.objects.get_or_create(user=request.user, paper=paper)
     paper.is_bookmarked = not deleted
+    if request.htmx and request.htmx.target == PAPER_LIBRARY:
+        # On the paper's own page the library box comes and goes with the button.
+        return render(request, "papers/paper.html#paper-library", _paper_library(request, paper))
     if request.htmx:
         return render(request, "papers/paper_card.html#bookmark-button", {"paper": paper})
     messages.success(request, _("Removed from your library.") if deleted else _("Saved to your library."))
@@ -185,13 +198,24 @@ def abstracts(request: HttpRequest) -> HttpResponse:
     return _back(request, reverse("papers:index"))
 
 
-def _back(request: HttpRequest, fallback: str) -> HttpResponse:
+def _safe_next(request: HttpRequest) -> str:
+    """The page a form came from (its `next`), if it is one of ours; empty otherwise."""
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(target)
-    return redirect(fallback)
+        return target
+    return ""
+
+
+def _back(request: HttpRequest, fallback: str) -> HttpResponse:
+    return redirect(_safe_next(request) or fallback)
+
+
+def _tags_in_use(user) -> list[Tag]:
+    # By name, said again: a query with an aggregate ignores the model's default ordering.
+    tags = Tag.objects.filter(user=user).annotate(count=Count("bookmarks")).filter(count__gt=0)
+    return tags.order_by("name")
 
 
 def library(request: HttpRequest, tag: str = "") -> HttpResponse:
@@ -207,43 +231,53 @@ def library(request: HttpRequest, tag: str = "") -> HttpResponse:
         bookmarks = bookmarks.filter(tags=tag_obj)
     if state in Bookmark.State.values:
         bookmarks = bookmarks.filter(state=state)
-    tags = Tag.objects.filter(user=request.user).annotate(count=Count("bookmarks")).filter(count__gt=0)
-    rows = [
-        (bookmark, BookmarkForm(instance=bookmark, prefix=f"b{bookmark.pk}")) for bookmark in bookmarks[:500]
-    ]
-    context = {"rows": rows, "tags": tags, "tag": tag, "state": state, "states": Bookmark.State.choices}
+    rows = [(bookmark, BookmarkForm(instance=bookmark)) for bookmark in bookmarks[:500]]
+    context = {
+        "rows": rows,
+        "tags": _tags_in_use(request.user),
+        "tag": tag,
+        "state": state,
+        "states": Bookmark.State.choices,
+    }
     return render(request, "papers/library.html", context)
 
 
 @require_POST
 def edit_bookmark(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save a bookmark's state, tags and note, from the paper's page or a library row.
+
+    With htmx the part that sent it comes back (the paper page's library box, or the row with the
+    library's tag filter beside it); without, a redirect with a message. A refused form comes back
+    as typed, with its errors, so nothing the person wrote is lost.
+    """
     bookmark = _get_bookmark_for_user(request, pk)
-    form = BookmarkForm(request.POST, instance=bookmark, prefix=f"b{bookmark.pk}")
-    if form.is_valid():
+    form = BookmarkForm(request.POST, instance=bookmark)
+    saved = form.is_valid()
+    if saved:
         save_bookmark(
             form.instance,
             state=form.cleaned_data["state"],
             note=form.cleaned_data["note"],
             tag_names=form.cleaned_data["tag_names"],
         )
-        if not request.htmx:
-            messages.success(request, _("Saved."))
-    elif not request.htmx:
-        messages.error(
-            request,
-            _("Not saved: %(errors)s")
-            % {"errors": " ".join(e for errors in form.errors.values() for e in errors)},
-        )
+    # The refused form's instance holds half-applied values: what is shown is read again.
+    bound = None if saved else form
+    if request.htmx and request.htmx.target == PAPER_LIBRARY:
+        context = _paper_library(request, bookmark.paper, form=bound, saved=saved)
+        return render(request, "papers/paper.html#paper-library", context)
     if request.htmx:
         bookmark = _get_bookmark_for_user(request, pk)
-        return render(
-            request,
-            "papers/library.html#bookmark-row",
-            {
-                "bookmark": bookmark,
-                "form": form if form.errors else BookmarkForm(instance=bookmark, prefix=f"b{bookmark.pk}"),
-            },
+        form = bound or BookmarkForm(instance=bookmark)
+        row = {"bookmark": bookmark, "form": form, "saved": saved, "next": _safe_next(request)}
+        tags = {"tags": _tags_in_use(request.user), "oob": True}
+        return HttpResponse(
+            render_to_string("papers/library.html#bookmark-row", row, request)
+            + render_to_string("papers/library.html#library-tags", tags, request)
         )
+    if not saved:
+        context = _paper_page(request, bookmark.paper, form=form)
+        return render(request, "papers/paper.html", context, status=400)
+    messages.success(request, _("Saved."))
     return _back(request, reverse("papers:library"))
 
 

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from lab_portal.models import validate_timezone
@@ -46,6 +47,17 @@ def pdf_help() -> str:
     return _("A PDF of at most %(limit)s, not password-protected.") % {"limit": human_size(max_bytes())}
 
 
+def deadline_choice(deadline: Deadline) -> str:
+    """A deadline as the draft form offers it: the venue and when papers are due, as it states it."""
+    local = deadline.local_paper_deadline
+    return _("%(deadline)s · papers due %(day)s %(time)s %(zone)s") % {
+        "deadline": deadline,
+        "day": formats.date_format(local, "DATE_FORMAT"),
+        "time": local.strftime("%H:%M"),
+        "zone": deadline.zone_label,
+    }
+
+
 def parse_outside_authors(text: str) -> list[tuple[str, str]]:
     """`Name <e-mail>` or `Name, e-mail` per line; the e-mail may be left out."""
     authors = []
@@ -78,14 +90,18 @@ class DraftForm(forms.ModelForm):
         label=_("Co-authors from the lab"),
         queryset=get_user_model().objects.none(),
         required=False,
-        help_text=_("You are the first author; they follow in the order listed."),
+        help_text=_(
+            "Everyone from the lab who wrote it with you: they can open it and are never asked to "
+            "review it. Authors are listed by name; the author order is the one in your PDF."
+        ),
     )
     outside_authors = forms.CharField(
         label=_("Co-authors from outside the lab"),
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("One per line: Name <e-mail>."),
+        # Escaped: Django shows help texts as HTML, where <e-mail> would be an unknown tag.
+        help_text=escape(_("One per line: Name <e-mail>, or just the name.")),
     )
     pdf = PdfField()
     note = forms.CharField(label=_("Note"), required=False, max_length=2000, initial=_("First version"))
@@ -99,10 +115,12 @@ class DraftForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["coauthors"].queryset = get_user_model().objects.active().exclude(pk=user.pk)
         self.fields["deadline"].queryset = Deadline.objects.upcoming().select_related("venue")
+        self.fields["deadline"].label_from_instance = deadline_choice
         self.fields["review_by"].required = False
-        self.fields["review_by"].help_text = _("Leave empty for %(days)d days before the paper deadline.") % {
-            "days": settings.REVIEW_DAYS_BEFORE_DEADLINE
-        }
+        self.fields["review_by"].help_text = _(
+            "Leave empty for %(days)d days before the paper deadline. A review round that takes the "
+            "draft sets the date its reviews are due."
+        ) % {"days": settings.REVIEW_DAYS_BEFORE_DEADLINE}
         self.fields["pdf"].help_text = pdf_help()
 
     def clean_outside_authors(self) -> list[tuple[str, str]]:

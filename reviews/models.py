@@ -194,7 +194,8 @@ class Draft(models.Model):
 
 
 class DraftAuthor(models.Model):
-    """A lab member (person) or an outside co-author (name and e-mail), in author order."""
+    """A lab member (person) or an outside co-author (name and e-mail); listed by name (`order`),
+    never in the paper's author order, which only its PDF knows."""
 
     draft = models.ForeignKey(
         Draft, verbose_name=_("draft"), on_delete=models.CASCADE, related_name="authors"

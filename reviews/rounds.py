@@ -24,7 +24,7 @@ from lab_portal.notify import Message, notify
 
 from .assignment import Infeasible, solve
 from .expertise import Affinity, affinity
-from .models import Review, ReviewAssignment, ReviewRound
+from .models import Draft, Review, ReviewAssignment, ReviewRound
 
 
 class PublishError(Exception):
@@ -297,13 +297,32 @@ def _notify(assignment: ReviewAssignment, round: ReviewRound) -> None:
     )
 
 
+def open_round(*, by, drafts, **fields) -> ReviewRound:
+    """A new round over `drafts` (the rest of `fields` as the round form names them), opened by `by`."""
+    with transaction.atomic():
+        round = ReviewRound.objects.create(opened_by=by, **fields)
+        round.drafts.set(drafts)
+        _drafts_follow(round)
+    return round
+
+
+def _drafts_follow(round: ReviewRound) -> None:
+    """A draft's reviews are due when its round says, so the round's date becomes its drafts' own
+    review-by date: the draft page, the draft lists, the review form, the queues and the reminders
+    then all say the same day. A draft a later round has taken follows that round instead."""
+    Draft.objects.filter(review_rounds=round).exclude(review_rounds__created_at__gt=round.created_at).update(
+        review_by=round.due
+    )
+
+
 def move_due(round: ReviewRound, due) -> list[ReviewAssignment]:
-    """Give the round, and every review of it not yet submitted, a new due date; tell those
-    reviewers. Reminders follow by themselves: rows of the old date are skipped, the new date
+    """Give the round, its drafts and every review of it not yet submitted a new due date; tell
+    those reviewers. Reminders follow by themselves: rows of the old date are skipped, the new date
     gets its own (reminders.py). Returns the assignments moved."""
     with transaction.atomic():
         ReviewRound.objects.filter(pk=round.pk).update(due=due)
         round.due = due
+        _drafts_follow(round)
         moving = list(
             ReviewAssignment.objects.filter(round=round)
             .exclude(due=due)

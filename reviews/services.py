@@ -52,17 +52,20 @@ def create_draft(
     checked: CheckedPdf,
     note: str,
 ) -> Draft:
-    """Save a new draft (its fields set by the form) with `by` as first author and its first PDF."""
+    """Save a new draft (its fields set by the form) with `by` among its authors and its first PDF."""
 
     def write(stored):
         draft.created_by = by
         draft.save()
         people = [by, *(person for person in coauthors if person.pk != by.pk)]
-        rows = [DraftAuthor(draft=draft, person=person, order=order) for order, person in enumerate(people)]
-        rows += [
-            DraftAuthor(draft=draft, name=name, email=email, order=order)
-            for order, (name, email) in enumerate(outside_authors, start=len(people))
-        ]
+        rows = [DraftAuthor(draft=draft, person=person) for person in people]
+        rows += [DraftAuthor(draft=draft, name=name, email=email) for name, email in outside_authors]
+        # Who the authors are decides who reads the draft and who may not review it; their order
+        # is the paper's, in its PDF, and changes until submission. A multiple choice cannot say
+        # it, so the portal does not pretend to: authors are listed by name.
+        rows.sort(key=lambda author: author.display_name.casefold())
+        for order, author in enumerate(rows):
+            author.order = order
         DraftAuthor.objects.bulk_create(rows)
         _add_version(draft, upload=upload, checked=checked, note=note, by=by, stored=stored)
         return draft

@@ -77,8 +77,7 @@ def open_round(request: HttpRequest) -> HttpResponse:
     _require_lead(request)
     form = RoundForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        form.instance.opened_by = request.user
-        round = form.save()
+        round = planner.open_round(by=request.user, **form.cleaned_data)
         messages.success(request, _("The round is open; here is the best assignment for it."))
         return redirect(round)
     status = 400 if request.method == "POST" else 200

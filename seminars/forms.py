@@ -15,6 +15,7 @@ from papers.models import Paper
 from papers.services import parse_reference
 from reviews.models import Draft
 
+from .invitations import zone_choices, zone_names
 from .models import Series, Talk, TalkRequest, wall_clock_exists, zoned
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -110,6 +111,9 @@ class TalkForm(forms.ModelForm):
         self.fields["host"].queryset = people()
         self.fields["speaker_user"].queryset = people()
         self.fields["timezone"].help_text = _("The zone the date and times above are in.")
+        # Picked from the list, as in the profile: a zone typed by hand is easily one that is not.
+        self.fields["timezone"].widget = forms.Select(choices=[(name, name) for name in zone_names()])
+        self.fields["speaker_timezone"].widget = forms.Select(choices=zone_choices())
         talk = self.instance
         # Only drafts the editor may see are offered; one linked by someone who may see it stays
         # linked, and hidden, when another editor may not.

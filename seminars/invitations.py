@@ -1,13 +1,16 @@
 """Outside speakers fill in their own talk through a link, without an account.
 
-The link holds a random token of which only the SHA-256 is stored, so a copy of the database
-opens nothing; the page finds the invitation by that hash, which a guesser cannot steer, so the
-lookup's timing tells them nothing. The token is minted by the task that mails it and so never
-travels through the broker or the task log. A link serves one talk, stops working after
-SEMINAR_INVITATION_DAYS or when the talk ends, and dies when the host revokes it or sends a new
-one.
+The link's token is an HMAC, under the portal's secret key, of the invitation and a random salt
+the row keeps; only the token's SHA-256 is stored, so a copy of the database opens nothing
+without the key. The page finds the invitation by that hash, which a guesser cannot steer, so
+the lookup's timing tells them nothing. The token is minted by the task that mails it and so
+never travels through the broker or the task log; the talk's host and the leads see the same link
+on the talk page, recomputed from the salt, to copy it to the speaker themselves. A link serves
+one talk, stops working after SEMINAR_INVITATION_DAYS or when the talk ends, and dies when the
+host revokes it or sends a new one.
 """
 
+import base64
 import hashlib
 import logging
 import secrets
@@ -25,6 +28,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.formats import date_format
 from django.utils.functional import lazy
 from django.utils.text import format_lazy
@@ -62,6 +66,11 @@ def photo_max_bytes() -> int:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _token(invitation_id: int, salt: str) -> str:
+    digest = salted_hmac("seminars.speaker-link", f"{invitation_id}:{salt}", algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _unguessable_hash() -> str:
@@ -107,6 +116,7 @@ class LinkState:
     invitation: SpeakerInvitation
     expires_at: datetime
     live: bool
+    url: str = ""  # filled in only for the host's panel (shareable_link)
 
 
 def link_state(invitation: SpeakerInvitation, now: datetime | None = None) -> LinkState:
@@ -147,6 +157,18 @@ def link_url(talk: Talk, token: str) -> str:
     return settings.SITE_URL + reverse("seminars:speaker-form", args=[talk.pk, token])
 
 
+def shareable_link(state: LinkState) -> str:
+    """The live link as mailed, for the host to copy; empty while its mail has not gone out yet,
+    and when the secret key changed since (the recomputed token would no longer open it)."""
+    invitation = state.invitation
+    if not (state.live and invitation.token_salt):
+        return ""
+    token = _token(invitation.pk, invitation.token_salt)
+    if not secrets.compare_digest(hash_token(token), invitation.token_hash):
+        return ""
+    return link_url(invitation.talk, token)
+
+
 def revoke_invitations(talk: Talk, *, now: datetime | None = None) -> int:
     return talk.invitations.filter(revoked_at__isnull=True).update(revoked_at=now or timezone.now())
 
@@ -177,13 +199,14 @@ def invite_speaker(talk: Talk, *, email: str, by) -> SpeakerInvitation:
 def send_invitation(invitation_id: int) -> bool:
     """Mint the link's token, store its hash and mail the link; False if the invitation is dead.
 
-    Each sending mints a new token, so a retried sending leaves only the last mailed link working
-    and a link revoked in the meantime is never mailed.
+    Each sending mints a new token (a new salt), so a retried sending leaves only the last mailed
+    link working and a link revoked in the meantime is never mailed.
     """
-    token = secrets.token_urlsafe(32)
+    salt = secrets.token_urlsafe(16)
+    token = _token(invitation_id, salt)
     keyed = SpeakerInvitation.objects.filter(
         pk=invitation_id, revoked_at__isnull=True, expires_at__gt=timezone.now()
-    ).update(token_hash=hash_token(token))
+    ).update(token_hash=hash_token(token), token_salt=salt)
     if not keyed:
         return False
     invitation = SpeakerInvitation.objects.select_related(
@@ -306,12 +329,12 @@ def flag_tba_talks(now: datetime | None = None) -> int:
 
 
 @cache
-def _zone_names() -> list[str]:
+def zone_names() -> list[str]:
     return sorted(available_timezones())
 
 
 def zone_choices() -> list[tuple[str, str]]:
-    return [("", _("— the talk's own time zone —")), *((name, name) for name in _zone_names())]
+    return [("", _("— the talk's own time zone —")), *((name, name) for name in zone_names())]
 
 
 class InvitationForm(forms.Form):

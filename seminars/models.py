@@ -535,13 +535,15 @@ class TalkRequest(models.Model):
 
 
 class SpeakerInvitation(models.Model):
-    """A link for an outside speaker: only the SHA-256 of its token is stored."""
+    """A link for an outside speaker: only the SHA-256 of its token is stored, and the salt from
+    which the token is recomputed with the secret key (seminars.invitations)."""
 
     talk = models.ForeignKey(
         Talk, verbose_name=_("talk"), on_delete=models.CASCADE, related_name="invitations"
     )
     email = models.EmailField(_("e-mail"))
     token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    token_salt = models.CharField(_("token salt"), max_length=32, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("invited by"),

@@ -48,7 +48,7 @@ def test_a_chosen_review_by_date_is_kept(login, researcher):
     assert Draft.objects.get().review_by == date(2027, 5, 1)
 
 
-def test_new_draft_records_lab_and_outside_authors_in_order(login, researcher, make_person):
+def test_new_draft_records_lab_and_outside_authors_listed_by_name(login, researcher, make_person):
     coauthor = make_person("yuna", display_name="Yuna Choi")
     deadline = make_deadline()
     data = {
@@ -67,11 +67,12 @@ def test_new_draft_records_lab_and_outside_authors_in_order(login, researcher, m
     draft = Draft.objects.get()
     authors = [(a.person, a.name, a.email) for a in DraftAuthor.objects.filter(draft=draft)]
     assert response.url == draft.get_absolute_url()
+    # Not the order they were given in: the form cannot say the paper's order, so none is implied.
     assert authors == [
+        (None, "Alan Turing", ""),
+        (None, "Grace Hopper", "grace@navy.example"),
         (researcher, "", ""),
         (coauthor, "", ""),
-        (None, "Grace Hopper", "grace@navy.example"),
-        (None, "Alan Turing", ""),
     ]
     assert draft.created_by == researcher and draft.anonymous
     assert draft.status == Draft.Status.DRAFT

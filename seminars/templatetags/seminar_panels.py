@@ -11,12 +11,15 @@ register = template.Library()
 
 @register.simple_tag
 def speaker_invitation(talk: Talk) -> invitations.LinkState | None:
-    """`{% speaker_invitation talk as link %}`: the talk's latest link and whether it works."""
+    """`{% speaker_invitation talk as link %}`: the talk's latest link, whether it works, and the
+    link itself to copy (the panel is rendered only for the talk's host and the leads)."""
     invitation = invitations.latest_invitation(talk)
     if invitation is None:
         return None
     invitation.talk = talk
-    return invitations.link_state(invitation)
+    state = invitations.link_state(invitation)
+    state.url = invitations.shareable_link(state)
+    return state
 
 
 @register.simple_tag

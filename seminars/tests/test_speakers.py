@@ -94,7 +94,8 @@ def test_speaker_fills_in_the_talk_without_an_account_and_the_host_is_told(clien
 
     assert page.status_code == 200
     assert "Your talk at the lab" in page.text
-    assert page["Referrer-Policy"] == "no-referrer"
+    # Same-origin: the form posts with its Origin (CSRF), other sites get no referrer at all.
+    assert page["Referrer-Policy"] == "same-origin"
     assert "your talk is confirmed" in response.text
     techtalk.refresh_from_db()
     assert techtalk.title == "Compilers for everyone, $O(n)$"
@@ -393,6 +394,74 @@ def test_talk_page_shows_the_link_state_to_the_host_only(login, host, other_rese
     assert "Revoke the link" in for_host.text
     assert "grace@navy.example.org" not in for_other.text
     assert "Revoke the link" not in for_other.text
+
+
+def test_live_link_is_shown_to_copy_to_the_host_and_leads_and_to_nobody_else(
+    client, login, host, lead, other_researcher, techtalk
+):
+    path = invite(login(host), techtalk)
+    mailed = mail.outbox[-1].body
+    url = techtalk.get_absolute_url()
+
+    for_host = login(host).get(url)
+    for_lead = login(lead).get(url)
+    for_other = login(other_researcher).get(url)
+    client.logout()
+    anonymous = client.get(url)
+
+    link = f"http://127.0.0.1:8000{path}"
+    assert link in mailed
+    assert f'value="{link}"' in for_host.text
+    assert f'value="{link}"' in for_lead.text
+    token = LINK.search(path).group(2)
+    assert token not in for_other.text
+    assert "The link, to pass on to the speaker" not in for_other.text
+    assert anonymous.status_code == 302 and token not in anonymous.text
+
+
+def test_link_shown_to_the_host_follows_resending_and_revoking(login, host, techtalk):
+    host_client = login(host)
+    first = invite(host_client, techtalk)
+    second = invite(host_client, techtalk, email="grace.hopper@example.org")
+
+    after_resend = host_client.get(techtalk.get_absolute_url())
+    host_client.post(f"/seminars/talks/{techtalk.pk}/revoke-invitation/")
+    after_revoke = host_client.get(techtalk.get_absolute_url())
+
+    assert second in after_resend.text
+    assert first not in after_resend.text
+    assert second not in after_revoke.text
+    assert "The link, to pass on to the speaker" not in after_revoke.text
+
+
+def test_expired_link_is_no_longer_shown_to_the_host(login, host, techtalk, settings):
+    settings.SEMINAR_INVITATION_DAYS = 3
+    sent_at = datetime.now(UTC)
+    with time_machine.travel(sent_at, tick=False):
+        path = invite(login(host), techtalk)
+
+    with time_machine.travel(sent_at + timedelta(days=3, seconds=1), tick=False):
+        page = login(host).get(techtalk.get_absolute_url())
+
+    assert path not in page.text
+    assert "no longer works" in page.text
+
+
+def test_link_is_not_shown_after_the_secret_key_changed_but_the_mailed_one_still_opens(
+    client, login, host, techtalk, settings
+):
+    path = invite(login(host), techtalk)
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 40
+    settings.SECRET_KEY_FALLBACKS = []
+
+    page = login(host).get(techtalk.get_absolute_url())
+    client.logout()
+    speaker = client.get(path)
+
+    token = LINK.search(path).group(2)
+    assert token not in page.text
+    assert "The link shows here once its e-mail has gone out" in page.text
+    assert speaker.status_code == 200
 
 
 def test_speaker_details_are_shown_escaped_on_the_talk_page(client, login, host, techtalk, other_researcher):

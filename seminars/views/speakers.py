@@ -1,7 +1,8 @@
 """Speaker invitations: the host's forms on the talk page, and the speaker's page behind the link.
 
 Who may see what: inviting, re-sending and revoking are for the talk's host and the leads (403
-for others, 404 for an unknown talk); the speaker's page needs no account, only a live link for
+for others, 404 for an unknown talk), and so is the live link itself, shown to copy in the talk
+page's speaker panel (rendered for them alone); the speaker's page needs no account, only a live link for
 that very talk (404 for an unknown token or another talk's, 410 for a revoked or expired one);
 the speaker's photo is for logged-in people (the middleware), like the talk page it sits on.
 """
@@ -69,8 +70,10 @@ def revoke_invitation(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    # The token is in the address: never send it on as a referrer, and keep the page unindexed.
-    response["Referrer-Policy"] = "no-referrer"
+    # The token is in the address: never send it to another site as a referrer, and keep the page
+    # unindexed. "same-origin", not "no-referrer": with no referrer at all Chromium posts the form
+    # with "Origin: null", which Django's CSRF check refuses.
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

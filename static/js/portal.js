@@ -70,14 +70,44 @@
     });
   }
 
+  // A "Copy" button names the input it copies (data-copy); without this script it stays hidden
+  // and the read-only input can still be selected and copied by hand.
+  function showCopyButtons(root) {
+    root.querySelectorAll("button[data-copy]").forEach(function (button) {
+      button.hidden = false;
+    });
+  }
+
+  function copyFrom(button) {
+    var input = document.getElementById(button.dataset.copy);
+    if (!input) return;
+    input.select();
+    var done = function () {
+      button.textContent = button.dataset.copied || button.textContent;
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(done, function () {
+        if (document.execCommand("copy")) done();
+      });
+    } else if (document.execCommand("copy")) {
+      done();
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-copy]");
+    if (button) copyFrom(button);
+  });
   document.addEventListener("DOMContentLoaded", function () {
     renderTex(document);
     renderMath(document);
+    showCopyButtons(document);
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     // Typeset pieces lose their data-tex, so the whole page is cheap to look through; "load
     // more" puts its papers beside the element it swapped, not inside it.
     renderTex(document);
     renderMath(event.detail.elt);
+    showCopyButtons(document);
   });
 })();

@@ -233,7 +233,8 @@ class Command(BaseCommand):
                 created += was_created
 
         # By name, not by import: lab_portal stays independent of the apps it hosts.
-        call_command("load_demo_papers", stdout=self.stdout)
+        # Dated as lately announced, so the demo is live whatever day it is seeded (again).
+        call_command("load_demo_papers", recent=True, stdout=self.stdout)
         call_command("load_demo_talks", stdout=self.stdout)
         call_command("load_demo_library", stdout=self.stdout)
         call_command("load_demo_reviews", stdout=self.stdout)

@@ -210,14 +210,14 @@ class Command(BaseCommand):
     def _round(self, people, drafts, today) -> None:
         if not drafts or ReviewRound.objects.filter(name="ICML internal review").exists():
             return
-        round = ReviewRound.objects.create(
+        round = rounds.open_round(
+            by=people["jiwoo"],
+            drafts=drafts,
             name="ICML internal review",
             reviewers_per_draft=2,
             max_load=2,
             due=today + timedelta(days=5),
-            opened_by=people["jiwoo"],
         )
-        round.drafts.set(drafts)
         # The real solver plans it; the demo writes the rows itself so seeding e-mails nobody.
         plan = rounds.plan_round(round)
         now = timezone.now()
@@ -230,10 +230,11 @@ class Command(BaseCommand):
         round.status, round.published_at = ReviewRound.Status.PUBLISHED, now
         round.save(update_fields=["status", "published_at"])
         first = drafts[0]
-        # One more by hand, so the demo researcher (minji) owes a review on her dashboard.
+        # One more by hand, so the demo researcher (minji) owes a review on her dashboard; due on
+        # the draft's one date, its round's, like every review of it.
         if "minji" in people and not first.authors.filter(person=people["minji"]).exists():
             ReviewAssignment.objects.get_or_create(
-                draft=first, reviewer=people["minji"], defaults={"due": today + timedelta(days=2)}
+                draft=first, reviewer=people["minji"], defaults={"due": round.due}
             )
         done = first.assignments.filter(round=round).order_by("pk").first()
         if done is not None:
