@@ -5,12 +5,14 @@ and the feed at phone width in Korean."""
 import re
 
 import pytest
+from django.utils import translation
+from django.utils.formats import date_format
 from playwright.sync_api import expect
 
 from e2e.test_dashboard import demo_lab, log_in  # noqa: F401 - the fixture is used by name
 from lab_portal.management.commands.seed_demo import DEMO_PASSWORD
 from lab_portal.models import User
-from papers.models import Bookmark
+from papers.models import Bookmark, Paper
 
 pytestmark = pytest.mark.browser
 
@@ -143,7 +145,11 @@ def test_feed_at_phone_width_in_korean_shows_the_first_paper_at_once(browser, li
     log_in(page, base, "minji", DEMO_PASSWORD)
     page.goto(f"{base}/papers/")
 
-    expect(page.get_by_role("heading", level=1)).to_have_text("최신 공개: 2026년 7월 1일 수요일")
+    # The demo's latest day is today's listing (seed_demo moves it), named the Korean way.
+    with translation.override("ko"):
+        latest = date_format(Paper.objects.latest_day(), "WEEKDAY_DATE_FORMAT")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"최신 공개: {latest}")
+    assert re.fullmatch(r"\d{4}년 \d{1,2}월 \d{1,2}일 .요일", latest)
     title = page.locator("article.paper .paper-title").first
     box = title.bounding_box()
     assert box["y"] + box["height"] <= 844, "the first paper's title is below the first screen"

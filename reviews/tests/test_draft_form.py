@@ -22,7 +22,7 @@ def form_of(html: str):
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("en", "NeurIPS 2027 · papers due May 15, 2027 23:59 AoE"),
+        ("en", "NeurIPS 2027 · papers due 15 May 2027 23:59 AoE"),
         ("ko", "NeurIPS 2027 · 논문 마감 2027년 5월 15일 23:59 AoE"),
     ],
 )
