@@ -2,7 +2,8 @@
 
 Each sender makes exactly one attempt and says how it went: it returns the service's answer,
 or raises `TemporaryError` (try again, after `retry_after` when the service named a wait) or
-`PermanentError` (the service refused; its own words go to the person's channel settings).
+`PermanentError` (the service refused; its words, or for Slack a fixed text of ours, go to the
+person's channel settings).
 Retrying, and remembering what was sent, is lab_portal.notify's business.
 """
 
@@ -23,6 +24,7 @@ from django.utils.html import format_html, format_html_join, linebreaks
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from . import slack
 from .models import Channel
 
 # Telegram counts the text after its HTML is parsed, in UTF-16 code units.
@@ -289,26 +291,53 @@ def _slack_item(item: Item) -> str:
     return "\n".join(lines)
 
 
-def valid_webhook_url(url: str) -> bool:
-    """Only Slack's own hosts (SLACK_WEBHOOK_HOSTS): a pasted URL must not reach inside the lab."""
-    parts = urlsplit(url)
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    secure = parts.scheme == "https" or (parts.scheme == "http" and loopback)
-    return secure and parts.hostname in settings.SLACK_WEBHOOK_HOSTS
+def slack_webhook_url(url: str) -> str | None:
+    """The webhook URL to post to, rebuilt from its checked parts; None when it is not a Slack
+    webhook on SLACK_WEBHOOK_HOSTS (a pasted URL must not reach inside the lab)."""
+    return slack.webhook_url(url, settings.SLACK_WEBHOOK_HOSTS)
+
+
+# Slack's documented webhook errors: the only words of its answer that reach a stored error, so
+# nothing another server says can be read back through the channel page.
+SLACK_ERRORS = {
+    "invalid_payload", "user_not_found", "channel_not_found", "channel_is_archived", "action_prohibited",
+    "posting_to_general_channel_denied", "too_many_attachments", "no_service", "no_active_hooks",
+    "invalid_token", "team_disabled", "no_text", "msg_too_long",
+}  # fmt: skip
 
 
 def send_slack(webhook_url: str, message: Message) -> str:
+    """Post to the checked URL only. The answers recorded are the portal's own short texts, and
+    a URL that does not pass (stored before the rule, or the hosts changed) is never posted to."""
+    url = slack_webhook_url(webhook_url)
+    if url is None:
+        raise PermanentError(
+            _(
+                "This is not a Slack webhook URL the portal may post to: edit the channel with the URL "
+                "Slack gave you."
+            )
+        )
     body = {"text": slack_text(message), "mrkdwn": True, "unfurl_links": False, "unfurl_media": False}
-    # The webhook's path is its secret: keep it out of stored errors and logs.
-    response = _post(webhook_url, body, secret=urlsplit(webhook_url).path)
-    answer = response.text.strip()[:300] or f"HTTP {response.status_code}"
-    if response.status_code == 429:
-        raise TemporaryError(answer, retry_after=_retry_after_header(response.headers.get("Retry-After")))
-    if response.status_code >= 500:
-        raise TemporaryError(answer)
-    if response.status_code != 200:
-        raise PermanentError(answer)
-    return _("Slack answered %(answer)s") % {"answer": answer}
+    try:
+        response = requests.post(url, json=body, timeout=settings.NOTIFY_HTTP_TIMEOUT, allow_redirects=False)
+    except requests.Timeout:
+        raise TemporaryError(_("Slack did not answer in time.")) from None
+    except requests.RequestException:
+        raise TemporaryError(_("Slack could not be reached.")) from None
+    status = response.status_code
+    code = response.text.strip()[:64] if status != 200 else ""
+    if status == 429:
+        wait = _retry_after_header(response.headers.get("Retry-After"))
+        raise TemporaryError(_("Slack asked the portal to wait (HTTP 429)."), retry_after=wait)
+    if status >= 500:
+        raise TemporaryError(_("Slack could not take the message (HTTP %(status)d).") % {"status": status})
+    if status != 200:
+        if code in SLACK_ERRORS:
+            raise PermanentError(
+                _("Slack refused the message (HTTP %(status)d: %(code)s).") % {"status": status, "code": code}
+            )
+        raise PermanentError(_("Slack refused the message (HTTP %(status)d).") % {"status": status})
+    return _("Slack accepted the message.")
 
 
 # E-mail -----------------------------------------------------------------------------------------

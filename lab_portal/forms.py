@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
-from .channels import valid_webhook_url
+from .channels import slack_webhook_url
 from .models import Channel, User
 
 TELEGRAM_CHAT = re.compile(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")
@@ -115,10 +115,14 @@ class ChannelForm(forms.ModelForm):
                     _("A Telegram chat id is a number such as 123456789 or -1001234567890, or @name."),
                 )
         elif kind == Channel.Kind.SLACK:
-            if not valid_webhook_url(target):
+            # Stored as rebuilt from the parts that were checked, which is exactly what is posted to.
+            url = slack_webhook_url(target)
+            if url is None:
                 self.add_error(
-                    "target", _("Paste the incoming webhook URL Slack gave you (https://hooks.slack.com/…).")
+                    "target",
+                    _("Paste the incoming webhook URL Slack gave you (https://hooks.slack.com/services/…)."),
                 )
+            return url or target
         elif for_person and target and target.lower() != (self.user.email or "").lower():
             # Nobody has confirmed another address belongs to this person: the portal must not
             # become a way to mail strangers. A team's address is set by its lead.

@@ -149,6 +149,15 @@ class Channel(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
     last_sent_at = models.DateTimeField(_("last sent at"), null=True, blank=True)
+    # The latest test message: a worker sends it, and the channel's page follows its state.
+    last_test = models.ForeignKey(
+        "Delivery",
+        verbose_name=_("last test message"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = ChannelQuerySet.as_manager()

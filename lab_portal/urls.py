@@ -28,6 +28,7 @@ urlpatterns = [
     path("me/channels/<int:pk>/toggle", views.toggle_channel, name="toggle-channel"),
     path("me/channels/<int:pk>/delete", views.delete_channel, name="delete-channel"),
     path("me/channels/<int:pk>/test", views.test_channel, name="test-channel"),
+    path("me/channels/<int:pk>/status", views.channel_status, name="channel-status"),
     path("people/", views.people, name="people"),
     path("people/<str:username>/", views.person, name="person"),
     path("teams/<slug:slug>/", views.team, name="team"),

@@ -138,7 +138,7 @@ def test_slack_message_arrives_with_mrkdwn_escaping(researcher, slack, send_now,
         f"<{settings.SITE_URL}/papers/2606.00042|Portal> · <https://arxiv.org/abs/2606.00042|arXiv>",
     ]
     delivery.refresh_from_db()
-    assert (delivery.state, delivery.response) == ("sent", "Slack answered ok")
+    assert (delivery.state, delivery.response) == ("sent", "Slack accepted the message.")
 
 
 def test_email_arrives_as_html_and_plain_text(researcher, smtp, send_now, settings):
@@ -530,10 +530,52 @@ def test_a_personal_email_channel_cannot_point_at_someone_elses_address(login, r
     assert not Channel.objects.exists()
 
 
-def test_test_message_button_sends_and_shows_the_answer(login, researcher, telegram):
+def test_test_message_button_queues_and_answers_before_anything_is_sent(
+    login, researcher, slack, django_capture_on_commit_callbacks
+):
+    channel = add_channel(researcher, Channel.Kind.SLACK, slack.url)
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = login(researcher).post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
+
+    # The request only queued the message (on commit): nothing reached Slack while it ran.
+    assert slack.connections == 0 and len(queued) == 1
+    channel.refresh_from_db()
+    assert (channel.last_test.state, channel.last_test.attempts) == ("pending", 0)
+    assert "Test message queued" in response.text and "<html" not in response.text
+    # The row asks for itself again until the message has gone, and also works as a plain link.
+    assert f'hx-get="/me/channels/{channel.pk}/status"' in response.text
+    assert f'href="/me/channels/#channel-{channel.pk}"' in response.text
+
+
+def test_test_message_state_follows_the_worker(login, researcher, slack, django_capture_on_commit_callbacks):
+    channel = add_channel(researcher, Channel.Kind.SLACK, slack.url)
+    client = login(researcher)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
+
+    queued[0]()  # the worker takes the task
+    row = client.get(f"/me/channels/{channel.pk}/status", headers={"HX-Request": "true"})
+    page = client.get(f"/me/channels/{channel.pk}/status")
+
+    [arrival] = slack.arrivals
+    assert arrival.body["text"].startswith("*Test message from the Lab Portal*\nThis channel works")
+    assert "Test message sent: Slack accepted the message." in " ".join(row.text.split())
+    assert "hx-get" not in row.text.split("Test message sent")[1].split("</p>")[0]  # done: no more asking
+    assert "HX-Request" in row["Vary"]
+    assert (page.status_code, page["Location"]) == (302, f"/me/channels/#channel-{channel.pk}")
+
+
+def test_test_message_button_sends_and_shows_the_answer(
+    login, researcher, telegram, django_capture_on_commit_callbacks
+):
     channel = add_channel(researcher, Channel.Kind.TELEGRAM, "4242")
 
-    response = login(researcher).post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
+    client = login(researcher)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
+    response = client.get(f"/me/channels/{channel.pk}/status", headers={"HX-Request": "true"})
 
     [arrival] = telegram.sent()
     assert arrival.text.startswith("Test message from the Lab Portal\nThis channel works")
@@ -543,37 +585,52 @@ def test_test_message_button_sends_and_shows_the_answer(login, researcher, teleg
     assert channel.last_sent_at is not None
 
 
-def test_test_message_clicked_twice_is_sent_once(login, researcher, telegram, time_machine):
+def test_test_message_clicked_twice_is_sent_once(
+    login, researcher, telegram, time_machine, django_capture_on_commit_callbacks
+):
     time_machine.move_to("2026-11-27 09:00:01Z", tick=False)
     channel = add_channel(researcher, Channel.Kind.TELEGRAM, "4242")
     client = login(researcher)
 
-    client.post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
     time_machine.shift(3)
-    second = client.post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
+    with django_capture_on_commit_callbacks(execute=True):
+        second = client.post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
 
     assert len(telegram.sent()) == 1
     assert "Test message sent:" in second.text
 
 
-def test_test_message_failure_is_shown_and_kept_on_the_channel(login, researcher, telegram):
+def test_test_message_failure_is_shown_and_kept_on_the_channel(
+    login, researcher, telegram, django_capture_on_commit_callbacks
+):
     channel = add_channel(researcher, Channel.Kind.TELEGRAM, "4242")
     telegram.script(telegram_error(400, "Bad Request: chat not found"))
     client = login(researcher)
 
-    response = client.post(f"/me/channels/{channel.pk}/test", follow=True)
-    page = client.get("/me/channels/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/me/channels/{channel.pk}/test")
+    page = client.get(response["Location"])
 
-    assert "The test message failed: Bad Request: chat not found" in response.text
+    assert response["Location"] == f"/me/channels/#channel-{channel.pk}"
+    assert "Test message queued" in page.text
+    assert "The test message failed: Bad Request: chat not found" in " ".join(page.text.split())
     assert "Last error" in page.text and "Bad Request: chat not found" in page.text
 
 
-def test_test_message_on_an_email_channel_arrives(login, researcher, smtp):
+def test_test_message_on_an_email_channel_arrives(
+    login, researcher, smtp, django_capture_on_commit_callbacks
+):
     channel = add_channel(researcher, Channel.Kind.EMAIL)
 
-    response = login(researcher).post(f"/me/channels/{channel.pk}/test", follow=True)
+    client = login(researcher)
 
-    assert "Test message sent." in response.text
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/me/channels/{channel.pk}/test")
+    page = client.get("/me/channels/")
+
+    assert "Test message sent: Accepted by the mail server" in " ".join(page.text.split())
     [mail] = smtp.messages
     assert mail["To"] == researcher.email
     assert "http://127.0.0.1:8000/me/channels/" in mail.get_body(("plain",)).get_content()
