@@ -9,9 +9,13 @@ from .notify import requeue
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    """Who leads a team is set here (people with a lead's role; they need not be members), and who
+    is in it on each person's page: a team's channels and watch rules follow these records."""
+
     list_display = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
+    filter_horizontal = ["leads"]
 
 
 @admin.register(User)

@@ -8,7 +8,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from .channels import slack_webhook_url
-from .models import Channel, User
+from .models import Channel, Team, User
 
 TELEGRAM_CHAT = re.compile(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")
 
@@ -50,7 +50,6 @@ class ProfileForm(forms.ModelForm):
         fields = [
             "display_name",
             "email",
-            "team",
             "timezone",
             "language",
             "arxiv_names",
@@ -64,7 +63,7 @@ class ProfileForm(forms.ModelForm):
 
 
 class ChannelForm(forms.ModelForm):
-    """A channel of the person's own, or of the team they lead (`owner`, for new channels)."""
+    """A channel of the person's own, or of a team they lead (`owner`, for new channels)."""
 
     owner = forms.ChoiceField(label=_("For"), required=False)
 
@@ -83,18 +82,19 @@ class ChannelForm(forms.ModelForm):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        if self.instance.pk or not (user.is_lead and user.team_id):
+        self.teams = {str(team.pk): team for team in Team.objects.filter(pk__in=user.led_team_ids)}
+        if self.instance.pk or not self.teams:
             del self.fields["owner"]
         else:
-            self.fields["owner"].choices = [("person", _("Me")), ("team", user.team.name)]
+            teams = [(pk, team.name) for pk, team in self.teams.items()]
+            self.fields["owner"].choices = [("person", _("Me")), *teams]
 
     def clean(self):
         data = super().clean()
         channel = self.instance
         if not channel.pk:
-            channel.person, channel.team = (
-                (None, self.user.team) if data.get("owner") == "team" else (self.user, None)
-            )
+            team = self.teams.get(data.get("owner") or "")
+            channel.person, channel.team = (None, team) if team else (self.user, None)
         kind, target = data.get("kind"), (data.get("target") or "").strip()
         if kind:
             data["target"] = self._clean_target(kind, target, for_person=channel.person is not None)

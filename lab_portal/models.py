@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 
@@ -24,6 +25,15 @@ class Team(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
     description = models.TextField(_("description"), blank=True)
+    # Set by an admin, like membership (User.team): a lead may lead a team without being in it.
+    # A lead's team powers (its channels and watch rules) follow this, never their own team.
+    leads = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("leads"),
+        blank=True,
+        related_name="led_teams",
+        limit_choices_to=models.Q(role__in=["lead", "admin"]) | models.Q(is_superuser=True),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -96,6 +106,17 @@ class User(AbstractUser):
     def is_lead(self) -> bool:
         return self.role in (self.Role.LEAD, self.Role.ADMIN) or self.is_superuser
 
+    @cached_property
+    def led_team_ids(self) -> frozenset[int]:
+        """The teams an admin made this person lead, while they hold a lead's role; read once
+        per request (or per loaded person)."""
+        if not self.is_lead or self.pk is None:
+            return frozenset()
+        return frozenset(self.led_teams.values_list("pk", flat=True))
+
+    def leads_team(self, team_id: int | None) -> bool:
+        return team_id is not None and team_id in self.led_team_ids
+
     def apply_role(self) -> None:
         """The admin role is what opens Django's admin site: keep Django's flags in step with it."""
         self.is_staff = self.is_superuser = self.role == self.Role.ADMIN
@@ -116,11 +137,8 @@ class ChannelQuerySet(models.QuerySet):
         return self.filter(person__isnull=True, team__isnull=True)
 
     def managed_by(self, user: "User"):
-        """A person's own channels and, for a lead, their team's."""
-        mine = models.Q(person=user)
-        if user.is_lead and user.team_id:
-            mine |= models.Q(team_id=user.team_id)
-        return self.filter(mine)
+        """A person's own channels and, for a lead, those of the teams they lead."""
+        return self.filter(models.Q(person=user) | models.Q(team_id__in=user.led_team_ids))
 
 
 class Channel(models.Model):

@@ -75,7 +75,8 @@ def people(request: HttpRequest) -> HttpResponse:
 
 def team(request: HttpRequest, slug: str) -> HttpResponse:
     team = get_object_or_404(Team, slug=slug)
-    return render(request, "lab_portal/team.html", {"team": team, "members": team.members.active()})
+    context = {"team": team, "members": team.members.active(), "leads": team.leads.active()}
+    return render(request, "lab_portal/team.html", context)
 
 
 def person(request: HttpRequest, username: str) -> HttpResponse:
@@ -89,7 +90,8 @@ def profile(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, _("Your profile is saved."))
         return redirect("profile")
-    return render(request, "lab_portal/profile.html", {"form": form})
+    led_teams = Team.objects.filter(pk__in=request.user.led_team_ids)
+    return render(request, "lab_portal/profile.html", {"form": form, "led_teams": led_teams})
 
 
 @login_not_required
@@ -135,9 +137,9 @@ def _check_redis() -> dict:
         return {"ok": False, "error": exc.__class__.__name__}
 
 
-# Notification channels. Who may see what: a person manages their own channels, and a lead their
-# team's as well; anyone else's channel answers 404, as if it did not exist. The lab's group
-# channels are edited in the admin site.
+# Notification channels. Who may see what: a person manages their own channels, and a lead those
+# of the teams an admin made them lead; anyone else's channel answers 404, as if it did not exist.
+# The lab's group channels are edited in the admin site.
 
 
 def _get_channel_for_user(request: HttpRequest, pk: int) -> Channel:
@@ -150,7 +152,7 @@ def _channel_row(request: HttpRequest, channel: Channel, **context) -> HttpRespo
 
 
 def channels(request: HttpRequest) -> HttpResponse:
-    """A person's channels (a lead's team's too), with a form to add one."""
+    """A person's channels (and those of the teams they lead), with a form to add one."""
     form = ChannelForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         channel = form.save()
@@ -161,11 +163,12 @@ def channels(request: HttpRequest) -> HttpResponse:
 
 def _channels_context(request: HttpRequest, **extra) -> dict:
     managed = list(Channel.objects.managed_by(request.user).select_related("person", "team", "last_test"))
-    leads_team = request.user.is_lead and request.user.team_id
+    teams = list(Team.objects.filter(pk__in=request.user.led_team_ids))
+    for team in teams:
+        team.managed_channels = [channel for channel in managed if channel.team_id == team.pk]
     return {
         "own": [channel for channel in managed if channel.person_id == request.user.pk],
-        "team_channels": [channel for channel in managed if channel.team_id],
-        "team": request.user.team if leads_team else None,
+        "teams": teams,
         "form": ChannelForm(user=request.user),
         **extra,
     }

@@ -370,22 +370,22 @@ def test_a_lead_adds_a_channel_for_their_team(login, lead, team, telegram):
     client = login(lead)
 
     page = client.get("/me/channels/")
-    client.post("/me/channels/", {"kind": "telegram", "target": "-100123", "owner": "team"})
+    client.post("/me/channels/", {"kind": "telegram", "target": "-100123", "owner": team.pk})
 
     assert "Channels of Vision" in page.text
     channel = Channel.objects.get()
     assert (channel.team, channel.person) == (team, None)
 
 
-def test_a_team_email_channel_needs_an_address(login, lead, telegram):
-    response = login(lead).post("/me/channels/", {"kind": "email", "target": "", "owner": "team"})
+def test_a_team_email_channel_needs_an_address(login, lead, team, telegram):
+    response = login(lead).post("/me/channels/", {"kind": "email", "target": "", "owner": team.pk})
 
     assert "Enter an e-mail address." in response.text
     assert not Channel.objects.exists()
 
 
-def test_a_researcher_cannot_add_a_team_channel(login, researcher, telegram):
-    login(researcher).post("/me/channels/", {"kind": "telegram", "target": "-100123", "owner": "team"})
+def test_a_researcher_cannot_add_a_team_channel(login, researcher, team, telegram):
+    login(researcher).post("/me/channels/", {"kind": "telegram", "target": "-100123", "owner": team.pk})
 
     channel = Channel.objects.get()
     assert (channel.person, channel.team) == (researcher, None)
@@ -428,6 +428,7 @@ def test_team_channels_are_for_the_team_lead_only(login, researcher, make_person
     channel = add_channel(team, Channel.Kind.TELEGRAM, "-100123")
     other_team = team.__class__.objects.create(name="Speech", slug="speech")
     other_lead = make_person("hyun", role=User.Role.LEAD, team=other_team)
+    other_team.leads.add(other_lead)
 
     for intruder in (researcher, other_lead):
         assert login(intruder).post(f"/me/channels/{channel.pk}/{action}").status_code == 404
