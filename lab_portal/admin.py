@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import Channel, Delivery, Team, User
+from .models import Channel, Delivery, SsoIdentity, Team, User
 from .notify import requeue
 
 
@@ -18,9 +18,23 @@ class TeamAdmin(admin.ModelAdmin):
     filter_horizontal = ["leads"]
 
 
+class SsoIdentityInline(admin.TabularInline):
+    """Who the person is at the identity provider. Deleting the row lets their next sign-on link
+    again by e-mail (when the provider gave them a new account, say)."""
+
+    model = SsoIdentity
+    extra = 0
+    fields = readonly_fields = ["issuer", "subject", "created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class PersonAdmin(UserAdmin):
     list_display = ["username", "display_name", "email", "team", "role", "is_active"]
+    inlines = [SsoIdentityInline]
+    readonly_fields = ["pending_email"]
     list_filter = ["role", "team", "is_active"]
     search_fields = ["username", "display_name", "email", "first_name", "last_name"]
     fieldsets = [
@@ -30,6 +44,7 @@ class PersonAdmin(UserAdmin):
             {
                 "fields": [
                     "display_name",
+                    "pending_email",
                     "team",
                     "role",
                     "timezone",

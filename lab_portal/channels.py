@@ -94,14 +94,15 @@ class ChatMigrated(DeliveryError):
         self.chat_id = chat_id
 
 
-def send(channel: Channel, message: Message, *, key: str = "") -> str:
-    """Send `message` on `channel` once, in the channel owner's language; return the answer."""
+def send(channel: Channel, message: Message, *, key: str = "", address: str = "") -> str:
+    """Send `message` on `channel` once, in the channel owner's language; return the answer.
+    `address`, on an e-mail channel, sends to it instead (lab_portal.notify.notify_address)."""
     with translation.override(channel.language):
         if channel.kind == Channel.Kind.TELEGRAM:
             return send_telegram(channel.target, message)
         if channel.kind == Channel.Kind.SLACK:
             return send_slack(channel.target, message)
-        return send_email(channel.destination, message, key=key)
+        return send_email(address or channel.destination, message, key=key)
 
 
 # Text helpers ---------------------------------------------------------------------------------

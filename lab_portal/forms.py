@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
+from .addresses import is_taken
 from .channels import slack_webhook_url
 from .models import Channel, Team, User
 
@@ -38,18 +39,27 @@ class NameListField(forms.CharField):
 
 
 class ProfileForm(forms.ModelForm):
+    """A person's own profile. The e-mail address is not saved by the form: a new one waits for
+    its owner to confirm it (lab_portal/addresses.py), and under single sign-on it comes from the
+    identity provider. Teams and roles are set by admins."""
+
     arxiv_names = NameListField(
         label=_("Names on arXiv"),
         required=False,
         help_text=_("One per line, as they appear on your papers: “Jung-Woo Ha”, “J.-W. Ha”."),
     )
     timezone = forms.ChoiceField(label=_("Time zone"))
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        required=False,
+        help_text=_("A new address is used once you open the link the portal sends to it."),
+    )
+    field_order = ["display_name", "email"]
 
     class Meta:
         model = User
         fields = [
             "display_name",
-            "email",
             "timezone",
             "language",
             "arxiv_names",
@@ -60,6 +70,27 @@ class ProfileForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+        email = self.fields["email"]
+        email.initial = self.instance.email
+        # Someone without an address (one shared with another account, say) may save the rest.
+        email.required = bool(self.instance.email)
+        if settings.OIDC_ENABLED:
+            email.disabled = True
+            email.help_text = _("Your address comes from %(provider)s.") % {
+                "provider": settings.OIDC_PROVIDER_NAME
+            }
+
+    def clean_email(self) -> str:
+        address = self.cleaned_data["email"].strip()
+        if address.lower() != self.instance.email.lower() and is_taken(address, by_other_than=self.instance):
+            raise ValidationError(_("This address belongs to another account."))
+        return address
+
+    @property
+    def new_email(self) -> str:
+        """The address asked for, when it is not the person's current one (blank: none)."""
+        address = self.cleaned_data.get("email", "")
+        return address if address.lower() != self.instance.email.lower() else ""
 
 
 class ChannelForm(forms.ModelForm):

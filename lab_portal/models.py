@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -84,6 +85,9 @@ class User(AbstractUser):
         help_text=_("The ways your name appears on your papers, for example “Jung-Woo Ha” and “J.-W. Ha”."),
     )
     research_interests = models.TextField(_("research interests"), blank=True)
+    # A new address waits here until its owner opens the link sent to it (lab_portal/addresses.py):
+    # it reserves nothing and matches nobody, so typing someone else's address changes nothing.
+    pending_email = models.EmailField(_("new e-mail address, not yet confirmed"), blank=True)
 
     objects = PersonManager()
 
@@ -91,6 +95,15 @@ class User(AbstractUser):
         ordering = ["display_name", "username"]
         verbose_name = _("person")
         verbose_name_plural = _("people")
+        constraints = [
+            # Mail, channels, password resets and the first single sign-on go by the address.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="one_person_per_email",
+                violation_error_message=_("This address belongs to another account."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -124,6 +137,29 @@ class User(AbstractUser):
     @property
     def is_portal_admin(self) -> bool:
         return self.role == self.Role.ADMIN or self.is_superuser
+
+
+class SsoIdentity(models.Model):
+    """Who a person is at the lab's identity provider: after the first single sign-on, the
+    provider's stable subject finds the person, never the e-mail address again."""
+
+    person = models.ForeignKey(
+        User, verbose_name=_("person"), on_delete=models.CASCADE, related_name="sso_identities"
+    )
+    issuer = models.CharField(_("issuer"), max_length=255)
+    subject = models.CharField(_("subject"), max_length=255)
+    created_at = models.DateTimeField(_("linked at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("single sign-on identity")
+        verbose_name_plural = _("single sign-on identities")
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="one_person_per_sso_subject"),
+            models.UniqueConstraint(fields=["person", "issuer"], name="one_sso_subject_per_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.issuer}"
 
 
 class ChannelQuerySet(models.QuerySet):

@@ -35,7 +35,7 @@ from . import channels
 from .channels import Item, Message
 from .models import Channel, Delivery, Team, User
 
-__all__ = ["Item", "Message", "notify", "notify_lab"]
+__all__ = ["Item", "Message", "notify", "notify_address", "notify_lab"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,27 @@ def notify_lab(message: Message, *, kinds: Iterable[str] | None = None) -> list[
     if kinds is not None:
         targets = targets.filter(kind__in=set(kinds))
     return _queue(targets, message)
+
+
+def notify_address(person: User, address: str, message: Message) -> Delivery | None:
+    """Queue one e-mail to `address`, which is not (yet) the person's: the link that confirms a
+    new address. It is recorded, and sent once, on the person's e-mail channel for their profile
+    address, made turned off if they had chosen other channels, so that this never starts other
+    mail; only this delivery goes to `address`. None when the key was used already."""
+    channel, _created = Channel.objects.get_or_create(
+        person=person,
+        kind=Channel.Kind.EMAIL,
+        target="",
+        defaults={"enabled": not person.channels.exists()},
+    )
+    payload = {**message.as_payload(), "to": address}
+    with transaction.atomic():
+        delivery, new = Delivery.objects.get_or_create(
+            channel=channel, dedupe_key=message.dedupe_key, defaults={"payload": payload}
+        )
+        if new:
+            _enqueue(delivery.pk)
+    return delivery if new else None
 
 
 def _queue(targets, message: Message) -> list[Delivery]:
@@ -125,7 +146,8 @@ def _attempt(delivery: Delivery, *, attempt: int) -> None:
     channel = delivery.channel
     try:
         message = Message.from_payload(delivery.payload)
-        answer = channels.send(channel, message, key=f"{delivery.pk}:{delivery.dedupe_key}")
+        key = f"{delivery.pk}:{delivery.dedupe_key}"
+        answer = channels.send(channel, message, key=key, address=delivery.payload.get("to", ""))
     except channels.ChatMigrated as moved:
         try:
             with transaction.atomic():

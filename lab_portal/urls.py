@@ -23,6 +23,8 @@ def oidc_only(view):
 urlpatterns = [
     path("", views.home, name="home"),
     path("me/", views.profile, name="profile"),
+    path("me/email/confirm/<str:token>/", views.confirm_email, name="confirm-email"),
+    path("me/email/cancel", views.cancel_email_change, name="cancel-email-change"),
     path("me/channels/", views.channels, name="channels"),
     path("me/channels/<int:pk>/", views.edit_channel, name="edit-channel"),
     path("me/channels/<int:pk>/toggle", views.toggle_channel, name="toggle-channel"),

@@ -5,15 +5,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from . import addresses
 from .forms import ChannelForm, ProfileForm
 from .models import Channel, Team, User
 from .notify import send_test_message
@@ -85,13 +86,53 @@ def person(request: HttpRequest, username: str) -> HttpResponse:
 
 
 def profile(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's own profile; nobody else's can be reached here."""
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Your profile is saved."))
+        if address := form.new_email:
+            addresses.request_change(request.user, address=address)
+            messages.info(
+                request,
+                _("To use %(new)s, open the link we sent there. Until then mail goes to %(old)s.")
+                % {"new": address, "old": request.user.email or _("nobody")},
+            )
         return redirect("profile")
     led_teams = Team.objects.filter(pk__in=request.user.led_team_ids)
     return render(request, "lab_portal/profile.html", {"form": form, "led_teams": led_teams})
+
+
+@require_POST
+def cancel_email_change(request: HttpRequest) -> HttpResponse:
+    """The signed-in person drops their own pending address; the link sent to it stops working."""
+    addresses.cancel_change(request.user)
+    messages.success(request, _("The change of address is cancelled."))
+    return redirect("profile")
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
+    """The link mailed to a new address. Only the signed-in person it was made for may use it
+    (others are sent to log in first); any other account, an expired, replaced or forged link
+    gets the same 400 page. GET shows a button, so a mail scanner that follows links confirms
+    nothing; POST confirms. Under single sign-on addresses come from the provider: 404."""
+    if settings.OIDC_ENABLED:
+        raise Http404
+    try:
+        address = addresses.check_link(request.user, token)
+    except addresses.LinkNotValid:
+        return render(request, "lab_portal/confirm_email.html", {"invalid": True}, status=400)
+    if request.method == "POST":
+        try:
+            addresses.confirm_change(request.user, token=token)
+        except addresses.LinkNotValid:
+            return render(request, "lab_portal/confirm_email.html", {"invalid": True}, status=400)
+        except addresses.AddressTaken:
+            return render(request, "lab_portal/confirm_email.html", {"taken": address}, status=409)
+        messages.success(request, _("%(address)s is now your e-mail address.") % {"address": address})
+        return redirect("profile")
+    return render(request, "lab_portal/confirm_email.html", {"address": address})
 
 
 @login_not_required

@@ -7,14 +7,13 @@ trick is tried through the doors a person has: the channel form, the edit form, 
 button of a channel stored before the rule (or added in the admin site).
 """
 
-import importlib
-
 import pytest
 from django.apps import apps
 
 from lab_portal import channels
 from lab_portal.models import Channel
 from lab_portal.notify import Message
+from lab_portal.tests import migrating
 from lab_portal.tests.stand_ins import InsideService, SlackServer
 
 pytestmark = pytest.mark.django_db
@@ -188,7 +187,7 @@ def test_migration_turns_off_stored_channels_the_rule_refuses(researcher, team, 
         kind=Channel.Kind.SLACK, target=f"https://hooks.slack.com:{inside.port}/services/x"
     )
     telegram = Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target="4242")
-    migration = importlib.import_module("lab_portal.migrations.0003_channel_last_test_and_checked_slack_urls")
+    migration = migrating.module("channel_last_test_and_checked_slack_urls")
 
     migration.turn_off_refused_slack_channels(apps, None)
 

@@ -4,6 +4,7 @@ records: nobody joins a team, or takes over its channels, from their own profile
 import pytest
 
 from lab_portal.models import Channel, Team, User
+from lab_portal.tests import migrating
 
 pytestmark = pytest.mark.django_db
 
@@ -130,6 +131,9 @@ def test_an_admin_sets_a_team_leads_and_a_person_team(login, portal_admin, lead,
             "is_active": "on",
             "date_joined_0": "2026-11-01",
             "date_joined_1": "09:00:00",
+            # The inline of single sign-on identities, empty.
+            "sso_identities-TOTAL_FORMS": "0",
+            "sso_identities-INITIAL_FORMS": "0",
         },
     )
 
@@ -153,15 +157,13 @@ def test_team_page_names_its_leads(login, researcher, lead, make_person, speech)
 
 
 def test_migration_makes_every_lead_the_lead_of_their_team(make_person, team, speech):
-    import importlib
-
     from django.apps import apps
 
     lead = make_person("jiwoo", role=User.Role.LEAD, team=team)
     admin = make_person("root", role=User.Role.ADMIN, team=speech)
     make_person("minji", team=team)
     make_person("nobody", role=User.Role.LEAD)
-    migration = importlib.import_module("lab_portal.migrations.0004_team_leads_set_by_admins")
+    migration = migrating.module("team_leads_set_by_admins")
 
     migration.leads_lead_their_team(apps, None)
     migration.leads_lead_their_team(apps, None)  # and once more: nothing changes
