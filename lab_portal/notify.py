@@ -167,7 +167,8 @@ def _attempt(delivery: Delivery, *, attempt: int) -> None:
         raise
     else:
         now = timezone.now()
-        if delivery.finish(attempt=attempt, state=Delivery.State.SENT, response=answer):
+        sent = delivery.finish(attempt=attempt, state=Delivery.State.SENT, response=answer)
+        if sent and not delivery.payload.get("to"):
             Channel.objects.filter(pk=channel.pk).update(last_sent_at=now, last_error="", last_error_at=None)
 
 
@@ -186,7 +187,9 @@ def _retry_or_fail(delivery: Delivery, *, attempt: int, error: channels.Temporar
 
 
 def _fail(delivery: Delivery, *, attempt: int, error: str) -> None:
-    if delivery.finish(attempt=attempt, state=Delivery.State.FAILED, response=error):
+    failed = delivery.finish(attempt=attempt, state=Delivery.State.FAILED, response=error)
+    # A message to another address (notify_address) says nothing about the channel's own.
+    if failed and not delivery.payload.get("to"):
         # Shown on the owner's channel settings until a message gets through again.
         Channel.objects.filter(pk=delivery.channel_id).update(
             last_error=error[:2000], last_error_at=timezone.now()

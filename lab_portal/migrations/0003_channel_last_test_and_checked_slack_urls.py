@@ -3,18 +3,20 @@ Slack channels whose stored URL the stricter rule refuses are turned off.
 
 The rule is lab_portal.slack's, against SLACK_WEBHOOK_HOSTS as set when the migration runs. A
 refused channel is kept (its owner sees it and what to do) but disabled, with a fixed error on
-it; nothing is sent there again until its owner saves a URL that passes. Sending checks the rule
-too, so a channel this misses still never posts anywhere else. Each one is listed on the output.
+it (in its owner's language); nothing is sent there again until its owner saves a URL that
+passes. Sending checks the rule too, so a channel this misses still never posts anywhere else.
+Each one is listed on the output.
 """
 
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
 from lab_portal import slack
 
-REFUSED = (
+REFUSED = gettext_noop(
     "This Slack webhook URL is not one the portal may post to (https:// on Slack's own host, then "
     "/services/…, with no port or user name), so the channel was turned off: edit it with the URL "
     "Slack gave you, then turn it on."
@@ -23,16 +25,14 @@ REFUSED = (
 
 def turn_off_refused_slack_channels(apps, schema_editor):
     Channel = apps.get_model("lab_portal", "Channel")
-    refused = [
-        channel
-        for channel in Channel.objects.filter(kind="slack").only("pk", "target", "enabled")
-        if slack.webhook_url(channel.target, settings.SLACK_WEBHOOK_HOSTS) is None
-    ]
-    for channel in refused:
+    now = timezone.now()
+    for channel in Channel.objects.filter(kind="slack").select_related("person"):
+        if slack.webhook_url(channel.target, settings.SLACK_WEBHOOK_HOSTS) is not None:
+            continue
         print(f"\n  Slack channel {channel.pk}: URL refused, turned off", end="")
-    Channel.objects.filter(pk__in=[channel.pk for channel in refused]).update(
-        enabled=False, last_error=REFUSED, last_error_at=timezone.now()
-    )
+        with translation.override(channel.person.language if channel.person else settings.LANGUAGE_CODE):
+            error = gettext(REFUSED)
+        Channel.objects.filter(pk=channel.pk).update(enabled=False, last_error=error, last_error_at=now)
 
 
 class Migration(migrations.Migration):

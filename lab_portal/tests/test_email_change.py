@@ -98,6 +98,7 @@ def test_the_confirmation_rides_on_a_turned_off_channel_when_the_person_chose_ot
     email = Channel.objects.get(person=researcher, kind=Channel.Kind.EMAIL)
     delivery = Delivery.objects.get(channel=email)
     assert (email.target, email.enabled) == ("", False)  # nothing else starts going by e-mail
+    assert email.last_sent_at is None  # nor does it say the profile address got mail
     assert (delivery.state, delivery.payload["to"]) == ("sent", NEW)
     assert telegram.arrivals == []
 

@@ -175,8 +175,13 @@ def test_a_url_refused_before_sending_and_an_unreachable_slack_read_alike_to_a_s
 
 def test_migration_turns_off_stored_channels_the_rule_refuses(researcher, team, inside, settings, capsys):
     settings.SLACK_WEBHOOK_HOSTS = ["hooks.slack.com"]
+    researcher.language = "ko"
+    researcher.save()
     good = Channel.objects.create(
         person=researcher, kind=Channel.Kind.SLACK, target=f"https://hooks.slack.com{SLACK_PATH}"
+    )
+    mine = Channel.objects.create(
+        person=researcher, kind=Channel.Kind.SLACK, target=f"https://hooks.slack.com:{inside.port}/services/y"
     )
     bad = Channel.objects.create(
         team=team,
@@ -191,11 +196,12 @@ def test_migration_turns_off_stored_channels_the_rule_refuses(researcher, team, 
 
     migration.turn_off_refused_slack_channels(apps, None)
 
-    for channel in (good, bad, lab, telegram):
+    for channel in (good, mine, bad, lab, telegram):
         channel.refresh_from_db()
     assert (good.enabled, good.last_error, telegram.enabled) == (True, "", True)
-    assert (bad.enabled, lab.enabled) == (False, False)
+    assert (mine.enabled, bad.enabled, lab.enabled) == (False, False, False)
     assert bad.last_error == lab.last_error == migration.REFUSED and bad.last_error_at is not None
+    assert mine.last_error.startswith("포털이")  # in its owner's language
     assert bad.target.startswith("https://127.0.0.1")  # kept for its owner to see and correct
     assert f"Slack channel {bad.pk}: URL refused" in capsys.readouterr().out
     assert inside.connections == 0
