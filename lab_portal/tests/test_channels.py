@@ -414,6 +414,10 @@ def test_nobody_touches_another_person_channel(login, researcher, other_research
         else:
             assert client.get(f"/me/channels/{channel.pk}/").status_code == 404
             assert (
+                client.get(f"/me/channels/{channel.pk}/status", headers={"HX-Request": "true"}).status_code
+                == 404
+            )
+            assert (
                 client.post(f"/me/channels/{channel.pk}/", {"kind": "telegram", "target": "1"}).status_code
                 == 404
             )
