@@ -215,6 +215,28 @@ def test_profile_refuses_another_account_address(login, researcher, other_resear
     assert smtp.messages == []
 
 
+def test_a_person_left_without_an_address_is_asked_for_one_of_their_own(
+    login, make_person, other_researcher, smtp, django_capture_on_commit_callbacks
+):
+    # What the migration leaves on an account that shared its address with an older one.
+    person = make_person("hana", email="", pending_email=other_researcher.email)
+    client = login(person)
+
+    page = client.get("/me/")
+    with django_capture_on_commit_callbacks(execute=True):
+        saved = client.post("/me/", profile(person, display_name="Hana"), follow=True)
+    mailed_on_save = len(smtp.messages)
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = client.post("/me/", profile(person, email="hana@lab.example.org"), follow=True)
+
+    assert f"{other_researcher.email} belongs to another account" in page.text
+    assert "Your profile is saved." in saved.text and mailed_on_save == 0
+    assert "To use hana@lab.example.org, open the link we sent there." in asked.text
+    assert "Until then mail goes to" not in asked.text
+    [mail] = smtp.messages
+    assert mail["To"] == "hana@lab.example.org"
+
+
 def test_saving_the_profile_unchanged_sends_nothing(
     login, researcher, smtp, django_capture_on_commit_callbacks
 ):
