@@ -1,8 +1,10 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from .channels import slack_webhook_url
 from .models import Channel, Delivery, SsoIdentity, Team, User
 from .notify import requeue
 
@@ -63,9 +65,27 @@ class PersonAdmin(UserAdmin):
         super().save_model(request, obj, form, change)
 
 
+class ChannelAdminForm(forms.ModelForm):
+    def clean(self):
+        # The rule people's channel form applies: a Slack URL reaches Slack and nothing else.
+        data = super().clean()
+        if data.get("kind") == Channel.Kind.SLACK and "target" in data:
+            url = slack_webhook_url(data["target"].strip())
+            if url is None:
+                self.add_error(
+                    "target",
+                    _("A Slack webhook URL is https://hooks.slack.com/services/…, with no port or user."),
+                )
+            else:
+                data["target"] = url
+        return data
+
+
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
     """The lab's group channels (neither person nor team) are added here."""
+
+    form = ChannelAdminForm
 
     list_display = ["kind", "target", "person", "team", "enabled", "last_sent_at", "last_error_at"]
     list_filter = ["kind", "enabled", "team"]

@@ -316,8 +316,12 @@ class SlackServer(_StandIn):
         self._hosts = local_hosts(host, port=self.port)  # entered and left with the server
 
     @property
+    def base(self) -> str:
+        return f"https://{self.host}"
+
+    @property
     def url(self) -> str:
-        return f"https://{self.host}{self.path}"
+        return self.base + self.path
 
     def __enter__(self):
         self._hosts.__enter__()

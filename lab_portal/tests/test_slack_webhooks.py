@@ -116,6 +116,26 @@ def test_a_stored_url_aimed_elsewhere_is_never_posted_to(
     assert inside.connections == 0 and real_slack.connections == 0
 
 
+@pytest.mark.parametrize("trick", TRICKS[:6], ids=trick_ids()[:6])
+def test_admin_site_refuses_a_lab_channel_aimed_elsewhere(login, portal_admin, inside, real_slack, trick):
+    form = {"kind": "slack", "target": trick.format(port=inside.port), "enabled": "on"}
+
+    response = login(portal_admin).post("/admin/lab_portal/channel/add/", form)
+
+    assert response.status_code == 200
+    assert "A Slack webhook URL is https://hooks.slack.com/services/" in response.text
+    assert not Channel.objects.exists()
+
+
+def test_admin_site_stores_a_lab_channel_as_checked(login, portal_admin, real_slack):
+    form = {"kind": "slack", "target": f" https://HOOKS.slack.com{SLACK_PATH}", "enabled": "on"}
+
+    response = login(portal_admin).post("/admin/lab_portal/channel/add/", form)
+
+    assert response.status_code == 302
+    assert Channel.objects.get().target == f"https://hooks.slack.com{SLACK_PATH}"
+
+
 def test_a_good_webhook_url_is_stored_as_checked_and_delivers(
     login, researcher, inside, real_slack, django_capture_on_commit_callbacks
 ):
