@@ -6,6 +6,7 @@ Other code calls:
 
     notify(person_or_team, Message(subject=..., dedupe_key=..., text=..., items=[Item(...)]))
     notify_lab(Message(...))
+    notify_address(person, address, Message(...))  # one mail to an address not yet theirs
 
 Each call writes one Delivery row per enabled channel and sends them after the transaction
 commits. The row is keyed by (channel, dedupe_key), so a second call with the same key queues
@@ -81,8 +82,8 @@ def notify_lab(message: Message, *, kinds: Iterable[str] | None = None) -> list[
 def notify_address(person: User, address: str, message: Message) -> Delivery | None:
     """Queue one e-mail to `address`, which is not (yet) the person's: the link that confirms a
     new address. It is recorded, and sent once, on the person's e-mail channel for their profile
-    address, made turned off if they had chosen other channels, so that this never starts other
-    mail; only this delivery goes to `address`. None when the key was used already."""
+    address (created turned off when they chose other channels, so that no other mail starts);
+    only this delivery goes to `address`. None when the key was used already."""
     channel, _created = Channel.objects.get_or_create(
         person=person,
         kind=Channel.Kind.EMAIL,
