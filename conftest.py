@@ -156,7 +156,10 @@ def other_researcher(make_person) -> User:
 
 @pytest.fixture
 def lead(make_person, team) -> User:
-    return make_person("jiwoo", role=User.Role.LEAD, display_name="Jiwoo Park", team=team)
+    """A lead in the Vision team who leads it too (an admin sets both)."""
+    person = make_person("jiwoo", role=User.Role.LEAD, display_name="Jiwoo Park", team=team)
+    team.leads.add(person)
+    return person
 
 
 @pytest.fixture

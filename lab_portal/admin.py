@@ -1,22 +1,42 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import Channel, Delivery, Team, User
+from .channels import slack_webhook_url
+from .models import Channel, Delivery, SsoIdentity, Team, User
 from .notify import requeue
 
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    """Who leads a team is set here (people with a lead's role; they need not be members), and who
+    is in it on each person's page: a team's channels and watch rules follow these records."""
+
     list_display = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
+    filter_horizontal = ["leads"]
+
+
+class SsoIdentityInline(admin.TabularInline):
+    """Who the person is at the identity provider. Deleting the row lets their next sign-on link
+    again by e-mail (when the provider gave them a new account, say)."""
+
+    model = SsoIdentity
+    extra = 0
+    fields = readonly_fields = ["issuer", "subject", "created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(User)
 class PersonAdmin(UserAdmin):
     list_display = ["username", "display_name", "email", "team", "role", "is_active"]
+    inlines = [SsoIdentityInline]
+    readonly_fields = ["pending_email"]
     list_filter = ["role", "team", "is_active"]
     search_fields = ["username", "display_name", "email", "first_name", "last_name"]
     fieldsets = [
@@ -26,6 +46,7 @@ class PersonAdmin(UserAdmin):
             {
                 "fields": [
                     "display_name",
+                    "pending_email",
                     "team",
                     "role",
                     "timezone",
@@ -44,9 +65,27 @@ class PersonAdmin(UserAdmin):
         super().save_model(request, obj, form, change)
 
 
+class ChannelAdminForm(forms.ModelForm):
+    def clean(self):
+        # The rule people's channel form applies: a Slack URL reaches Slack and nothing else.
+        data = super().clean()
+        if data.get("kind") == Channel.Kind.SLACK and "target" in data:
+            url = slack_webhook_url(data["target"].strip())
+            if url is None:
+                self.add_error(
+                    "target",
+                    _("A Slack webhook URL is https://hooks.slack.com/services/…, with no port or user."),
+                )
+            else:
+                data["target"] = url
+        return data
+
+
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
     """The lab's group channels (neither person nor team) are added here."""
+
+    form = ChannelAdminForm
 
     list_display = ["kind", "target", "person", "team", "enabled", "last_sent_at", "last_error_at"]
     list_filter = ["kind", "enabled", "team"]

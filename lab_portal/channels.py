@@ -2,8 +2,9 @@
 
 Each sender makes exactly one attempt and says how it went: it returns the service's answer,
 or raises `TemporaryError` (try again, after `retry_after` when the service named a wait),
-`PermanentError` (the service refused; its own words go to the person's channel settings) or
-`OutcomeUnknown` (the message went out and no answer came back: it may have arrived).
+`PermanentError` (the service refused; its words, or for Slack a fixed text of ours, go to the
+person's channel settings) or `OutcomeUnknown` (the message went out and no answer came back: it
+may have arrived).
 Retrying, and remembering what was sent, is lab_portal.notify's business.
 
 Where a failure happened decides between "try again" and "unknown". Before the request has
@@ -35,6 +36,7 @@ from django.utils.translation import ngettext
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from . import slack
 from .latex import lead, readable
 from .models import Channel
 
@@ -120,14 +122,15 @@ class ChatMigrated(DeliveryError):
         self.chat_id = chat_id
 
 
-def send(channel: Channel, message: Message, *, key: str = "") -> str:
-    """Send `message` on `channel` once, in the channel owner's language; return the answer."""
+def send(channel: Channel, message: Message, *, key: str = "", address: str = "") -> str:
+    """Send `message` on `channel` once, in the channel owner's language; return the answer.
+    `address`, on an e-mail channel, sends to it instead (lab_portal.notify.notify_address)."""
     with translation.override(channel.language):
         if channel.kind == Channel.Kind.TELEGRAM:
             return send_telegram(channel.target, message)
         if channel.kind == Channel.Kind.SLACK:
             return send_slack(channel.target, message)
-        return send_email(channel.destination, message, key=key)
+        return send_email(address or channel.destination, message, key=key)
 
 
 # Text helpers ---------------------------------------------------------------------------------
@@ -340,26 +343,57 @@ def _slack_item(item: Item, *, summary: bool = True) -> str:
     return "\n".join(lines)
 
 
-def valid_webhook_url(url: str) -> bool:
-    """Only Slack's own hosts (SLACK_WEBHOOK_HOSTS): a pasted URL must not reach inside the lab."""
-    parts = urlsplit(url)
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    secure = parts.scheme == "https" or (parts.scheme == "http" and loopback)
-    return secure and parts.hostname in settings.SLACK_WEBHOOK_HOSTS
+def slack_webhook_url(url: str) -> str | None:
+    """The webhook URL to post to, rebuilt from its checked parts; None when it is not a Slack
+    webhook on SLACK_WEBHOOK_HOSTS (a pasted URL must not reach inside the lab)."""
+    return slack.webhook_url(url, settings.SLACK_WEBHOOK_HOSTS)
+
+
+# Slack's documented webhook errors: the only words of its answer that reach a stored error, so
+# nothing another server says can be read back through the channel page.
+SLACK_ERRORS = {
+    "invalid_payload", "user_not_found", "channel_not_found", "channel_is_archived", "action_prohibited",
+    "posting_to_general_channel_denied", "too_many_attachments", "no_service", "no_active_hooks",
+    "invalid_token", "team_disabled", "no_text", "msg_too_long",
+}  # fmt: skip
 
 
 def send_slack(webhook_url: str, message: Message) -> str:
+    """Post to the checked URL only. The answers recorded are the portal's own short texts, and
+    a URL that does not pass (stored before the rule, or the hosts changed) is never posted to."""
+    url = slack_webhook_url(webhook_url)
+    if url is None:
+        raise PermanentError(
+            _(
+                "This is not a Slack webhook URL the portal may post to: edit the channel with the URL "
+                "Slack gave you."
+            )
+        )
     body = {"text": slack_text(message), "mrkdwn": True, "unfurl_links": False, "unfurl_media": False}
-    # The webhook's path is its secret: keep it out of stored errors and logs.
-    response = _post(webhook_url, body, secret=urlsplit(webhook_url).path)
-    answer = response.text.strip()[:300] or f"HTTP {response.status_code}"
-    if response.status_code == 429:
-        raise TemporaryError(answer, retry_after=_retry_after_header(response.headers.get("Retry-After")))
-    if response.status_code >= 500:
-        raise TemporaryError(answer)
-    if response.status_code != 200:
-        raise PermanentError(answer)
-    return _("Slack answered %(answer)s") % {"answer": answer}
+    # Through _post, which knows whether the request had left when it failed; the texts kept are
+    # ours, so the page never tells what answered (or did not) at the far end.
+    try:
+        response = _post(url, body)
+    except OutcomeUnknown:
+        raise OutcomeUnknown(_unknown_text(_("Slack did not answer in time"))) from None
+    except TemporaryError:
+        raise TemporaryError(_("Slack could not be reached.")) from None
+    except PermanentError:
+        raise PermanentError(_("Slack could not be reached.")) from None
+    status = response.status_code
+    code = response.text.strip()[:64] if status != 200 else ""
+    if status == 429:
+        wait = _retry_after_header(response.headers.get("Retry-After"))
+        raise TemporaryError(_("Slack asked the portal to wait (HTTP 429)."), retry_after=wait)
+    if status >= 500:
+        raise TemporaryError(_("Slack could not take the message (HTTP %(status)d).") % {"status": status})
+    if status != 200:
+        if code in SLACK_ERRORS:
+            raise PermanentError(
+                _("Slack refused the message (HTTP %(status)d: %(code)s).") % {"status": status, "code": code}
+            )
+        raise PermanentError(_("Slack refused the message (HTTP %(status)d).") % {"status": status})
+    return _("Slack accepted the message.")
 
 
 # E-mail -----------------------------------------------------------------------------------------

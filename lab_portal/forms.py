@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
-from .channels import valid_webhook_url
-from .models import Channel, User
+from .addresses import is_taken
+from .channels import slack_webhook_url
+from .models import Channel, Team, User
 
 TELEGRAM_CHAT = re.compile(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")
 
@@ -38,19 +39,27 @@ class NameListField(forms.CharField):
 
 
 class ProfileForm(forms.ModelForm):
+    """A person's own profile. The e-mail address is not saved by the form: a new one waits for
+    its owner to confirm it (lab_portal/addresses.py), and under single sign-on it comes from the
+    identity provider. Teams and roles are set by admins."""
+
     arxiv_names = NameListField(
         label=_("Names on arXiv"),
         required=False,
         help_text=_("One per line, as they appear on your papers: “Jung-Woo Ha”, “J.-W. Ha”."),
     )
     timezone = forms.ChoiceField(label=_("Time zone"))
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        required=False,
+        help_text=_("A new address is used once you open the link the portal sends to it."),
+    )
+    field_order = ["display_name", "email"]
 
     class Meta:
         model = User
         fields = [
             "display_name",
-            "email",
-            "team",
             "timezone",
             "language",
             "arxiv_names",
@@ -61,6 +70,27 @@ class ProfileForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+        email = self.fields["email"]
+        email.initial = self.instance.email
+        # Someone without an address (one shared with another account, say) may save the rest.
+        email.required = bool(self.instance.email)
+        if settings.OIDC_ENABLED:
+            email.disabled = True
+            email.help_text = _("Your address comes from %(provider)s.") % {
+                "provider": settings.OIDC_PROVIDER_NAME
+            }
+
+    def clean_email(self) -> str:
+        address = self.cleaned_data["email"].strip()
+        if address.lower() != self.instance.email.lower() and is_taken(address, by_other_than=self.instance):
+            raise ValidationError(_("This address belongs to another account."))
+        return address
+
+    @property
+    def new_email(self) -> str:
+        """The address asked for, when it is not the person's current one (blank: none)."""
+        address = self.cleaned_data.get("email", "")
+        return address if address.lower() != self.instance.email.lower() else ""
 
 
 class DigestForm(forms.Form):
@@ -72,7 +102,7 @@ class DigestForm(forms.Form):
 
 
 class ChannelForm(forms.ModelForm):
-    """A channel of the person's own, or of the team they lead (`owner`, for new channels)."""
+    """A channel of the person's own, or of a team they lead (`owner`, for new channels)."""
 
     owner = forms.ChoiceField(label=_("For"), required=False)
 
@@ -91,18 +121,19 @@ class ChannelForm(forms.ModelForm):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        if self.instance.pk or not (user.is_lead and user.team_id):
+        self.teams = {str(team.pk): team for team in Team.objects.filter(pk__in=user.led_team_ids)}
+        if self.instance.pk or not self.teams:
             del self.fields["owner"]
         else:
-            self.fields["owner"].choices = [("person", _("Me")), ("team", user.team.name)]
+            teams = [(pk, team.name) for pk, team in self.teams.items()]
+            self.fields["owner"].choices = [("person", _("Me")), *teams]
 
     def clean(self):
         data = super().clean()
         channel = self.instance
         if not channel.pk:
-            channel.person, channel.team = (
-                (None, self.user.team) if data.get("owner") == "team" else (self.user, None)
-            )
+            team = self.teams.get(data.get("owner") or "")
+            channel.person, channel.team = (None, team) if team else (self.user, None)
         kind, target = data.get("kind"), (data.get("target") or "").strip()
         if kind:
             data["target"] = self._clean_target(kind, target, for_person=channel.person is not None)
@@ -123,10 +154,14 @@ class ChannelForm(forms.ModelForm):
                     _("A Telegram chat id is a number such as 123456789 or -1001234567890, or @name."),
                 )
         elif kind == Channel.Kind.SLACK:
-            if not valid_webhook_url(target):
+            # Stored as rebuilt from the parts that were checked, which is exactly what is posted to.
+            url = slack_webhook_url(target)
+            if url is None:
                 self.add_error(
-                    "target", _("Paste the incoming webhook URL Slack gave you (https://hooks.slack.com/…).")
+                    "target",
+                    _("Paste the incoming webhook URL Slack gave you (https://hooks.slack.com/services/…)."),
                 )
+            return url or target
         elif for_person and target and target.lower() != (self.user.email or "").lower():
             # Nobody has confirmed another address belongs to this person: the portal must not
             # become a way to mail strangers. A team's address is set by its lead.

@@ -6,8 +6,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 
@@ -24,6 +26,15 @@ class Team(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
     description = models.TextField(_("description"), blank=True)
+    # Set by an admin, like membership (User.team): a lead may lead a team without being in it.
+    # A lead's team powers (its channels and watch rules) follow this, never their own team.
+    leads = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("leads"),
+        blank=True,
+        related_name="led_teams",
+        limit_choices_to=models.Q(role__in=["lead", "admin"]) | models.Q(is_superuser=True),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -78,6 +89,9 @@ class User(AbstractUser):
     morning_digest = models.BooleanField(_("morning e-mail digest"), default=True)
     # Paper lists show every abstract whole, or its first lines until it is opened.
     expand_abstracts = models.BooleanField(_("show abstracts in full"), default=False)
+    # A new address waits here until its owner opens the link sent to it (lab_portal/addresses.py):
+    # it reserves nothing and matches nobody, so typing someone else's address changes nothing.
+    pending_email = models.EmailField(_("new e-mail address, not yet confirmed"), blank=True)
 
     objects = PersonManager()
 
@@ -85,6 +99,15 @@ class User(AbstractUser):
         ordering = ["display_name", "username"]
         verbose_name = _("person")
         verbose_name_plural = _("people")
+        constraints = [
+            # Mail, channels, password resets and the first single sign-on go by the address.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~models.Q(email=""),
+                name="one_person_per_email",
+                violation_error_message=_("This address belongs to another account."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -100,6 +123,17 @@ class User(AbstractUser):
     def is_lead(self) -> bool:
         return self.role in (self.Role.LEAD, self.Role.ADMIN) or self.is_superuser
 
+    @cached_property
+    def led_team_ids(self) -> frozenset[int]:
+        """The teams an admin made this person lead, while they hold a lead's role; read once
+        per request (or per loaded person)."""
+        if not self.is_lead or self.pk is None:
+            return frozenset()
+        return frozenset(self.led_teams.values_list("pk", flat=True))
+
+    def leads_team(self, team_id: int | None) -> bool:
+        return team_id is not None and team_id in self.led_team_ids
+
     def apply_role(self) -> None:
         """The admin role is what opens Django's admin site: keep Django's flags in step with it."""
         self.is_staff = self.is_superuser = self.role == self.Role.ADMIN
@@ -107,6 +141,29 @@ class User(AbstractUser):
     @property
     def is_portal_admin(self) -> bool:
         return self.role == self.Role.ADMIN or self.is_superuser
+
+
+class SsoIdentity(models.Model):
+    """Who a person is at the lab's identity provider: after the first single sign-on, the
+    provider's stable subject finds the person, never the e-mail address again."""
+
+    person = models.ForeignKey(
+        User, verbose_name=_("person"), on_delete=models.CASCADE, related_name="sso_identities"
+    )
+    issuer = models.CharField(_("issuer"), max_length=255)
+    subject = models.CharField(_("subject"), max_length=255)
+    created_at = models.DateTimeField(_("linked at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("single sign-on identity")
+        verbose_name_plural = _("single sign-on identities")
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="one_person_per_sso_subject"),
+            models.UniqueConstraint(fields=["person", "issuer"], name="one_sso_subject_per_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.issuer}"
 
 
 class ChannelQuerySet(models.QuerySet):
@@ -120,11 +177,8 @@ class ChannelQuerySet(models.QuerySet):
         return self.filter(person__isnull=True, team__isnull=True)
 
     def managed_by(self, user: "User"):
-        """A person's own channels and, for a lead, their team's."""
-        mine = models.Q(person=user)
-        if user.is_lead and user.team_id:
-            mine |= models.Q(team_id=user.team_id)
-        return self.filter(mine)
+        """A person's own channels and, for a lead, those of the teams they lead."""
+        return self.filter(models.Q(person=user) | models.Q(team_id__in=user.led_team_ids))
 
 
 class Channel(models.Model):
@@ -153,6 +207,15 @@ class Channel(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
     last_sent_at = models.DateTimeField(_("last sent at"), null=True, blank=True)
+    # The latest test message: a worker sends it, and the channel's page follows its state.
+    last_test = models.ForeignKey(
+        "Delivery",
+        verbose_name=_("last test message"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = ChannelQuerySet.as_manager()

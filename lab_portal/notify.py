@@ -6,6 +6,7 @@ Other code calls:
 
     notify(person_or_team, Message(subject=..., dedupe_key=..., text=..., items=[Item(...)]))
     notify_lab(Message(...))
+    notify_address(person, address, Message(...))  # one mail to an address not yet theirs
 
 Each call writes one Delivery row per enabled channel and sends them after the transaction
 commits. The row is keyed by (channel, dedupe_key), so a second call with the same key queues
@@ -39,7 +40,7 @@ from . import channels
 from .channels import Item, Message
 from .models import Channel, Delivery, Team, User
 
-__all__ = ["Item", "Message", "notify", "notify_lab"]
+__all__ = ["Item", "Message", "notify", "notify_address", "notify_lab"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,27 @@ def notify_lab(message: Message, *, kinds: Iterable[str] | None = None) -> list[
     if kinds is not None:
         targets = targets.filter(kind__in=set(kinds))
     return _queue(targets, message)
+
+
+def notify_address(person: User, address: str, message: Message) -> Delivery | None:
+    """Queue one e-mail to `address`, which is not (yet) the person's: the link that confirms a
+    new address. It is recorded, and sent once, on the person's e-mail channel for their profile
+    address (created turned off when they chose other channels, so that no other mail starts);
+    only this delivery goes to `address`. None when the key was used already."""
+    channel, _created = Channel.objects.get_or_create(
+        person=person,
+        kind=Channel.Kind.EMAIL,
+        target="",
+        defaults={"enabled": not person.channels.exists()},
+    )
+    payload = {**message.as_payload(), "to": address}
+    with transaction.atomic():
+        delivery, new = Delivery.objects.get_or_create(
+            channel=channel, dedupe_key=message.dedupe_key, defaults={"payload": payload}
+        )
+        if new:
+            _enqueue(delivery.pk)
+    return delivery if new else None
 
 
 def _queue(targets, message: Message) -> list[Delivery]:
@@ -129,7 +151,8 @@ def _attempt(delivery: Delivery, *, attempt: int) -> None:
     channel = delivery.channel
     try:
         message = Message.from_payload(delivery.payload)
-        answer = channels.send(channel, message, key=f"{delivery.pk}:{delivery.dedupe_key}")
+        key = f"{delivery.pk}:{delivery.dedupe_key}"
+        answer = channels.send(channel, message, key=key, address=delivery.payload.get("to", ""))
     except channels.ChatMigrated as moved:
         try:
             with transaction.atomic():
@@ -152,7 +175,8 @@ def _attempt(delivery: Delivery, *, attempt: int) -> None:
         raise
     else:
         now = timezone.now()
-        if delivery.finish(attempt=attempt, state=Delivery.State.SENT, response=answer):
+        sent = delivery.finish(attempt=attempt, state=Delivery.State.SENT, response=answer)
+        if sent and not delivery.payload.get("to"):
             Channel.objects.filter(pk=channel.pk).update(last_sent_at=now, last_error="", last_error_at=None)
 
 
@@ -171,7 +195,9 @@ def _retry_or_fail(delivery: Delivery, *, attempt: int, error: channels.Temporar
 
 
 def _fail(delivery: Delivery, *, attempt: int, error: str) -> None:
-    if delivery.finish(attempt=attempt, state=Delivery.State.FAILED, response=error):
+    failed = delivery.finish(attempt=attempt, state=Delivery.State.FAILED, response=error)
+    # A message to another address (notify_address) says nothing about the channel's own.
+    if failed and not delivery.payload.get("to"):
         # Shown on the owner's channel settings until a message gets through again.
         Channel.objects.filter(pk=delivery.channel_id).update(
             last_error=error[:2000], last_error_at=timezone.now()
@@ -219,19 +245,21 @@ def requeue(deliveries) -> int:
 
 
 def send_test_message(channel: Channel) -> Delivery:
-    """Send a test message now, in the request, so the person sees at once what the service said.
-    Two clicks within ten seconds are one message: the key names the ten-second slot."""
+    """Queue a test message for a worker and note it on the channel, whose page then follows its
+    state: no web request waits on the far side. Two clicks within ten seconds are one message:
+    the key names the ten-second slot."""
     message = Message(
         subject=_("Test message from the Lab Portal"),
         dedupe_key=f"test:{int(timezone.now().timestamp()) // 10}",
         text=_("This channel works: the portal's messages will arrive here."),
         url=reverse("channels"),
     )
-    delivery, _created = Delivery.objects.get_or_create(
-        channel=channel, dedupe_key=message.dedupe_key, defaults={"payload": message.as_payload()}
-    )
-    deliver(delivery.pk)
-    delivery.refresh_from_db()
-    if delivery.state == Delivery.State.PENDING:
-        schedule_retry(delivery)  # the service asked to wait: a worker sends it when it may
+    with transaction.atomic():
+        delivery, created = Delivery.objects.get_or_create(
+            channel=channel, dedupe_key=message.dedupe_key, defaults={"payload": message.as_payload()}
+        )
+        if created:
+            _enqueue(delivery.pk)
+        Channel.objects.filter(pk=channel.pk).update(last_test=delivery)
+    channel.last_test = delivery
     return delivery

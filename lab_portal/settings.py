@@ -14,6 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from lab_portal import slack
 from lab_portal.schedules import zoned_crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -405,9 +406,20 @@ REVIEW_OVERDUE_REMINDERS = env_int("REVIEW_OVERDUE_REMINDERS", 3)
 TELEGRAM_API_BASE = env("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/")
 TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN")
 TELEGRAM_LAB_CHAT_ID = env("TELEGRAM_LAB_CHAT_ID")
-SLACK_LAB_WEBHOOK_URL = env("SLACK_LAB_WEBHOOK_URL")
 # People paste webhook URLs: only these hosts are posted to, so a URL cannot aim at internal services.
-SLACK_WEBHOOK_HOSTS = env_list("SLACK_WEBHOOK_HOSTS", "hooks.slack.com")
+SLACK_WEBHOOK_HOSTS = [host.lower() for host in env_list("SLACK_WEBHOOK_HOSTS", "hooks.slack.com")]
+for _host in SLACK_WEBHOOK_HOSTS:
+    if not slack.is_host_name(_host):
+        raise ImproperlyConfigured(
+            f"SLACK_WEBHOOK_HOSTS: {_host!r} is not a bare host name such as hooks.slack.com "
+            "(no scheme, port or path)."
+        )
+SLACK_LAB_WEBHOOK_URL = env("SLACK_LAB_WEBHOOK_URL")
+if SLACK_LAB_WEBHOOK_URL and slack.webhook_url(SLACK_LAB_WEBHOOK_URL, SLACK_WEBHOOK_HOSTS) is None:
+    raise ImproperlyConfigured(
+        "SLACK_LAB_WEBHOOK_URL must be https://<a host in SLACK_WEBHOOK_HOSTS>/services/…, with no "
+        "port, user or query."
+    )
 NOTIFY_HTTP_TIMEOUT = float(env("NOTIFY_HTTP_TIMEOUT", "10"))
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 8)
 NOTIFY_RETRY_BACKOFF = float(env("NOTIFY_RETRY_BACKOFF", "30"))  # seconds, doubled on each retry

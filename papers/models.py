@@ -275,18 +275,16 @@ class WatchRuleQuerySet(models.QuerySet):
         return self.filter(active=True)
 
     def visible_to(self, user):
-        """A person's own rules and their team's (every member sees what the team watches)."""
-        mine = models.Q(person=user)
+        """A person's own rules, their team's (every member sees what the team watches) and
+        those of the teams they lead. Membership and leads are set by admins."""
+        mine = models.Q(person=user) | models.Q(team_id__in=user.led_team_ids)
         if user.team_id:
             mine |= models.Q(team_id=user.team_id)
         return self.filter(mine)
 
     def editable_by(self, user):
-        """A person edits their own rules; a lead also edits their team's."""
-        mine = models.Q(person=user)
-        if user.is_lead and user.team_id:
-            mine |= models.Q(team_id=user.team_id)
-        return self.filter(mine)
+        """A person edits their own rules; a lead also those of the teams they lead."""
+        return self.filter(models.Q(person=user) | models.Q(team_id__in=user.led_team_ids))
 
 
 class WatchRule(models.Model):
@@ -361,7 +359,7 @@ class WatchRule(models.Model):
     def editable_by(self, user) -> bool:
         if self.person_id is not None:
             return self.person_id == user.pk
-        return bool(user.is_lead and user.team_id == self.team_id)
+        return user.leads_team(self.team_id)
 
     def recipients(self):
         """The people a match notifies: the owner, or every active member of the team."""

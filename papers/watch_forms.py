@@ -3,6 +3,8 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from lab_portal.models import Team
+
 from .models import WatchRule
 from .watch import QueryError, parse_name, parse_query
 
@@ -13,8 +15,7 @@ class WatchRuleForm(forms.ModelForm):
     """A rule as a person edits it: authors one per line, categories separated by spaces or commas."""
 
     class Owner:
-        ME = "me"
-        TEAM = "team"
+        ME = "me"  # or the id of a team the person leads
 
     owner = forms.ChoiceField(label=_("For"), choices=[(Owner.ME, _("me"))], initial=Owner.ME, required=False)
     authors = forms.CharField(
@@ -53,10 +54,13 @@ class WatchRuleForm(forms.ModelForm):
         self.user = user
         if not self.instance.pk:
             self.instance.person, self.instance.created_by = user, user
+        self.teams = {}
         if self.instance.pk:
             del self.fields["owner"]  # who a rule belongs to is fixed once it exists
-        elif user.is_lead and user.team_id:
-            self.fields["owner"].choices = [(self.Owner.ME, _("me")), (self.Owner.TEAM, user.team.name)]
+        elif user.led_team_ids:
+            self.teams = {str(team.pk): team for team in Team.objects.filter(pk__in=user.led_team_ids)}
+            teams = [(pk, team.name) for pk, team in self.teams.items()]
+            self.fields["owner"].choices = [(self.Owner.ME, _("me")), *teams]
         if not self.is_bound:
             self.initial["authors"] = "\n".join(self.instance.authors)
             self.initial["categories"] = " ".join(self.instance.categories)
@@ -97,10 +101,10 @@ class WatchRuleForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("Give keywords, authors, categories or a library score to watch for.")
             )
-        # Set before the model's checks run, which need exactly one owner; the choice is offered
-        # to leads of a team only.
-        if not self.instance.pk and data.get("owner") == self.Owner.TEAM:
-            self.instance.person, self.instance.team_id = None, self.user.team_id
+        # Set before the model's checks run, which need exactly one owner; the teams offered
+        # are those the person leads.
+        if not self.instance.pk and (team := self.teams.get(data.get("owner") or "")):
+            self.instance.person, self.instance.team = None, team
         return data
 
     def preview_rule(self) -> WatchRule | None:

@@ -2,7 +2,9 @@
 
 - `TelegramServer`: the Bot API's `sendMessage`, checking what Telegram checks (the token, the
   HTML it understands, 4096 characters after parsing) and answering the way it does;
-- `SlackServer`: an incoming webhook, answering "ok" or Slack's plain-text errors;
+- `SlackServer`: an incoming webhook over HTTPS at a host name of its own (by default
+  hooks.slack.test, resolved to it for the test process by `local_hosts`), answering "ok" or
+  Slack's plain-text errors;
 - `SmtpServer`: a real SMTP server (aiosmtpd) that keeps every message it accepts.
 
 Each records what arrived (`arrivals`), and `script(...)` puts one-off replies (429 with a wait,
@@ -12,21 +14,33 @@ stage: a connection dropped after the request arrived, or a TLS handshake that n
 """
 
 import asyncio
+import datetime
 import email
 import email.policy
+import ipaddress
 import itertools
 import json
+import os
 import socket
+import ssl
 import struct
+import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
+import urllib3.util.connection
 from aiosmtpd.controller import Controller
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 TOKEN = "123456:TEST-token_for-the-stand-in"
 # Tags Telegram's HTML parse mode accepts, and the named entities it knows.
@@ -44,6 +58,8 @@ class Reply:
     delay: float = 0.0
     # Handle the request as the service always does (a message is posted), then answer after `delay`.
     as_usual: bool = False
+    # Set by the test when the server may answer: a request held for exactly as long as it wants.
+    hold: threading.Event | None = None
 
 
 def telegram_error(status: int, description: str, **parameters) -> Reply:
@@ -75,21 +91,161 @@ class Arrival:
     text: str = ""  # Telegram: the text as the chat shows it, after the HTML is parsed
 
 
-class _StandIn(ABC):
-    """A threaded HTTP server answering POSTs from a script, then with `answer(arrival)`."""
+# TLS and names --------------------------------------------------------------------------------
 
-    def __init__(self):
+# What the stand-ins' certificate is good for: their host names and 127.0.0.1.
+TLS_NAMES = ["hooks.slack.test", "hooks.slack.com", "localhost"]
+
+
+@dataclass(frozen=True)
+class Certificates:
+    ca: Path  # the throwaway authority clients are told to trust
+    chain: Path  # the server's certificate
+    key: Path
+
+
+_certificates: Certificates | None = None
+
+
+def certificates() -> Certificates:
+    """A throwaway authority and a server certificate signed by it, made once per process."""
+    global _certificates
+    if _certificates is None:
+        _certificates = _make_certificates(Path(tempfile.mkdtemp(prefix="lab-portal-tls-")))
+    return _certificates
+
+
+def _make_certificates(folder: Path) -> Certificates:
+    # Fixed dates, far apart: tests freeze the clock at many moments, and TLS checks the real one.
+    start, end = (
+        datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC),
+        datetime.datetime(2099, 1, 1, tzinfo=datetime.UTC),
+    )
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Lab Portal test authority")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    names = [x509.DNSName(name) for name in TLS_NAMES] + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    server = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, TLS_NAMES[0])]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = Certificates(ca=folder / "ca.pem", chain=folder / "server.pem", key=folder / "server.key")
+    paths.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths.chain.write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    paths.key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return paths
+
+
+# name → the port on 127.0.0.1 that stands for its HTTPS port 443
+_LOCAL_HOSTS: dict[str, int] = {}
+_connect = urllib3.util.connection.create_connection
+
+
+def _create_connection(address, *args, **kwargs):
+    host, port = address
+    if host in _LOCAL_HOSTS:
+        host, port = "127.0.0.1", _LOCAL_HOSTS[host] if port == 443 else port
+    return _connect((host, port), *args, **kwargs)
+
+
+@contextmanager
+def local_hosts(*names: str, port: int):
+    """Resolve host names to 127.0.0.1 for this process, as a line in /etc/hosts would, with
+    their HTTPS port 443 served by `port` (a test cannot listen on 443); other ports of the
+    name go to the same port on 127.0.0.1, so nothing a test sends to the name leaves the
+    machine. Clients trust the stand-ins' authority meanwhile (requests reads REQUESTS_CA_BUNDLE)."""
+    saved_ports = {name: _LOCAL_HOSTS.get(name) for name in names}
+    saved_bundle = os.environ.get("REQUESTS_CA_BUNDLE")
+    _LOCAL_HOSTS.update(dict.fromkeys(names, port))
+    urllib3.util.connection.create_connection = _create_connection
+    os.environ["REQUESTS_CA_BUNDLE"] = str(certificates().ca)
+    try:
+        yield
+    finally:
+        for name, saved in saved_ports.items():
+            if saved is None:
+                _LOCAL_HOSTS.pop(name, None)
+            else:
+                _LOCAL_HOSTS[name] = saved
+        if not _LOCAL_HOSTS:
+            urllib3.util.connection.create_connection = _connect
+        if saved_bundle is None:
+            os.environ.pop("REQUESTS_CA_BUNDLE", None)
+        else:
+            os.environ["REQUESTS_CA_BUNDLE"] = saved_bundle
+
+
+class _TLSServer(ThreadingHTTPServer):
+    """HTTPS with the stand-ins' certificate; counts every connection, even one that never
+    completes a TLS handshake or a request."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connections = 0
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.load_cert_chain(certificates().chain, certificates().key)
+
+    def get_request(self):
+        sock, address = super().get_request()
+        self.connections += 1
+        sock.settimeout(5)  # a client that never speaks TLS must not hold up the next
+        return self.context.wrap_socket(sock, server_side=True), address
+
+
+class _StandIn(ABC):
+    """A threaded HTTP(S) server answering POSTs from a script, then with `answer(arrival)`."""
+
+    def __init__(self, *, tls: bool = False):
         self.arrivals: list[Arrival] = []
         self._script: list[Reply] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._httpd = (_TLSServer if tls else ThreadingHTTPServer)(("127.0.0.1", 0), _handler(self))
         # A hanging reply must not hold up the end of the test that gave up on it.
         self._httpd.block_on_close = False
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
 
     @property
+    def port(self) -> int:
+        return self._httpd.server_port
+
+    @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_port}"
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def connections(self) -> int:
+        """Connections accepted (HTTPS stand-ins only): what reached the port at all."""
+        return self._httpd.connections
 
     def __enter__(self):
         self._thread.start()
@@ -161,14 +317,34 @@ class TelegramServer(_StandIn):
 
 
 class SlackServer(_StandIn):
+    """Slack's incoming webhooks as the portal meets them in production: HTTPS on the default
+    port at a host name in SLACK_WEBHOOK_HOSTS, so the tests go through the same URL rule."""
+
     path = "/services/T0LAB/B0PORTAL/stand-in-secret"
+
+    def __init__(self, host: str = "hooks.slack.test"):
+        super().__init__(tls=True)
+        self.host = host
+        self._hosts = local_hosts(host, port=self.port)  # entered and left with the server
+
+    @property
+    def base(self) -> str:
+        return f"https://{self.host}"
 
     @property
     def url(self) -> str:
         return self.base + self.path
 
+    def __enter__(self):
+        self._hosts.__enter__()
+        return super().__enter__()
+
+    def __exit__(self, *exc) -> None:
+        super().__exit__(*exc)
+        self._hosts.__exit__(*exc)
+
     def configure(self, settings) -> None:
-        settings.SLACK_WEBHOOK_HOSTS = ["127.0.0.1"]
+        settings.SLACK_WEBHOOK_HOSTS = [self.host]
         settings.NOTIFY_HTTP_TIMEOUT = 1
 
     def answer(self, arrival: Arrival) -> Reply:
@@ -179,6 +355,19 @@ class SlackServer(_StandIn):
         if len(arrival.body["text"]) > 40000:
             return Reply(400, "msg_too_long")
         return Reply(200, "ok")
+
+
+class InsideService(_StandIn):
+    """A service inside the lab (a database, a cache, an admin page) that no URL a person pastes
+    may reach: HTTPS on 127.0.0.1, counting every connection and answering with a secret."""
+
+    secret = "inside-the-lab: redis_version:7.2.4"
+
+    def __init__(self):
+        super().__init__(tls=True)
+
+    def answer(self, arrival: Arrival) -> Reply:
+        return Reply(404, self.secret)
 
 
 def slack_error(status: int, text: str, **headers: str) -> Reply:
@@ -240,6 +429,8 @@ def _handler(server: _StandIn):
             arrival = Arrival(time.monotonic(), self.path, body, dict(self.headers.items()))
             reply = server.reply(arrival)
             time.sleep(reply.delay)
+            if reply.hold is not None:
+                reply.hold.wait(timeout=60)
             payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
             content_type = "text/html" if isinstance(reply.body, str) else "application/json"
             try:
@@ -324,8 +515,11 @@ class SilentServer:
     or sits on it; without, it reads nothing at all (a TLS client then waits for a handshake
     that never comes). `requests` counts the whole requests that arrived."""
 
-    def __init__(self, *, after_request: bool = True, drop: bool = False):
+    def __init__(self, *, after_request: bool = True, drop: bool = False, tls: bool = False):
         self.after_request, self.drop = after_request, drop
+        # With `tls` it speaks HTTPS with the stand-ins' certificate (see local_hosts), then falls
+        # silent the same way: what a Slack webhook host that never answers looks like.
+        self.tls = tls
         self.requests = 0
         self._socket = socket.create_server(("127.0.0.1", 0))
         self._socket.settimeout(0.05)
@@ -334,8 +528,12 @@ class SilentServer:
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
     @property
+    def port(self) -> int:
+        return self._socket.getsockname()[1]
+
+    @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> "SilentServer":
         self._thread.start()
@@ -357,6 +555,12 @@ class SilentServer:
             self._open.append(connection)
             if self.after_request:
                 try:
+                    if self.tls:
+                        connection.settimeout(5)
+                        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                        context.load_cert_chain(certificates().chain, certificates().key)
+                        connection = context.wrap_socket(connection, server_side=True)
+                        self._open.append(connection)
                     self._read_request(connection)
                 except OSError:
                     continue  # the client gave up before its request was whole

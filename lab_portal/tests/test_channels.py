@@ -140,7 +140,7 @@ def test_slack_message_arrives_with_mrkdwn_escaping(researcher, slack, send_now,
         f"<{settings.SITE_URL}/papers/2606.00042|Portal> · <https://arxiv.org/abs/2606.00042|arXiv>",
     ]
     delivery.refresh_from_db()
-    assert (delivery.state, delivery.response) == ("sent", "Slack answered ok")
+    assert (delivery.state, delivery.response) == ("sent", "Slack accepted the message.")
 
 
 def test_email_arrives_as_html_and_plain_text(researcher, smtp, send_now, settings):
@@ -443,22 +443,22 @@ def test_a_lead_adds_a_channel_for_their_team(login, lead, team, telegram):
     client = login(lead)
 
     page = client.get("/me/channels/")
-    client.post("/me/channels/", {"kind": "telegram", "target": "-100123", "owner": "team"})
+    client.post("/me/channels/", {"kind": "telegram", "target": "-100123", "owner": team.pk})
 
     assert "Channels of Vision" in page.text
     channel = Channel.objects.get()
     assert (channel.team, channel.person) == (team, None)
 
 
-def test_a_team_email_channel_needs_an_address(login, lead, telegram):
-    response = login(lead).post("/me/channels/", {"kind": "email", "target": "", "owner": "team"})
+def test_a_team_email_channel_needs_an_address(login, lead, team, telegram):
+    response = login(lead).post("/me/channels/", {"kind": "email", "target": "", "owner": team.pk})
 
     assert "Enter an e-mail address." in response.text
     assert not Channel.objects.exists()
 
 
-def test_a_researcher_cannot_add_a_team_channel(login, researcher, telegram):
-    login(researcher).post("/me/channels/", {"kind": "telegram", "target": "-100123", "owner": "team"})
+def test_a_researcher_cannot_add_a_team_channel(login, researcher, team, telegram):
+    login(researcher).post("/me/channels/", {"kind": "telegram", "target": "-100123", "owner": team.pk})
 
     channel = Channel.objects.get()
     assert (channel.person, channel.team) == (researcher, None)
@@ -487,6 +487,10 @@ def test_nobody_touches_another_person_channel(login, researcher, other_research
         else:
             assert client.get(f"/me/channels/{channel.pk}/").status_code == 404
             assert (
+                client.get(f"/me/channels/{channel.pk}/status", headers={"HX-Request": "true"}).status_code
+                == 404
+            )
+            assert (
                 client.post(f"/me/channels/{channel.pk}/", {"kind": "telegram", "target": "1"}).status_code
                 == 404
             )
@@ -501,6 +505,7 @@ def test_team_channels_are_for_the_team_lead_only(login, researcher, make_person
     channel = add_channel(team, Channel.Kind.TELEGRAM, "-100123")
     other_team = team.__class__.objects.create(name="Speech", slug="speech")
     other_lead = make_person("hyun", role=User.Role.LEAD, team=other_team)
+    other_team.leads.add(other_lead)
 
     for intruder in (researcher, other_lead):
         assert login(intruder).post(f"/me/channels/{channel.pk}/{action}").status_code == 404
@@ -603,10 +608,52 @@ def test_a_personal_email_channel_cannot_point_at_someone_elses_address(login, r
     assert not Channel.objects.exists()
 
 
-def test_test_message_button_sends_and_shows_the_answer(login, researcher, telegram):
+def test_test_message_button_queues_and_answers_before_anything_is_sent(
+    login, researcher, slack, django_capture_on_commit_callbacks
+):
+    channel = add_channel(researcher, Channel.Kind.SLACK, slack.url)
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = login(researcher).post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
+
+    # The request only queued the message (on commit): nothing reached Slack while it ran.
+    assert slack.connections == 0 and len(queued) == 1
+    channel.refresh_from_db()
+    assert (channel.last_test.state, channel.last_test.attempts) == ("pending", 0)
+    assert "Test message queued" in response.text and "<html" not in response.text
+    # The row asks for itself again until the message has gone, and also works as a plain link.
+    assert f'hx-get="/me/channels/{channel.pk}/status"' in response.text
+    assert f'href="/me/channels/#channel-{channel.pk}"' in response.text
+
+
+def test_test_message_state_follows_the_worker(login, researcher, slack, django_capture_on_commit_callbacks):
+    channel = add_channel(researcher, Channel.Kind.SLACK, slack.url)
+    client = login(researcher)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
+
+    queued[0]()  # the worker takes the task
+    row = client.get(f"/me/channels/{channel.pk}/status", headers={"HX-Request": "true"})
+    page = client.get(f"/me/channels/{channel.pk}/status")
+
+    [arrival] = slack.arrivals
+    assert arrival.body["text"].startswith("*Test message from the Lab Portal*\nThis channel works")
+    assert "Test message sent: Slack accepted the message." in " ".join(row.text.split())
+    assert "hx-get" not in row.text.split("Test message sent")[1].split("</p>")[0]  # done: no more asking
+    assert "HX-Request" in row["Vary"]
+    assert (page.status_code, page["Location"]) == (302, f"/me/channels/#channel-{channel.pk}")
+
+
+def test_test_message_button_sends_and_shows_the_answer(
+    login, researcher, telegram, django_capture_on_commit_callbacks
+):
     channel = add_channel(researcher, Channel.Kind.TELEGRAM, "4242")
 
-    response = login(researcher).post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
+    client = login(researcher)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
+    response = client.get(f"/me/channels/{channel.pk}/status", headers={"HX-Request": "true"})
 
     [arrival] = telegram.sent()
     assert arrival.text.startswith("Test message from the Lab Portal\nThis channel works")
@@ -616,37 +663,52 @@ def test_test_message_button_sends_and_shows_the_answer(login, researcher, teleg
     assert channel.last_sent_at is not None
 
 
-def test_test_message_clicked_twice_is_sent_once(login, researcher, telegram, time_machine):
+def test_test_message_clicked_twice_is_sent_once(
+    login, researcher, telegram, time_machine, django_capture_on_commit_callbacks
+):
     time_machine.move_to("2026-11-27 09:00:01Z", tick=False)
     channel = add_channel(researcher, Channel.Kind.TELEGRAM, "4242")
     client = login(researcher)
 
-    client.post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
     time_machine.shift(3)
-    second = client.post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
+    with django_capture_on_commit_callbacks(execute=True):
+        second = client.post(f"/me/channels/{channel.pk}/test", headers={"HX-Request": "true"})
 
     assert len(telegram.sent()) == 1
     assert "Test message sent:" in second.text
 
 
-def test_test_message_failure_is_shown_and_kept_on_the_channel(login, researcher, telegram):
+def test_test_message_failure_is_shown_and_kept_on_the_channel(
+    login, researcher, telegram, django_capture_on_commit_callbacks
+):
     channel = add_channel(researcher, Channel.Kind.TELEGRAM, "4242")
     telegram.script(telegram_error(400, "Bad Request: chat not found"))
     client = login(researcher)
 
-    response = client.post(f"/me/channels/{channel.pk}/test", follow=True)
-    page = client.get("/me/channels/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/me/channels/{channel.pk}/test")
+    page = client.get(response["Location"])
 
-    assert "The test message failed: Bad Request: chat not found" in response.text
+    assert response["Location"] == f"/me/channels/#channel-{channel.pk}"
+    assert "Test message queued" in page.text
+    assert "The test message failed: Bad Request: chat not found" in " ".join(page.text.split())
     assert "Last error" in page.text and "Bad Request: chat not found" in page.text
 
 
-def test_test_message_on_an_email_channel_arrives(login, researcher, smtp):
+def test_test_message_on_an_email_channel_arrives(
+    login, researcher, smtp, django_capture_on_commit_callbacks
+):
     channel = add_channel(researcher, Channel.Kind.EMAIL)
 
-    response = login(researcher).post(f"/me/channels/{channel.pk}/test", follow=True)
+    client = login(researcher)
 
-    assert "Test message sent." in response.text
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/me/channels/{channel.pk}/test")
+    page = client.get("/me/channels/")
+
+    assert "Test message sent: Accepted by the mail server" in " ".join(page.text.split())
     [mail] = smtp.messages
     assert mail["To"] == researcher.email
     assert "http://127.0.0.1:8000/me/channels/" in mail.get_body(("plain",)).get_content()

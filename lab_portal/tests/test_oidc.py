@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 
-from lab_portal.models import User
+from lab_portal.models import SsoIdentity, User
 
 CLIENT_ID = "lab-portal"
 # HS256 keys shorter than 32 bytes make PyJWT warn, so both secrets are long enough.
@@ -31,6 +31,8 @@ class FakeProvider:
         self.nonce = None
         self.signing_secret = CLIENT_SECRET
         self.claims = {}
+        # What the ID token says beyond the user info's claims (None: leave the claim out).
+        self.token_claims = {}
         self.token_requests = []
 
     def id_token(self) -> str:
@@ -42,7 +44,11 @@ class FakeProvider:
             "iat": now,
             "exp": now + 300,
             "nonce": self.nonce,
+            # Like most providers, the token repeats the address and whether it was verified.
+            **{name: self.claims[name] for name in ("email", "email_verified") if name in self.claims},
+            **self.token_claims,
         }
+        payload = {name: value for name, value in payload.items() if value is not None}
         return jwt.encode(payload, self.signing_secret, algorithm="HS256")
 
 
@@ -177,7 +183,13 @@ def test_sso_on_login_page_shows_provider_button(client, db, oidc):
     ],
 )
 def test_sso_callback_creates_and_logs_in_new_person(client, db, oidc, claims, username):
-    oidc.claims = {**claims, "name": "Hana Lee", "given_name": "Hana", "family_name": "Lee"}
+    oidc.claims = {
+        **claims,
+        "email_verified": True,
+        "name": "Hana Lee",
+        "given_name": "Hana",
+        "family_name": "Lee",
+    }
 
     response = sign_in(client, oidc)
     home = client.get("/")
@@ -209,6 +221,7 @@ def test_sso_callback_matches_existing_person_by_email(client, researcher, oidc)
     oidc.claims = {
         "preferred_username": "mkim",
         "email": researcher.email.upper(),
+        "email_verified": True,
         "name": "Kim Minji",
     }
 
@@ -224,7 +237,12 @@ def test_sso_callback_matches_existing_person_by_email(client, researcher, oidc)
 
 
 def test_sso_callback_with_wrong_state_logs_nobody_in(client, db, oidc):
-    oidc.claims = {"preferred_username": "hana", "email": "hana@lab.example.org", "name": "Hana"}
+    oidc.claims = {
+        "preferred_username": "hana",
+        "email": "hana@lab.example.org",
+        "email_verified": True,
+        "name": "Hana",
+    }
     start_sign_in(client, oidc)
 
     response = client.get("/oidc/callback/", {"code": CODE, "state": "forged-state"})
@@ -237,7 +255,12 @@ def test_sso_callback_with_wrong_state_logs_nobody_in(client, db, oidc):
 
 
 def test_sso_callback_with_id_token_signed_by_wrong_secret_logs_nobody_in(client, db, oidc):
-    oidc.claims = {"preferred_username": "hana", "email": "hana@lab.example.org", "name": "Hana"}
+    oidc.claims = {
+        "preferred_username": "hana",
+        "email": "hana@lab.example.org",
+        "email_verified": True,
+        "name": "Hana",
+    }
     oidc.signing_secret = WRONG_SECRET
 
     response = sign_in(client, oidc)
@@ -260,7 +283,7 @@ def test_sso_refuses_an_unverified_email(client, researcher, oidc):
 
 
 def test_sso_session_ends_when_the_person_is_deactivated(client, researcher, oidc):
-    oidc.claims = {"email": researcher.email, "name": "Minji Kim"}
+    oidc.claims = {"email": researcher.email, "email_verified": True, "name": "Minji Kim"}
     sign_in(client, oidc)
     assert client.get("/").status_code == 200
 
@@ -270,3 +293,130 @@ def test_sso_session_ends_when_the_person_is_deactivated(client, researcher, oid
 
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+# The provider's subject names a person for good; e-mail only finds them the first time.
+
+
+def verified(email: str, **claims) -> dict:
+    return {"email": email, "email_verified": True, **claims}
+
+
+def test_sso_first_sign_on_links_the_provider_subject(client, researcher, oidc):
+    oidc.claims = verified(researcher.email, sub="abc-123")
+
+    sign_in(client, oidc)
+
+    assert signed_in_user_id(client) == str(researcher.pk)
+    identity = SsoIdentity.objects.get()
+    assert (identity.person, identity.issuer, identity.subject) == (researcher, oidc.url, "abc-123")
+
+
+def test_sso_after_the_first_sign_on_the_subject_decides_and_the_address_follows(
+    client, researcher, other_researcher, oidc
+):
+    SsoIdentity.objects.create(person=researcher, issuer=oidc.url, subject="abc-123")
+    oidc.claims = verified("minji.kim@new.example.org", sub="abc-123")
+
+    sign_in(client, oidc)
+
+    researcher.refresh_from_db()
+    assert signed_in_user_id(client) == str(researcher.pk)
+    assert researcher.email == "minji.kim@new.example.org"
+    assert User.objects.count() == 2
+
+
+def test_sso_another_subject_with_a_linked_account_address_is_refused(client, researcher, oidc):
+    SsoIdentity.objects.create(person=researcher, issuer=oidc.url, subject="abc-123")
+    oidc.claims = verified(researcher.email, sub="someone-else")
+
+    sign_in(client, oidc)
+
+    assert signed_in_user_id(client) is None
+    assert User.objects.count() == 1 and SsoIdentity.objects.get().subject == "abc-123"
+
+
+def test_sso_an_address_typed_on_someone_else_profile_never_opens_their_account(
+    client, login, other_researcher, oidc, smtp
+):
+    # Taeho types the address a future member will have; it waits, unconfirmed, on his profile.
+    profile = {"display_name": "Taeho", "timezone": "Asia/Seoul", "language": "en"}
+    login(other_researcher).post("/me/", {**profile, "email": "hana@lab.example.org"})
+    client.logout()
+    oidc.claims = verified("hana@lab.example.org", sub="hana-1", preferred_username="hana")
+
+    sign_in(client, oidc)
+
+    hana = User.objects.get(username="hana")
+    other_researcher.refresh_from_db()
+    assert signed_in_user_id(client) == str(hana.pk) != str(other_researcher.pk)
+    assert (hana.email, other_researcher.email) == ("hana@lab.example.org", "taeho@lab.example.org")
+    assert SsoIdentity.objects.get().person == hana
+
+
+def test_sso_a_colleague_address_on_a_profile_does_not_block_its_owner(
+    client, researcher, other_researcher, oidc
+):
+    # What the profile now refuses, and what a pending address is at most: neither blocks anyone.
+    other_researcher.pending_email = researcher.email
+    other_researcher.save()
+    oidc.claims = verified(researcher.email.upper(), sub="minji-1")
+
+    sign_in(client, oidc)
+
+    assert signed_in_user_id(client) == str(researcher.pk)
+
+
+@pytest.mark.parametrize(
+    ("claims", "token_claims"),
+    [
+        ({"email_verified": False}, {}),
+        ({}, {}),  # no claim at all
+        ({"email_verified": "false"}, {}),
+        ({"email_verified": True}, {"email_verified": False}),  # the ID token says otherwise
+        ({"email_verified": True}, {"email": "someone.else@lab.example.org"}),
+        ({"email_verified": True}, {"aud": "another-client"}),
+    ],
+    ids=["false", "missing", "string-false", "token-false", "token-other-address", "other-audience"],
+)
+def test_sso_refuses_what_the_provider_did_not_verify_for_us(client, researcher, oidc, claims, token_claims):
+    oidc.claims = {"email": researcher.email, "name": "Impostor", **claims}
+    oidc.token_claims = token_claims
+
+    sign_in(client, oidc)
+
+    assert signed_in_user_id(client) is None
+    assert not SsoIdentity.objects.exists() and User.objects.count() == 1
+
+
+def test_sso_accepts_a_verified_claim_sent_as_a_string(client, researcher, oidc):
+    oidc.claims = {"email": researcher.email, "email_verified": "true"}
+
+    sign_in(client, oidc)
+
+    assert signed_in_user_id(client) == str(researcher.pk)
+
+
+def test_sso_refuses_user_info_about_another_subject(client, researcher, oidc):
+    oidc.claims = verified(researcher.email, sub="abc-123")
+    oidc.token_claims = {"sub": "xyz-789"}
+
+    sign_in(client, oidc)
+
+    assert signed_in_user_id(client) is None
+
+
+def test_sso_profile_address_comes_from_the_provider(login, researcher, oidc, smtp):
+    client = login(researcher)
+    profile = {"display_name": "Minji", "timezone": "Asia/Seoul", "language": "en"}
+
+    page = client.get("/me/")
+    client.post("/me/", {**profile, "email": "minji@elsewhere.example.org"})
+    link = client.get("/me/email/confirm/anything/")
+
+    researcher.refresh_from_db()
+    assert 'name="email"' in page.text and "disabled" in page.text.split('name="email"')[1].split(">")[0]
+    assert "Your address comes from Lab ID." in page.text
+    assert (researcher.email, researcher.pending_email) == ("minji@lab.example.org", "")
+    assert smtp.messages == []
+    assert link.status_code == 404

@@ -168,6 +168,7 @@ def test_admin_giving_the_admin_role_opens_the_admin_site(login, portal_admin, r
         user_permissions=[],
         arxiv_names="[]",
         team=researcher.team_id,
+        **{"sso_identities-TOTAL_FORMS": "0", "sso_identities-INITIAL_FORMS": "0"},
     )
 
     client.post(f"/admin/lab_portal/user/{researcher.pk}/change/", data)

@@ -20,7 +20,11 @@ PRODUCTION = {
 def run_django(code: str, **env: str) -> subprocess.CompletedProcess:
     # Only the variables the test names: nothing inherited from the shell or other tests.
     ours = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL", "TIME_ZONE"}
-    clean = {k: v for k, v in os.environ.items() if k not in ours and not k.startswith(("DJANGO_", "OIDC_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ours and not k.startswith(("DJANGO_", "OIDC_", "SLACK_"))
+    }
     return subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=ROOT,
@@ -66,6 +70,45 @@ def test_settings_reject_an_email_url_of_unknown_kind():
 
     assert result.returncode != 0
     assert "EMAIL_URL must start with smtp://" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "error"),
+    [
+        (
+            {"SLACK_WEBHOOK_HOSTS": "hooks.slack.com:8114"},
+            "SLACK_WEBHOOK_HOSTS: 'hooks.slack.com:8114' is not",
+        ),
+        (
+            {"SLACK_WEBHOOK_HOSTS": "https://hooks.slack.com"},
+            "SLACK_WEBHOOK_HOSTS: 'https://hooks.slack.com'",
+        ),
+        (
+            {"SLACK_LAB_WEBHOOK_URL": "https://127.0.0.1:6379\\@hooks.slack.com/services/T0/B0/x"},
+            "SLACK_LAB_WEBHOOK_URL must be https://",
+        ),
+        (
+            {"SLACK_LAB_WEBHOOK_URL": "http://hooks.slack.com/services/T0/B0/x"},
+            "SLACK_LAB_WEBHOOK_URL must be",
+        ),
+    ],
+)
+def test_settings_refuse_slack_webhooks_that_could_reach_elsewhere(env, error):
+    result = run_django("pass", **env)
+
+    assert result.returncode != 0
+    assert error in result.stderr
+
+
+def test_settings_take_a_lab_webhook_on_the_allowed_hosts():
+    result = run_django(
+        "from django.conf import settings as s; print(s.SLACK_WEBHOOK_HOSTS, s.SLACK_LAB_WEBHOOK_URL)",
+        SLACK_WEBHOOK_HOSTS="Hooks.Slack.com, hooks.slack-gov.com",
+        SLACK_LAB_WEBHOOK_URL="https://hooks.slack-gov.com/services/T0/B0/x",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("]")[0] == "['hooks.slack.com', 'hooks.slack-gov.com'"
 
 
 def test_deploy_check_reports_nothing_in_production():

@@ -156,6 +156,26 @@ def test_team_rule_notifies_every_member_and_pushes_once_to_the_team_chat(
     assert [arrival.body["chat_id"] for arrival in telegram.sent()] == [TEAM_CHAT] * len(papers)
 
 
+def test_team_rule_alerts_follow_the_membership_admins_set(
+    fetch, server, login, researcher, other_researcher, team, make_person
+):
+    from lab_portal.models import Team
+
+    server.serve_entries(entries(*TESTING_PAGES))
+    speech = Team.objects.create(name="Speech", slug="speech")
+    member = make_person("dami", team=speech)
+    rule = WatchRule.objects.create(team=speech, name="Speech flaky", query="flaky", instant=False)
+    # Two people try to join Speech from their profile; neither is let in.
+    for person in (researcher, other_researcher):
+        profile = {"display_name": person.name, "email": person.email, "timezone": "Asia/Seoul"}
+        login(person).post("/me/", {**profile, "language": "en", "team": speech.pk})
+
+    fetch()
+
+    people = set(Notification.objects.filter(rule=rule).values_list("person__username", flat=True))
+    assert people == {member.username}
+
+
 def test_rule_that_is_not_instant_only_records(fetch, server, telegram, researcher):
     server.serve_entries(entries(*TESTING_PAGES))
     Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)

@@ -94,8 +94,8 @@ def test_new_rule_invalid_shows_why_and_saves_nothing(login, researcher, fields,
 
 
 def test_new_team_rule_only_for_a_lead_of_the_team(login, researcher, lead, team):
-    refused = login(researcher).post("/papers/watch/new/", form_data(owner="team"))
-    accepted = login(lead).post("/papers/watch/new/", form_data(owner="team", name="Team diffusion"))
+    refused = login(researcher).post("/papers/watch/new/", form_data(owner=team.pk))
+    accepted = login(lead).post("/papers/watch/new/", form_data(owner=team.pk, name="Team diffusion"))
 
     assert refused.status_code == 200
     assert "Select a valid choice" in refused.text
@@ -250,3 +250,51 @@ def test_preview_with_a_rule_id_that_is_not_a_number_is_a_plain_preview(login, r
     response = login(researcher).get("/papers/watch/preview/", {"rule": "²", "query": "diffusion"})
 
     assert response.status_code == 200
+
+
+# Team rules follow the records admins keep: membership (User.team) and leads (Team.leads).
+
+
+def test_a_lead_no_longer_leading_the_team_only_sees_its_rules(login, lead, team, team_rule):
+    team.leads.remove(lead)  # the admin's change; still a member
+    client = login(lead)
+
+    listing = client.get("/papers/watch/")
+    edit = client.post(f"/papers/watch/{team_rule.pk}/", form_data(name="Taken", query="robot"))
+    delete = client.post(f"/papers/watch/{team_rule.pk}/delete/")
+    new = client.post("/papers/watch/new/", form_data(owner=team.pk, name="Team again"))
+
+    assert [rule.can_edit for rule in listing.context["rules"]] == [False]
+    assert (edit.status_code, delete.status_code) == (403, 403)
+    assert "Select a valid choice" in new.text
+    team_rule.refresh_from_db()
+    assert team_rule.name == "Team watch"
+    assert not WatchRule.objects.filter(name="Team again").exists()
+
+
+def test_a_lead_of_a_team_they_are_not_in_edits_its_rules(login, make_person, team, team_rule):
+    from lab_portal.models import User
+
+    outside = make_person("sora", role=User.Role.LEAD)
+    team.leads.add(outside)
+    client = login(outside)
+
+    listing = client.get("/papers/watch/")
+    edited = client.post(f"/papers/watch/{team_rule.pk}/", form_data(name="Robots", query="robot"))
+    created = client.post("/papers/watch/new/", form_data(owner=team.pk, name="Team new"))
+
+    assert [(rule.name, rule.can_edit) for rule in listing.context["rules"]] == [("Team watch", True)]
+    assert (edited.status_code, created.status_code) == (302, 302)
+    team_rule.refresh_from_db()
+    assert team_rule.name == "Robots"
+    assert WatchRule.objects.get(name="Team new").team == team
+
+
+def test_a_researcher_cannot_join_a_team_to_read_its_rules(login, other_researcher, team, team_rule):
+    client = login(other_researcher)
+    profile = {"display_name": "Taeho", "email": other_researcher.email, "timezone": "Asia/Seoul"}
+
+    client.post("/me/", {**profile, "language": "en", "team": team.pk})
+
+    assert client.get("/papers/watch/").context["rules"] == []
+    assert client.get(f"/papers/watch/{team_rule.pk}/").status_code == 404

@@ -215,7 +215,7 @@ class Command(BaseCommand):
             }
             created = 0
             for username, name, team, role, zone, arxiv_names, interests in PEOPLE:
-                _, was_created = User.objects.get_or_create(
+                person, was_created = User.objects.get_or_create(
                     username=username,
                     defaults={
                         "display_name": name,
@@ -231,6 +231,8 @@ class Command(BaseCommand):
                     },
                 )
                 created += was_created
+                if role == User.Role.LEAD and team:
+                    teams[team].leads.add(person)
 
         # By name, not by import: lab_portal stays independent of the apps it hosts.
         # Dated as lately announced, so the demo is live whatever day it is seeded (again).

@@ -1,0 +1,174 @@
+"""Who is in which team and who leads it are set by admins, and a team's powers follow those
+records: nobody joins a team, or takes over its channels, from their own profile."""
+
+import pytest
+
+from lab_portal.models import Channel, Team, User
+from lab_portal.tests import migrating
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def speech(db) -> Team:
+    return Team.objects.create(name="Speech", slug="speech")
+
+
+@pytest.fixture
+def speech_chat(speech) -> Channel:
+    return Channel.objects.create(team=speech, kind=Channel.Kind.TELEGRAM, target="-100555")
+
+
+def profile_form(person: User, **fields) -> dict:
+    return {
+        "display_name": person.display_name,
+        "email": person.email,
+        "timezone": person.timezone,
+        "language": person.language,
+        "arxiv_names": "",
+        "research_interests": "",
+        **fields,
+    }
+
+
+@pytest.mark.parametrize("who", ["researcher", "lead"])
+def test_profile_cannot_change_the_team(login, request, speech, speech_chat, team, who):
+    person = request.getfixturevalue(who)
+    client = login(person)
+
+    response = client.post("/me/", profile_form(person, team=speech.pk), follow=True)
+    channels = client.get("/me/channels/")
+
+    person.refresh_from_db()
+    assert "Your profile is saved." in response.text
+    assert person.team == team
+    assert 'name="team"' not in response.text and "Vision" in response.text
+    assert "-100555" not in channels.text
+    assert client.post(f"/me/channels/{speech_chat.pk}/toggle").status_code == 404
+    speech_chat.refresh_from_db()
+    assert speech_chat.enabled is True
+
+
+def test_a_lead_moved_out_of_leading_a_team_loses_its_powers(login, lead, team, telegram):
+    chat = Channel.objects.create(team=team, kind=Channel.Kind.TELEGRAM, target="-100123")
+    team.leads.remove(lead)  # the admin's change; the lead stays a member
+    client = login(lead)
+
+    page = client.get("/me/channels/")
+    actions = {
+        action: client.post(f"/me/channels/{chat.pk}/{action}").status_code for action in ("toggle", "test")
+    }
+    added = client.post("/me/channels/", {"kind": "telegram", "target": "-100999", "owner": team.pk})
+
+    assert "-100123" not in page.text and "Channels of Vision" not in page.text
+    assert actions == {"toggle": 404, "test": 404}
+    assert Channel.objects.get(target="-100999").person == lead  # not the team's: no such choice
+    chat.refresh_from_db()
+    assert chat.enabled is True and chat.last_test is None
+    assert added.status_code == 302
+
+
+def test_a_lead_of_a_team_they_are_not_in_has_its_powers(
+    login, make_person, speech, speech_chat, team, telegram
+):
+    lead = make_person("sora", role=User.Role.LEAD, team=team)
+    speech.leads.add(lead)
+    client = login(lead)
+
+    page = client.get("/me/channels/")
+    toggled = client.post(f"/me/channels/{speech_chat.pk}/toggle")
+    client.post("/me/channels/", {"kind": "telegram", "target": "-100777", "owner": speech.pk}, follow=True)
+
+    assert "Channels of Speech" in page.text and "-100555" in page.text
+    assert "Channels of Vision" not in page.text
+    assert toggled.status_code == 302
+    speech_chat.refresh_from_db()
+    assert speech_chat.enabled is False
+    assert Channel.objects.get(target="-100777").team == speech
+
+
+def test_a_lead_of_two_teams_chooses_which_one_a_channel_is_for(login, lead, speech, team):
+    speech.leads.add(lead)
+
+    page = login(lead).get("/me/channels/")
+
+    options = page.context["form"].fields["owner"].choices
+    assert options == [("person", "Me"), (str(speech.pk), "Speech"), (str(team.pk), "Vision")]
+
+
+def test_a_team_lead_without_a_lead_role_has_no_team_powers(login, make_person, speech, speech_chat):
+    # An admin changed the role back to researcher but left the team's record as it was.
+    former = make_person("yuna", role=User.Role.LEAD)
+    speech.leads.add(former)
+    former.role = User.Role.RESEARCHER
+    former.save()
+
+    response = login(former).post(f"/me/channels/{speech_chat.pk}/toggle")
+
+    assert response.status_code == 404
+
+
+def test_an_admin_sets_a_team_leads_and_a_person_team(login, portal_admin, lead, make_person, speech):
+    member = make_person("dami")
+    client = login(portal_admin)
+
+    form = client.get(f"/admin/lab_portal/team/{speech.pk}/change/")
+    saved = client.post(
+        f"/admin/lab_portal/team/{speech.pk}/change/",
+        {"name": "Speech", "slug": "speech", "description": "", "leads": [lead.pk]},
+    )
+    moved = client.post(
+        f"/admin/lab_portal/user/{member.pk}/change/",
+        {
+            "username": "dami",
+            "email": member.email,
+            "display_name": "Dami",
+            "team": speech.pk,
+            "role": "researcher",
+            "timezone": "Asia/Seoul",
+            "language": "en",
+            "arxiv_names": "[]",
+            "is_active": "on",
+            "date_joined_0": "2026-11-01",
+            "date_joined_1": "09:00:00",
+            # The inline of single sign-on identities, empty.
+            "sso_identities-TOTAL_FORMS": "0",
+            "sso_identities-INITIAL_FORMS": "0",
+        },
+    )
+
+    # Only people with a lead's role are offered as leads.
+    assert f'value="{lead.pk}"' in form.text and f'value="{member.pk}"' not in form.text
+    assert (saved.status_code, moved.status_code) == (302, 302), moved.text[:3000]
+    assert list(speech.leads.all()) == [lead]
+    member.refresh_from_db()
+    assert member.team == speech
+    assert speech.pk in User.objects.get(pk=lead.pk).led_team_ids
+
+
+def test_team_page_names_its_leads(login, researcher, lead, make_person, speech):
+    outside = make_person("sora", role=User.Role.LEAD)
+    speech.leads.add(outside)
+
+    response = login(researcher).get("/teams/speech/")
+
+    assert "Led by" in response.text and "Sora" in response.text
+    assert "Nobody in this team yet." in response.text  # a lead need not be a member
+
+
+def test_migration_makes_every_lead_the_lead_of_their_team(make_person, team, speech):
+    from django.apps import apps
+
+    lead = make_person("jiwoo", role=User.Role.LEAD, team=team)
+    admin = make_person("root", role=User.Role.ADMIN, team=speech)
+    make_person("minji", team=team)
+    make_person("nobody", role=User.Role.LEAD)
+    migration = migrating.module("team_leads_set_by_admins")
+
+    migration.leads_lead_their_team(apps, None)
+    migration.leads_lead_their_team(apps, None)  # and once more: nothing changes
+
+    assert {(t.slug, p.username) for t in Team.objects.all() for p in t.leads.all()} == {
+        ("vision", lead.username),
+        ("speech", admin.username),
+    }
