@@ -1,21 +1,28 @@
+import hmac
+import json
 import math
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from .forms import ChannelForm, ProfileForm
-from .models import Channel, Delivery, Team, User
+from . import chat, telegram
+from .channels import DeliveryError
+from .forms import ChannelForm, ConnectTelegramForm, ProfileForm
+from .models import Channel, ChatLinkCode, Delivery, Team, User
 from .notify import send_test_message
+from .tasks import handle_telegram_update
 
 
 def login_locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
@@ -88,7 +95,9 @@ def profile(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, _("Your profile is saved."))
         return redirect("profile")
-    return render(request, "lab_portal/profile.html", {"form": form})
+    telegram_chats = Channel.objects.linked_account_of(request.user)
+    context = {"form": form, "telegram_chats": telegram_chats, "telegram_bot": telegram.configured()}
+    return render(request, "lab_portal/profile.html", context)
 
 
 @login_not_required
@@ -165,6 +174,7 @@ def _channels_context(request: HttpRequest, **extra) -> dict:
         "team_channels": [channel for channel in managed if channel.team_id],
         "team": request.user.team if leads_team else None,
         "form": ChannelForm(user=request.user),
+        "telegram_bot": telegram.configured(),
         **extra,
     }
 
@@ -223,3 +233,64 @@ def test_channel(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, _("The test message failed: %(answer)s") % {"answer": delivery.response})
     return redirect("channels")
+
+
+# Telegram. Who may see what: a person links their own private chat; a lead links their team's
+# group and an admin the lab's (anyone else gets 403). The webhook needs no login: Telegram
+# proves itself with the secret `manage.py telegram_webhook set` gave it (403 without it).
+
+
+@require_POST
+@never_cache
+def connect_telegram(request: HttpRequest) -> HttpResponse:
+    """A one-time link (and code) that connects a Telegram chat: shown once, never stored."""
+    form = ConnectTelegramForm(request.POST)
+    if not telegram.configured():
+        messages.error(request, _("The portal has no Telegram bot yet; ask the portal's admin."))
+        return redirect("profile")
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("Choose which chat to connect."))
+    scope = form.cleaned_data["chat"]
+    team = None
+    if scope == ChatLinkCode.Scope.TEAM:
+        if not (request.user.is_lead and request.user.team_id):
+            raise PermissionDenied(_("Only a lead links their team's group."))
+        team = request.user.team
+    elif scope == ChatLinkCode.Scope.LAB and not request.user.is_portal_admin:
+        raise PermissionDenied(_("Only the portal's admin links the lab's group."))
+    try:
+        bot = telegram.bot_username()
+    except DeliveryError as error:
+        messages.error(request, _("Telegram could not be reached: %(error)s") % {"error": error})
+        return redirect("profile" if scope == ChatLinkCode.Scope.PERSON else "channels")
+    row, code = ChatLinkCode.issue(person=request.user, scope=scope, team=team)
+    context = {
+        "scope": scope,
+        "team": team,
+        "bot": bot,
+        "code": code,
+        "link": telegram.deep_link(code, group=scope != ChatLinkCode.Scope.PERSON),
+        "expires_at": row.expires_at,
+        "minutes": settings.TELEGRAM_LINK_MINUTES,
+    }
+    return render(request, "lab_portal/telegram_connect.html", context)
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+@never_cache
+def telegram_webhook(request: HttpRequest) -> HttpResponse:
+    """Where Telegram posts the bot's updates. Stored at once and handled by a task, once."""
+    if not telegram.configured():
+        raise Http404
+    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    if not hmac.compare_digest(given.encode(), telegram.webhook_secret().encode()):
+        return HttpResponse(status=403)
+    try:
+        stored = chat.receive(json.loads(request.body))
+    except (ValueError, UnicodeDecodeError):
+        return HttpResponseBadRequest("Not a Telegram update.")
+    if stored is not None:
+        handle_telegram_update.delay_on_commit(update_id=stored.update_id)
+    return JsonResponse({"ok": True})

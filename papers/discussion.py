@@ -4,25 +4,30 @@ A share is pushed at once to the lab's channels (lab_portal.notify, after the co
 is Markdown with math, rendered and sanitised by lab_portal.markdown on every display; @mentions
 of usernames become links, and a Notification plus a push to the person, once per comment and
 person however often the comment is edited.
+
+One discussion, two places: a comment is also posted in every linked group that has the paper's
+own message (a share, an urgent push, a Discuss), as a reply under it, and its edits follow
+there; a comment that came from a group (papers/chat.py) is not echoed back into that group.
 """
 
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Max, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from lab_portal.channels import clip
 from lab_portal.markdown import render_markdown
-from lab_portal.notify import Item, Message, notify, notify_lab
+from lab_portal.notify import Item, Message, edit_in_chats, notify, notify_lab, reply_in_chats
 
 from .models import Bookmark, Comment, FeedToken, Notification, Paper, Reaction, Share
 
@@ -55,13 +60,9 @@ def share_paper(paper: Paper, *, person, note: str) -> Share:
         why = _("Shared by %(name)s") % {"name": person.name}
         if share.note:
             why = f"{why}: {share.note}"
-        item = Item(
-            title=paper.title,
-            authors=list(paper.authors),
-            why=why,
-            portal_url=paper.get_absolute_url(),
-            external_url=paper.abs_url,
-        )
+        from .chat import paper_item  # the chat module imports this one
+
+        item = paper_item(paper, why=why)
         subject = _("%(name)s shared a paper with the lab") % {"name": person.name}
         notify_lab(Message(subject=subject, dedupe_key=f"share:{share.pk}", items=[item]))
     return share
@@ -177,13 +178,23 @@ def comment_url(comment: Comment) -> str:
     return f"{comment.paper.get_absolute_url()}#comment-{comment.pk}"
 
 
-def post_comment(paper: Paper, *, author, body: str, parent: Comment | None = None) -> Comment:
+def post_comment(
+    paper: Paper, *, author, body: str, parent: Comment | None = None, from_chat: str = ""
+) -> Comment:
+    """A new comment in the paper's thread; `from_chat` names the Telegram chat it was written
+    in, where it is already shown."""
     # One level of replies: a reply to a reply joins the thread of the top comment.
+    replied = parent
     if parent is not None and parent.parent_id is not None:
         parent = parent.parent
     with transaction.atomic():
         comment = Comment.objects.create(paper=paper, author=author, parent=parent, body=body.strip())
         _notify_mentions(comment)
+        # Under the comment it answers where that one is in the chat, else under the paper's message.
+        about = [f"comment:{replied.pk}"] if replied is not None else []
+        reply_in_chats(
+            about=[*about, f"paper:{paper.arxiv_id}"], message=_chat_message(comment), skip_chat=from_chat
+        )
     return comment
 
 
@@ -194,6 +205,7 @@ def edit_comment(comment: Comment, *, body: str) -> Comment:
         comment.save(update_fields=["body", "edited_at"])
         # Only people newly mentioned by the edit hear about it.
         _notify_mentions(comment)
+        edit_in_chats(ref=f"comment:{comment.pk}", message=_chat_message(comment))
     return comment
 
 
@@ -204,7 +216,22 @@ def delete_comment(comment: Comment) -> Comment:
         comment.body = ""
         comment.save(update_fields=["deleted_at", "body"])
         Reaction.objects.filter(comment=comment).delete()
+        edit_in_chats(ref=f"comment:{comment.pk}", message=_chat_message(comment))
     return comment
+
+
+def _chat_message(comment: Comment) -> Message:
+    """A comment as the lab's groups show it (their language is the lab's)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("%(name)s on “%(title)s”") % {"name": comment.author.name, "title": comment.paper.title}
+        text = _("This comment was deleted.") if comment.is_deleted else clip(comment.body, 3000)
+    return Message(
+        subject=clip(subject, 250),
+        dedupe_key=f"comment:{comment.pk}",
+        text=text,
+        url=comment_url(comment),
+        ref=f"comment:{comment.pk}",
+    )
 
 
 def toggle_reaction(comment: Comment, *, person, emoji: str) -> bool:

@@ -20,8 +20,8 @@ from django.views.decorators.http import require_POST
 from . import bibtex, queries
 from .fetching import FetchError, add_paper, search_arxiv, start_daily_run
 from .forms import AddPaperForm, BookmarkForm, FeedFilterForm, SearchForm
-from .models import Bookmark, FeedVisit, FetchRun, Paper, Tag
-from .services import save_bookmark
+from .models import Bookmark, Dismissal, FeedVisit, FetchRun, Paper, Tag
+from .services import mark_not_for_me, save_bookmark, unmark_not_for_me
 from .tasks import fetch_new_papers
 
 # What an unreadable query string falls back to: the plain page, never an error.
@@ -142,6 +142,7 @@ def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     context = {
         "paper": paper,
         "bookmark": bookmark,
+        "not_for_me": Dismissal.objects.filter(person=request.user, paper=paper).exists(),
         "form": BookmarkForm(instance=bookmark) if bookmark else None,
         "lab_categories": queries.feed_frame()["categories"],
     }
@@ -170,6 +171,19 @@ def toggle_bookmark(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         return render(request, "papers/paper_card.html#bookmark-button", {"paper": paper})
     messages.success(request, _("Removed from your library.") if deleted else _("Saved to your library."))
     return _back(request, paper.get_absolute_url())
+
+
+@require_POST
+def not_for_me(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    """Mark the paper "not for me" (a negative example for the person's recommendations), or undo."""
+    paper = _get_paper(arxiv_id)
+    if request.POST.get("undo"):
+        unmark_not_for_me(paper, person=request.user)
+        messages.success(request, _("Marked as of interest again."))
+    else:
+        mark_not_for_me(paper, person=request.user)
+        messages.success(request, _("Noted: fewer papers like this one."))
+    return redirect(paper)
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
