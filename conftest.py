@@ -77,6 +77,8 @@ def start_celery_worker(django_db_setup, tmp_path_factory):
             **os.environ,
             "DATABASE_URL": database_url(),
             "DJANGO_SETTINGS_MODULE": "lab_portal.settings",
+            # Read by lab_portal/tests/celery_tasks.py, when included: the worker's follow-up tasks.
+            "TEST_WORKER_QUEUE": queue,
             **(env or {}),
         }
         includes = ["--include", ",".join(include)] if include else []
