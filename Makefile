@@ -15,18 +15,23 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $@
 
 ## run: install, migrate, seed the demo lab and serve http://127.0.0.1:$(PORT)
-##      (with REDIS_URL set, a Celery worker with beat runs beside it)
+##      (with REDIS_URL set, a Celery worker with beat runs beside it; with TELEGRAM_BOT_TOKEN
+##      set, the bot's long polling too)
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "Lab Portal: http://127.0.0.1:$(PORT)/"
-	@if [ -n "$$REDIS_URL" ]; then \
+	@helpers=""; \
+	if [ -n "$$REDIS_URL" ]; then \
 		$(BIN)/celery -A lab_portal worker --beat --schedule $(VENV)/celerybeat-schedule --loglevel=INFO & \
-		worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
-	else \
-		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
-	fi
+		helpers="$$helpers $$!"; \
+	fi; \
+	if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then \
+		$(BIN)/python manage.py telegram_poll & \
+		helpers="$$helpers $$!"; \
+	fi; \
+	trap 'kill $$helpers 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: the whole suite (set DATABASE_URL and REDIS_URL to run it on PostgreSQL and Redis)
 test: $(STAMP)

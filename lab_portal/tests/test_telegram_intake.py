@@ -1,6 +1,10 @@
 """The lab bot listens: updates by webhook or long polling, each handled once; chats linked by
 one-time codes ("Connect Telegram" for a person, /link for a team's or the lab's group)."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 from io import StringIO
@@ -10,6 +14,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
+from conftest import ROOT, database_url
 from lab_portal import chat, telegram
 from lab_portal.models import Channel, ChatLinkCode, Delivery, TelegramUpdate
 from lab_portal.tests.stand_ins import BOT_USERNAME, group_chat, person, private_chat
@@ -483,3 +488,33 @@ def test_the_webhook_secret_changes_with_the_token(settings):
 
     assert first != telegram.webhook_secret()
     assert len(first) == 64 and first.isalnum()
+
+
+def test_an_update_a_stopped_poller_stored_but_did_not_handle_is_handled_by_the_next(bot):
+    update = help_update()
+    chat.receive(update)  # the poller stopped right after storing it
+    bot.inject({"message": update["message"]}, update_id=update["update_id"])
+
+    bot.poll()
+
+    assert TelegramUpdate.objects.get().handled_at is not None
+    assert len(bot.bot_messages(MINJI["id"])) == 1
+
+
+def test_the_poller_stops_at_once_when_told_to_while_it_waits_for_telegram(telegram, transactional_db):
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "TELEGRAM_API_BASE": telegram.base,
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+    }
+    poller = subprocess.Popen(
+        [sys.executable, "manage.py", "telegram_poll", "--timeout", "600"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    telegram.wait_for(2)  # getMe, then the long poll it now waits on
+
+    poller.send_signal(signal.SIGTERM)
+
+    assert poller.wait(timeout=30) == 0
+    assert [arrival.path.rsplit("/", 1)[1] for arrival in telegram.arrivals] == ["getMe", "getUpdates"]
