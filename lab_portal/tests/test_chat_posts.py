@@ -2,9 +2,11 @@
 more", buttons under each item, what each channel already carries left out, and replies and
 edits that follow a thing into the chats that have its message."""
 
+import threading
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from lab_portal import channels
@@ -310,3 +312,29 @@ def test_an_edit_of_a_message_not_sent_yet_waits_for_it(team, group, telegram, r
     assert telegram.calls("editMessageText") == []
     original.refresh_from_db()
     assert original.state == Delivery.State.PENDING
+
+
+def test_two_workers_posting_at_once_post_once(transactional_db, researcher, telegram):
+    Channel.objects.create(
+        person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT, linked_at=timezone.now()
+    )
+    start, errors, queued = threading.Barrier(2), [], []
+
+    def post():
+        try:
+            start.wait()
+            queued.append(len(post_to_chats(researcher, morning(item(1), item(2)), limit=10, since=since())))
+        except Exception as error:  # reported below, so a failure names its cause
+            errors.append(error)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=post) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert errors == []
+    assert sorted(queued) == [0, 1]
+    assert Delivery.objects.count() == 1
