@@ -103,8 +103,9 @@ def receive(update: dict) -> TelegramUpdate | None:
     """Store an update as it arrives. None when it was stored before: Telegram sent it again,
     or another poller got it too. Raises ValueError for something that is not an update."""
     update_id = update.get("update_id") if isinstance(update, dict) else None
-    if not isinstance(update_id, int) or isinstance(update_id, bool):
+    if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < 2**63:
         raise ValueError("An update needs an integer update_id.")
+    update = _without_nul(update)
     row, created = TelegramUpdate.objects.get_or_create(
         update_id=update_id, defaults={"payload": update, "kind": _kind(update)}
     )
@@ -113,6 +114,17 @@ def receive(update: dict) -> TelegramUpdate | None:
 
 def _kind(update: dict) -> str:
     return next((key for key in update if key != "update_id"), "")[:40]
+
+
+def _without_nul(value):
+    # PostgreSQL stores no NUL character, in text or in JSON: a message holding one would fail.
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def handle(update_id: int) -> bool:

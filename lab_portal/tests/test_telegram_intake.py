@@ -11,6 +11,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -334,6 +335,18 @@ def test_the_webhook_answers_400_to_what_is_not_an_update(client, bot, body):
     assert not TelegramUpdate.objects.exists()
 
 
+def test_the_webhook_takes_an_update_with_a_nul_character(client, bot, django_capture_on_commit_callbacks):
+    update = help_update()
+    update["message"]["text"] = "/help\u0000"
+    update["message"]["chat"]["first_name"] = "Min\u0000ji"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_update(client, update, telegram.webhook_secret()) == 200
+
+    assert TelegramUpdate.objects.get().error == ""
+    assert len(bot.bot_messages(MINJI["id"])) == 1
+
+
 def test_the_webhook_is_404_without_a_bot_and_405_to_a_get(client, settings):
     assert client.get("/telegram/webhook/").status_code == 405
     settings.TELEGRAM_BOT_TOKEN = ""
@@ -404,6 +417,8 @@ def test_two_pollers_at_once_handle_each_update_once(transactional_db, telegram)
             call_command("telegram_poll", "--once", stdout=StringIO())
         except Exception as error:  # reported below, so a failure names its cause
             errors.append(error)
+        finally:
+            connection.close()
 
     pollers = [threading.Thread(target=poll) for _ in range(2)]
     for poller in pollers:

@@ -277,6 +277,31 @@ def test_discuss_in_a_group_posts_the_papers_own_message_once(researcher, lead, 
     ] * 2
 
 
+def test_discuss_in_a_private_chat_opens_the_thread(researcher, bot, daily, settings):
+    settings.SITE_URL = "https://portal.lab.example.org"
+    linked(researcher, MINJI)
+    WatchRule.objects.create(person=researcher, name="Video", query="video")
+    daily(VIDEO_CODECS)
+    [post] = bot.bot_messages(MINJI["id"])
+
+    assert post.button("Discuss") == {
+        "text": "Discuss",
+        "url": "https://portal.lab.example.org/papers/2611.00003#thread",
+    }
+
+
+def test_discuss_in_a_private_chat_without_https_posts_the_link_to_the_thread(
+    researcher, bot, post, settings
+):
+    bot.press(private_chat(MINJI), MINJI, post, "Discuss 1")
+    bot.poll()
+
+    own = bot.bot_messages(MINJI["id"])[-1]
+    assert own.reply_to == post.message_id and VIDEO_CODECS["title"] in own.text
+    assert f'href="{settings.SITE_URL}/papers/2611.00003#thread"' in bot.sent()[-1].body["text"]
+    assert answers(bot) == [("The paper's title opens its thread in the portal.", False)]
+
+
 # Commands --------------------------------------------------------------------------------------------
 
 
