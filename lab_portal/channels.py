@@ -139,9 +139,9 @@ def split(message: Message, *, kind: str) -> list[Message]:
     are numbered when there are several; each part repeats the subject with its place ("2/3"),
     the text goes with the first part and "and N more" with the last."""
     if kind == Channel.Kind.TELEGRAM:
-        fits = _fits(lambda m: _telegram_render(m), TELEGRAM_LIMIT, telegram_visible_length)
+        fits = _fits(_telegram_render, TELEGRAM_LIMIT, telegram_visible_length)
     elif kind == Channel.Kind.SLACK:
-        fits = _fits(lambda m: _slack_render(m), SLACK_LIMIT, _len16)
+        fits = _fits(_slack_render, SLACK_LIMIT, _len16)
     else:
         return [message]
     items = message.items
