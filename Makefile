@@ -18,18 +18,22 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 ## run: install, migrate, seed the demo lab and serve http://127.0.0.1:$(PORT), the SITE_URL of its
 ##      mail and chat links unless SITE_URL is set (with REDIS_URL set, a Celery worker with beat
-##      runs beside it)
+##      runs beside it; with TELEGRAM_BOT_TOKEN set, the bot's long polling too)
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "Lab Portal: http://127.0.0.1:$(PORT)/ (links in mail and chat: $(SITE_URL)/)"
-	@if [ -n "$$REDIS_URL" ]; then \
+	@helpers=""; \
+	if [ -n "$$REDIS_URL" ]; then \
 		SITE_URL='$(SITE_URL)' $(BIN)/celery -A lab_portal worker --beat --schedule $(VENV)/celerybeat-schedule --loglevel=INFO & \
-		worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-		SITE_URL='$(SITE_URL)' $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
-	else \
-		SITE_URL='$(SITE_URL)' $(BIN)/python manage.py runserver 127.0.0.1:$(PORT); \
-	fi
+		helpers="$$helpers $$!"; \
+	fi; \
+	if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then \
+		SITE_URL='$(SITE_URL)' $(BIN)/python manage.py telegram_poll & \
+		helpers="$$helpers $$!"; \
+	fi; \
+	trap 'kill $$helpers 2>/dev/null' EXIT INT TERM; \
+	SITE_URL='$(SITE_URL)' $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: the whole suite (set DATABASE_URL and REDIS_URL to run it on PostgreSQL and Redis)
 test: $(STAMP)

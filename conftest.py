@@ -5,11 +5,13 @@ import subprocess
 import sys
 import time
 import uuid
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from celery.result import _set_task_join_will_block
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 
 from lab_portal.celery import app as celery_app
@@ -75,6 +77,8 @@ def start_celery_worker(django_db_setup, tmp_path_factory):
             **os.environ,
             "DATABASE_URL": database_url(),
             "DJANGO_SETTINGS_MODULE": "lab_portal.settings",
+            # Read by lab_portal/tests/celery_tasks.py, when included: the worker's follow-up tasks.
+            "TEST_WORKER_QUEUE": queue,
             **(env or {}),
         }
         includes = ["--include", ",".join(include)] if include else []
@@ -186,6 +190,19 @@ def telegram(settings):
     with TelegramServer() as server:
         server.configure(settings)
         yield server
+
+
+@pytest.fixture
+def bot(telegram, django_capture_on_commit_callbacks):
+    """The Telegram stand-in, and `bot.poll()`: the portal's poller takes what the people in the
+    chats did (telegram.say, press, edit) and handles it, sending what that queues in-process."""
+
+    def poll() -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("telegram_poll", "--once", stdout=StringIO())
+
+    telegram.poll = poll
+    return telegram
 
 
 @pytest.fixture

@@ -149,7 +149,7 @@ def time_task(rows, rules) -> None:
         WatchRule.objects.bulk_create(
             WatchRule(
                 person=person, name=f"rule {r.pk}", query=r.query, authors=r.authors, categories=r.categories,
-                instant=False,
+                in_chat=False,
             )
             for r in rules
         )  # fmt: skip

@@ -69,14 +69,14 @@ def test_a_slack_channel_and_its_test_message(page, live_server, minji, slack, n
 
     # A URL aimed at a port of the allowed host is refused with the reason.
     add.get_by_label("Kind").select_option("slack")
-    add.get_by_label("Chat id, webhook URL or address").fill(f"https://{slack.host}:6379/services/T0/B0/x")
+    add.get_by_label("Webhook URL or address").fill(f"https://{slack.host}:6379/services/T0/B0/x")
     add.get_by_role("button", name="Add").click()
     expect(page.locator(".errorlist")).to_contain_text("Paste the incoming webhook URL Slack gave you")
     assert not Channel.objects.exists()
 
     add = page.locator("section").filter(has=page.get_by_role("heading", name="Add a channel"))
     add.get_by_label("Kind").select_option("slack")
-    add.get_by_label("Chat id, webhook URL or address").fill(slack.url)
+    add.get_by_label("Webhook URL or address").fill(slack.url)
     add.get_by_role("button", name="Add").click()
     expect(page.locator(".messages")).to_contain_text("Channel added: Slack.")
     channel = Channel.objects.get()

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 PASSWORD = "a-long-password-1"
 
 
-def test_an_admin_sets_a_lead_who_then_runs_the_team(browser, live_server, transactional_db, telegram):
+def test_an_admin_sets_a_lead_who_then_runs_the_team(browser, live_server, transactional_db, slack):
     speech = Team.objects.create(name="Speech", slug="speech")
     User.objects.create_superuser("root", "root@lab.example.org", PASSWORD)
     User.objects.create_user("sora", password=PASSWORD, display_name="Sora Han", role=User.Role.LEAD)
@@ -38,12 +38,12 @@ def test_an_admin_sets_a_lead_who_then_runs_the_team(browser, live_server, trans
     log_in(page, base, "sora", PASSWORD)
     page.goto(f"{base}/me/channels/")
     add = page.locator("section").filter(has=page.get_by_role("heading", name="Add a channel"))
-    add.get_by_label("Kind").select_option("telegram")
-    add.get_by_label("Chat id, webhook URL or address").fill("-100555")
+    add.get_by_label("Kind").select_option("slack")
+    add.get_by_label("Webhook URL or address").fill(slack.url)
     add.get_by_label("For").select_option(label="Speech")
     add.get_by_role("button", name="Add").click()
     expect(page.get_by_role("heading", name="Channels of Speech")).to_be_visible()
-    assert Channel.objects.get(target="-100555").team == speech
+    assert Channel.objects.get(target=slack.url).team == speech
 
     page.goto(f"{base}/papers/watch/new/")
     page.get_by_label("Name").fill("Speech synthesis")

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .channels import slack_webhook_url
-from .models import Channel, Delivery, SsoIdentity, Team, User
+from .models import Channel, ChatLinkCode, Delivery, SsoIdentity, Team, TelegramUpdate, User
 from .notify import requeue
 
 
@@ -87,12 +87,12 @@ class ChannelAdmin(admin.ModelAdmin):
 
     form = ChannelAdminForm
 
-    list_display = ["kind", "target", "person", "team", "enabled", "last_sent_at", "last_error_at"]
+    list_display = ["kind", "target", "title", "person", "team", "enabled", "linked_at", "last_sent_at"]
     list_filter = ["kind", "enabled", "team"]
-    search_fields = ["target", "person__username", "person__display_name", "team__name"]
+    search_fields = ["target", "title", "person__username", "person__display_name", "team__name"]
     list_select_related = ["person", "team"]
     raw_id_fields = ["person"]
-    readonly_fields = ["last_error", "last_error_at", "last_sent_at", "created_at"]
+    readonly_fields = ["title", "linked_at", "last_error", "last_error_at", "last_sent_at", "created_at"]
 
 
 @admin.register(Delivery)
@@ -116,3 +116,26 @@ class DeliveryAdmin(admin.ModelAdmin):
             ngettext("%(count)d delivery queued again.", "%(count)d deliveries queued again.", count)
             % {"count": count},
         )
+
+
+@admin.register(ChatLinkCode)
+class ChatLinkCodeAdmin(admin.ModelAdmin):
+    """Who asked to link which chat, and whether they did; the codes themselves are never stored."""
+
+    list_display = ["created_at", "person", "scope", "team", "expires_at", "used_at"]
+    list_filter = ["scope"]
+    list_select_related = ["person", "team"]
+    readonly_fields = [field.name for field in ChatLinkCode._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(TelegramUpdate)
+class TelegramUpdateAdmin(admin.ModelAdmin):
+    list_display = ["update_id", "kind", "received_at", "handled_at", "error"]
+    list_filter = ["kind"]
+    readonly_fields = [field.name for field in TelegramUpdate._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -12,6 +12,9 @@ left (connection refused, a name that does not resolve, a connect timeout, a TLS
 fails or stalls) nothing reached the service and another attempt is safe. Once all of it has been
 written to the connection, a read timeout or a dropped connection says nothing about whether the
 service acted on it, and neither Telegram, Slack nor SMTP can be asked afterwards.
+
+On Telegram each item may carry buttons (Save, Not for me, Discuss: what they do is registered
+by the apps with lab_portal.chat) and a message may reply under, or replace, an earlier one.
 """
 
 import contextlib
@@ -20,7 +23,7 @@ import hashlib
 import re
 import smtplib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from functools import cached_property
 from html import unescape
@@ -46,6 +49,8 @@ TELEGRAM_LIMIT = 4096
 SLACK_LIMIT = 40000
 # Per-field caps, so one long abstract or author list never crowds out the rest of a message.
 SUBJECT_CAP, TEXT_CAP, TITLE_CAP, AUTHORS_CAP, WHY_CAP, SUMMARY_CAP = 250, 2000, 300, 300, 400, 300
+# Telegram refuses a button whose callback data is longer than 64 bytes.
+CALLBACK_DATA_LIMIT = 64
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -61,6 +66,13 @@ class Item:
     external_url: str = ""  # arXiv's abstract page, or wherever the thing lives outside
     # The abstract: its first sentence or two go under the title where the channel has room.
     summary: str = ""
+    # What the item is about ("paper:2401.01234"), so a reply or a button press maps back to it.
+    ref: str = ""
+    # Telegram buttons, each [label, callback data, URL]: the callback acts (in groups always);
+    # a private chat opens the URL instead when it is one Telegram accepts (https).
+    buttons: list[list[str]] = field(default_factory=list)
+    # Its place in a message of several, shown before the title and on its buttons; 0: none.
+    number: int = 0
 
     @cached_property
     def shown_title(self) -> str:
@@ -75,7 +87,9 @@ class Item:
 class Message:
     """A message for any channel. `text` is plain text; `html`, when given, is the e-mail's
     HTML body and must already be safe (rendered by a template with autoescaping); chat
-    channels always use `text`. `url` is the one link of a message without items."""
+    channels always use `text`. `url` is the one link of a message without items, and where
+    "and N more" leads. On Telegram, `reply_to` puts the message under an earlier one of the
+    same chat, and `edits` names the item (`ref`) whose message this one rewrites."""
 
     subject: str
     dedupe_key: str
@@ -83,6 +97,10 @@ class Message:
     html: str = ""
     url: str = ""
     items: list[Item] = field(default_factory=list)
+    more: int = 0  # items left out of this message, counted in its "and N more" line
+    reply_to: int = 0
+    edits: str = ""
+    ref: str = ""  # what the whole message is about, when it has no items (a comment)
 
     def as_payload(self) -> dict:
         payload = asdict(self)
@@ -92,8 +110,17 @@ class Message:
     @classmethod
     def from_payload(cls, payload: dict, *, dedupe_key: str = "") -> "Message":
         items = [Item(**item) for item in payload.get("items", [])]
-        fields = {name: payload.get(name, "") for name in ("subject", "text", "html", "url")}
-        return cls(dedupe_key=dedupe_key, items=items, **fields)
+        fields = {name: payload.get(name, "") for name in ("subject", "text", "html", "url", "edits", "ref")}
+        numbers = {name: int(payload.get(name) or 0) for name in ("more", "reply_to")}
+        return cls(dedupe_key=dedupe_key, items=items, **fields, **numbers)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a service answered to a message it took; Telegram also gives the message's id."""
+
+    response: str
+    message_id: int | None = None
 
 
 class DeliveryError(Exception):
@@ -114,6 +141,10 @@ class OutcomeUnknown(DeliveryError):
     """The message went out and no answer came back: it may have arrived. Never sent again."""
 
 
+class Conflict(PermanentError):
+    """Telegram refused getUpdates: another poller is running, or a webhook is set."""
+
+
 class ChatMigrated(DeliveryError):
     """Telegram moved a group to a supergroup with a new chat id: send there instead."""
 
@@ -122,15 +153,67 @@ class ChatMigrated(DeliveryError):
         self.chat_id = chat_id
 
 
-def send(channel: Channel, message: Message, *, key: str = "", address: str = "") -> str:
+def send(
+    channel: Channel,
+    message: Message,
+    *,
+    key: str = "",
+    address: str = "",
+    edit_message_id: int | None = None,
+) -> Sent:
     """Send `message` on `channel` once, in the channel owner's language; return the answer.
-    `address`, on an e-mail channel, sends to it instead (lab_portal.notify.notify_address)."""
+    `address`, on an e-mail channel, sends to it instead (lab_portal.notify.notify_address);
+    `edit_message_id` rewrites that Telegram message instead of sending a new one."""
     with translation.override(channel.language):
         if channel.kind == Channel.Kind.TELEGRAM:
-            return send_telegram(channel.target, message)
+            return send_telegram(channel.target, message, edit_message_id=edit_message_id)
         if channel.kind == Channel.Kind.SLACK:
-            return send_slack(channel.target, message)
-        return send_email(address or channel.destination, message, key=key)
+            return Sent(send_slack(channel.target, message))
+        return Sent(send_email(address or channel.destination, message, key=key))
+
+
+def split(message: Message, *, kind: str) -> list[Message]:
+    """`message` as the fewest parts that each fit the service, cut between items only. Items
+    are numbered when there are several; each part repeats the subject with its place ("2/3"),
+    the text goes with the first part and "and N more" with the last."""
+    if kind == Channel.Kind.TELEGRAM:
+        fits = _fits(_telegram_render, TELEGRAM_LIMIT, telegram_visible_length)
+    elif kind == Channel.Kind.SLACK:
+        fits = _fits(_slack_render, SLACK_LIMIT, _len16)
+    else:
+        return [message]
+    items = message.items
+    if len(items) > 1:
+        items = [replace(item, number=n) for n, item in enumerate(items, start=1)]
+    widest = f"{message.subject} (99/99)"  # measured with room for any part's place
+    groups: list[list[Item]] = [[]]
+    for item in items:
+        trial = replace(message, subject=widest, items=[*groups[-1], item])
+        if groups[-1] and not fits(trial):
+            groups.append([item])
+        else:
+            groups[-1].append(item)
+    if len(groups) == 1:
+        return [replace(message, items=groups[0])]
+    last = len(groups)
+    return [
+        replace(
+            message,
+            subject=f"{message.subject} ({n}/{last})",
+            text=message.text if n == 1 else "",
+            items=group,
+            more=message.more if n == last else 0,
+        )
+        for n, group in enumerate(groups, start=1)
+    ]
+
+
+def _fits(render, limit: int, measure) -> Callable[[Message], bool]:
+    def fits(message: Message) -> bool:
+        text, shown = render(message)
+        return shown == len(message.items) and measure(text) <= limit
+
+    return fits
 
 
 # Text helpers ---------------------------------------------------------------------------------
@@ -181,30 +264,38 @@ def _external_label(url: str) -> str:
     return "arXiv" if host == "arxiv.org" or host.endswith(".arxiv.org") else host
 
 
-def _pack(head: str, blocks: list[str], more: Callable[[int], str], *, limit: int, measure) -> str:
-    """The head and as many whole blocks as fit in `limit`, then a line saying how many did not."""
+def _pack(
+    head: str, blocks: list[str], more: Callable[[int], str], *, limit: int, measure, extra: int = 0
+) -> tuple[str, int]:
+    """The head and as many whole blocks as fit in `limit`, then a line saying how many did not
+    (those cut here and the `extra` left out before). Returns the text and the blocks it shows."""
     chosen = [head] if head else []
     for index, block in enumerate(blocks):
-        left = len(blocks) - index - 1
+        left = len(blocks) - index - 1 + extra
         candidate = [*chosen, block, *([more(left)] if left else [])]
         if measure("\n\n".join(candidate)) > limit:
-            return "\n\n".join([*chosen, more(len(blocks) - index)])
+            return "\n\n".join([*chosen, more(len(blocks) - index + extra)]), index
         chosen.append(block)
-    return "\n\n".join(chosen)
+    if extra:
+        chosen.append(more(extra))
+    return "\n\n".join(chosen), len(blocks)
 
 
-def _fit(head: str, items: list, block, more, *, limit: int, measure) -> str:
+def _fit(head: str, items: list, block, more, *, limit: int, measure, extra: int = 0) -> tuple[str, int]:
     """Every item that fits, each with its summary while there is room: when all the items fit
-    without summaries, the first ones get theirs, as many as still fit; else none do."""
+    without summaries, the first ones get theirs, as many as still fit; else none do. Returns
+    the text and how many items it shows, like _pack."""
     bare = [block(item, summary=False) for item in items]
-    if measure("\n\n".join([head, *bare])) > limit:
-        return _pack(head, bare, more, limit=limit, measure=measure)
+    text, shown = _pack(head, bare, more, limit=limit, measure=measure, extra=extra)
+    if shown < len(items):
+        return text, shown
     full = [block(item, summary=True) for item in items]
+    start, tail = [head] if head else [], [more(extra)] if extra else []
     for count in range(len(items), 0, -1):
-        text = "\n\n".join([head, *full[:count], *bare[count:]])
-        if measure(text) <= limit:
-            return text
-    return "\n\n".join([head, *bare])
+        candidate = "\n\n".join([*start, *full[:count], *bare[count:], *tail])
+        if measure(candidate) <= limit:
+            return candidate, shown
+    return text, shown
 
 
 def _more_text(count: int) -> str:
@@ -229,6 +320,10 @@ def telegram_visible_length(html: str) -> int:
 
 def telegram_text(message: Message) -> str:
     """The message in Telegram's HTML, within its 4096 characters: whole items only."""
+    return _telegram_render(message)[0]
+
+
+def _telegram_render(message: Message) -> tuple[str, int]:
     head = [f"<b>{_tg(clip(' '.join(message.subject.split()), SUBJECT_CAP))}</b>"]
     if message.text.strip():
         head.append(_tg(clip(message.text, TEXT_CAP)))
@@ -246,6 +341,7 @@ def telegram_text(message: Message) -> str:
         more,
         limit=TELEGRAM_LIMIT,
         measure=telegram_visible_length,
+        extra=message.more,
     )
 
 
@@ -253,6 +349,8 @@ def _telegram_item(item: Item, *, summary: bool = True) -> str:
     portal, external = absolute_url(item.portal_url), absolute_url(item.external_url)
     title = clip(item.shown_title, TITLE_CAP)
     lines = [f"<b>{_tg_link(portal, title) if portal else _tg(title)}</b>"]
+    if item.number:
+        lines[0] = f"{item.number}. {lines[0]}"
     if summary and item.shown_summary:
         lines.append(_tg(item.shown_summary))
     if item.authors:
@@ -267,17 +365,56 @@ def _telegram_item(item: Item, *, summary: bool = True) -> str:
     return "\n".join(lines)
 
 
-def send_telegram(chat_id: str, message: Message) -> str:
-    token = settings.TELEGRAM_BOT_TOKEN
-    if not token:
-        raise PermanentError(_("The portal has no Telegram bot: TELEGRAM_BOT_TOKEN is not set."))
+def telegram_keyboard(items: list[Item], *, group: bool) -> list[list[dict]]:
+    """One row of buttons per item that has any, labelled with the item's number if it has one."""
+    rows = []
+    for item in items:
+        row = []
+        for label, data, url in item.buttons:
+            text = f"{label} {item.number}" if item.number else label
+            link = absolute_url(url) if url else ""
+            if link.startswith("https://") and not (group and data):
+                row.append({"text": text, "url": link})
+            elif data and len(data.encode()) <= CALLBACK_DATA_LIMIT:
+                row.append({"text": text, "callback_data": data})
+        if row:
+            rows.append(row)
+    return rows
+
+
+def send_telegram(chat_id: str, message: Message, *, edit_message_id: int | None = None) -> Sent:
+    text, shown = _telegram_render(message)
     body = {
         "chat_id": chat_id,
-        "text": telegram_text(message),
+        "text": text,
         "parse_mode": "HTML",
         "link_preview_options": {"is_disabled": True},
     }
-    response = _post(f"{settings.TELEGRAM_API_BASE}/bot{token}/sendMessage", body, secret=token)
+    if keyboard := telegram_keyboard(message.items[:shown], group=str(chat_id).startswith("-")):
+        body["reply_markup"] = {"inline_keyboard": keyboard}
+    if edit_message_id:
+        body["message_id"] = edit_message_id
+        try:
+            telegram_call("editMessageText", body)
+        except PermanentError as error:
+            if "message is not modified" not in str(error):
+                raise
+        return Sent(_("Telegram message %(id)s edited") % {"id": edit_message_id}, edit_message_id)
+    if message.reply_to:
+        # Should the message replied to be gone, the reply still goes, just not under it.
+        body["reply_parameters"] = {"message_id": message.reply_to, "allow_sending_without_reply": True}
+    result = telegram_call("sendMessage", body)
+    message_id = result.get("message_id") if isinstance(result, dict) else None
+    message_id = message_id if isinstance(message_id, int) else None
+    return Sent(_("Telegram message %(id)s") % {"id": message_id or "?"}, message_id)
+
+
+def telegram_call(method: str, body: dict, *, timeout: float | None = None):
+    """One Bot API call; its `result`, or TemporaryError, PermanentError or ChatMigrated."""
+    token = settings.TELEGRAM_BOT_TOKEN
+    if not token:
+        raise PermanentError(_("The portal has no Telegram bot: TELEGRAM_BOT_TOKEN is not set."))
+    response = _post(f"{settings.TELEGRAM_API_BASE}/bot{token}/{method}", body, secret=token, timeout=timeout)
     try:
         answer = response.json()
     except ValueError:
@@ -292,9 +429,11 @@ def send_telegram(chat_id: str, message: Message) -> str:
         raise TemporaryError(description)
     if parameters.get("migrate_to_chat_id"):
         raise ChatMigrated(str(parameters["migrate_to_chat_id"]))
+    if response.status_code == 409:
+        raise Conflict(description)
     if not answer.get("ok"):
         raise PermanentError(description)
-    return _("Telegram message %(id)s") % {"id": (answer.get("result") or {}).get("message_id", "?")}
+    return answer.get("result")
 
 
 # Slack ------------------------------------------------------------------------------------------
@@ -312,6 +451,10 @@ def _slack_link(url: str, label: str) -> str:
 
 
 def slack_text(message: Message) -> str:
+    return _slack_render(message)[0]
+
+
+def _slack_render(message: Message) -> tuple[str, int]:
     head = [f"*{_slack(clip(' '.join(message.subject.split()), SUBJECT_CAP))}*"]
     if message.text.strip():
         head.append(_slack(clip(message.text, TEXT_CAP)))
@@ -322,13 +465,23 @@ def slack_text(message: Message) -> str:
     def more(count: int) -> str:
         return _slack_link(more_url, _more_text(count))
 
-    return _fit("\n".join(head), message.items, _slack_item, more, limit=SLACK_LIMIT, measure=_len16)
+    return _fit(
+        "\n".join(head),
+        message.items,
+        _slack_item,
+        more,
+        limit=SLACK_LIMIT,
+        measure=_len16,
+        extra=message.more,
+    )
 
 
 def _slack_item(item: Item, *, summary: bool = True) -> str:
     portal, external = absolute_url(item.portal_url), absolute_url(item.external_url)
     title = clip(item.shown_title, TITLE_CAP)
     lines = [f"*{_slack_link(portal, title)}*" if portal else f"*{_slack(title)}*"]
+    if item.number:
+        lines[0] = f"{item.number}. {lines[0]}"
     if summary and item.shown_summary:
         lines.append(_slack(item.shown_summary))
     if item.authors:
@@ -535,13 +688,15 @@ class _Adapter(requests.adapters.HTTPAdapter):
         return manager
 
 
-def _post(url: str, body: dict, *, secret: str = "") -> requests.Response:
+def _post(url: str, body: dict, *, secret: str = "", timeout: float | None = None) -> requests.Response:
     written = _written.set(False)
     try:
         with requests.Session() as session:
             session.mount("http://", _Adapter())
             session.mount("https://", _Adapter())
-            return session.post(url, json=body, timeout=settings.NOTIFY_HTTP_TIMEOUT, allow_redirects=False)
+            return session.post(
+                url, json=body, timeout=timeout or settings.NOTIFY_HTTP_TIMEOUT, allow_redirects=False
+            )
     except requests.RequestException as exc:
         error = _redact(str(exc), secret)
         if _written.get():

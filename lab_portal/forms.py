@@ -1,4 +1,3 @@
-import re
 import zoneinfo
 
 from django import forms
@@ -9,9 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .addresses import is_taken
 from .channels import slack_webhook_url
-from .models import Channel, Team, User
-
-TELEGRAM_CHAT = re.compile(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")
+from .models import Channel, ChatLinkCode, Team, User
 
 
 def form_errors(form: forms.Form, *, labels: bool = False) -> str:
@@ -101,32 +98,49 @@ class DigestForm(forms.Form):
     )
 
 
+class ConnectTelegramForm(forms.Form):
+    chat = forms.ChoiceField(choices=ChatLinkCode.Scope.choices)
+    # Which of the teams the person leads, for a team's group.
+    team = forms.IntegerField(required=False, min_value=1)
+
+
 class ChannelForm(forms.ModelForm):
-    """A channel of the person's own, or of a team they lead (`owner`, for new channels)."""
+    """A channel of the person's own, or of a team they lead (`owner`, for new channels).
+    Telegram chats are not typed in: the bot links them (lab_portal.chat), so nobody can point
+    a channel at a chat that is not theirs."""
 
     owner = forms.ChoiceField(label=_("For"), required=False)
 
     class Meta:
         model = Channel
         fields = ["kind", "target"]
-        labels = {"target": _("Chat id, webhook URL or address")}
+        labels = {"target": _("Webhook URL or address")}
         help_texts = {
             "target": _(
-                "Telegram: the chat id the lab's bot talks to (a number; groups are negative) or a "
-                "channel's @name. Slack: the incoming webhook URL. E-mail: the address, or blank for "
-                "the one in your profile."
+                "Slack: the incoming webhook URL. E-mail: the address, or blank for the one in your "
+                "profile. Telegram is connected from your profile instead."
             )
         }
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.fields["kind"].widget.choices = [
+            choice for choice in self.fields["kind"].choices if choice[0] != Channel.Kind.TELEGRAM
+        ]
         self.teams = {str(team.pk): team for team in Team.objects.filter(pk__in=user.led_team_ids)}
         if self.instance.pk or not self.teams:
             del self.fields["owner"]
         else:
             teams = [(pk, team.name) for pk, team in self.teams.items()]
             self.fields["owner"].choices = [("person", _("Me")), *teams]
+
+    def clean_kind(self) -> str:
+        if self.cleaned_data["kind"] == Channel.Kind.TELEGRAM:
+            raise ValidationError(
+                _("Telegram is connected with “Connect Telegram” on your profile, never by typing a chat id.")
+            )
+        return self.cleaned_data["kind"]
 
     def clean(self):
         data = super().clean()
@@ -145,15 +159,7 @@ class ChannelForm(forms.ModelForm):
         return data
 
     def _clean_target(self, kind: str, target: str, *, for_person: bool) -> str:
-        if kind == Channel.Kind.TELEGRAM:
-            if not settings.TELEGRAM_BOT_TOKEN:
-                raise ValidationError(_("The portal has no Telegram bot yet; ask the portal's admin."))
-            if not TELEGRAM_CHAT.fullmatch(target):
-                self.add_error(
-                    "target",
-                    _("A Telegram chat id is a number such as 123456789 or -1001234567890, or @name."),
-                )
-        elif kind == Channel.Kind.SLACK:
+        if kind == Channel.Kind.SLACK:
             # Stored as rebuilt from the parts that were checked, which is exactly what is posted to.
             url = slack_webhook_url(target)
             if url is None:

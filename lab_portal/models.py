@@ -1,3 +1,4 @@
+import hashlib
 import secrets
 import zoneinfo
 from datetime import timedelta
@@ -180,6 +181,25 @@ class ChannelQuerySet(models.QuerySet):
         """A person's own channels and, for a lead, those of the teams they lead."""
         return self.filter(models.Q(person=user) | models.Q(team_id__in=user.led_team_ids))
 
+    def telegram_chat(self, chat_id: int | str):
+        """The channels that send to one Telegram chat, those linked through the bot first."""
+        return self.filter(kind=Channel.Kind.TELEGRAM, target=str(chat_id)).order_by(
+            models.F("linked_at").desc(nulls_last=True), "pk"
+        )
+
+    def linked_account_of(self, person: "User"):
+        return self.filter(kind=Channel.Kind.TELEGRAM, person=person, linked_at__isnull=False)
+
+    def linked_account(self, telegram_user_id: int | str):
+        """The private chat a person linked with `/start`: whose Telegram account this is."""
+        return self.filter(
+            kind=Channel.Kind.TELEGRAM,
+            target=str(telegram_user_id),
+            person__isnull=False,
+            person__is_active=True,
+            linked_at__isnull=False,
+        )
+
 
 class Channel(models.Model):
     """Where a person, a team or the whole lab (neither set) receives messages."""
@@ -217,6 +237,11 @@ class Channel(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Telegram: the chat's name, and when the bot linked it through a one-time code. A chat id
+    # typed in by hand (before linking existed) has no date: it still receives messages, but
+    # nobody is recognised by it, since anyone could have typed anyone's id.
+    title = models.CharField(_("chat name"), max_length=255, blank=True)
+    linked_at = models.DateTimeField(_("linked at"), null=True, blank=True)
 
     objects = ChannelQuerySet.as_manager()
 
@@ -237,6 +262,12 @@ class Channel(models.Model):
                 fields=["kind", "target"],
                 condition=models.Q(person__isnull=True, team__isnull=True),
                 name="one_lab_channel_per_target",
+            ),
+            # A Telegram account is one person: who pressed a button or replied is never in doubt.
+            models.UniqueConstraint(
+                fields=["kind", "target"],
+                condition=models.Q(person__isnull=False, linked_at__isnull=False),
+                name="one_person_per_linked_chat",
             ),
         ]
 
@@ -260,6 +291,15 @@ class Channel(models.Model):
     @property
     def language(self) -> str:
         return self.person.language if self.person else settings.LANGUAGE_CODE
+
+    @property
+    def is_group_chat(self) -> bool:
+        # Telegram numbers groups, supergroups and channels below zero, private chats above.
+        return self.kind == self.Kind.TELEGRAM and self.target.startswith("-")
+
+    @property
+    def shown_name(self) -> str:
+        return self.title or self.destination
 
 
 class DeliveryQuerySet(models.QuerySet):
@@ -340,6 +380,172 @@ class Delivery(models.Model):
             for name, value in fields.items():
                 setattr(self, name, value)
         return done
+
+
+class ChatItemQuerySet(models.QuerySet):
+    def in_message(self, chat_id: int | str, message_id: int):
+        return self.filter(chat_id=str(chat_id), message_id=message_id)
+
+    def standing(self):
+        """Items of messages that went out or may still go: a failed delivery carried nothing."""
+        return self.exclude(delivery__state=Delivery.State.FAILED)
+
+
+class ChatItem(models.Model):
+    """One thing (`ref`: "paper:2401.01234", "comment:42") carried by one chat message: what a
+    reply or a button press in that chat is about, and what a channel has already carried.
+
+    Written when a delivery is queued (Telegram's message id follows when it answers), and when
+    a message someone wrote in a linked group becomes a comment (no delivery: it is theirs)."""
+
+    channel = models.ForeignKey(
+        Channel, verbose_name=_("channel"), on_delete=models.CASCADE, related_name="chat_items"
+    )
+    delivery = models.ForeignKey(
+        Delivery,
+        verbose_name=_("delivery"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="chat_items",
+    )
+    ref = models.CharField(_("about"), max_length=100)
+    # The message is about this one thing alone, so a reply to it is about this thing.
+    sole = models.BooleanField(_("alone in its message"), default=True)
+    chat_id = models.CharField(_("chat id"), max_length=32, blank=True)
+    message_id = models.BigIntegerField(_("message id"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = ChatItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("chat item")
+        verbose_name_plural = _("chat items")
+        indexes = [
+            models.Index(fields=["chat_id", "message_id"], name="chat_item_message"),
+            models.Index(fields=["ref", "chat_id"], name="chat_item_ref"),
+            models.Index(fields=["channel", "ref"], name="chat_item_channel_ref"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ref} in {self.chat_id or self.channel_id}/{self.message_id or '?'}"
+
+    @property
+    def kind(self) -> str:
+        return self.ref.partition(":")[0]
+
+    @property
+    def value(self) -> str:
+        return self.ref.partition(":")[2]
+
+
+def link_code_digest(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+class ChatLinkCodeQuerySet(models.QuerySet):
+    def usable(self):
+        return self.filter(used_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class ChatLinkCode(models.Model):
+    """A one-time code that links a Telegram chat to the portal: a person's private chat
+    (`/start <code>` through the deep link), or a group to a team or the lab (`/link <code>`).
+
+    Only its SHA-256 is stored; the code itself is shown once, to the person who asked for it."""
+
+    class Scope(models.TextChoices):
+        PERSON = "person", _("a person's private chat")
+        TEAM = "team", _("a team's group")
+        LAB = "lab", _("the lab's group")
+
+    digest = models.CharField(_("digest"), max_length=64, unique=True)
+    scope = models.CharField(_("links"), max_length=10, choices=Scope.choices)
+    person = models.ForeignKey(
+        User, verbose_name=_("asked by"), on_delete=models.CASCADE, related_name="chat_link_codes"
+    )
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    objects = ChatLinkCodeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("chat link code")
+        verbose_name_plural = _("chat link codes")
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} · {self.person} ({'used' if self.used_at else 'open'})"
+
+    @classmethod
+    def issue(cls, *, person: User, scope: str, team: Team | None = None) -> tuple["ChatLinkCode", str]:
+        """A new code; the person's earlier open codes for the same chat stop working."""
+        code = secrets.token_urlsafe(18)  # 24 characters of A-Z a-z 0-9 _ -, as deep links allow
+        now = timezone.now()
+        with transaction.atomic():
+            cls.objects.usable().filter(person=person, scope=scope, team=team).update(expires_at=now)
+            row = cls.objects.create(
+                digest=link_code_digest(code),
+                scope=scope,
+                person=person,
+                team=team,
+                created_at=now,
+                expires_at=now + timedelta(minutes=settings.TELEGRAM_LINK_MINUTES),
+            )
+        return row, code
+
+    @classmethod
+    def find(cls, code: str) -> "ChatLinkCode | None":
+        return (
+            cls.objects.usable()
+            .select_related("person", "team")
+            .filter(digest=link_code_digest(code))
+            .first()
+        )
+
+    def use(self) -> bool:
+        """Spend the code: one conditional UPDATE, so of two chats racing only one links."""
+        now = timezone.now()
+        return bool(
+            ChatLinkCode.objects.filter(pk=self.pk, used_at__isnull=True, expires_at__gt=now).update(
+                used_at=now
+            )
+        )
+
+
+class TelegramUpdate(models.Model):
+    """One update from the bot (webhook or long polling), stored before it is handled so that an
+    update Telegram delivers twice, or two pollers both fetch, is handled once.
+
+    The payload is emptied once handled: what people write in a chat is kept only as the comments
+    they chose to post."""
+
+    update_id = models.BigIntegerField(_("update id"), unique=True)
+    payload = models.JSONField(_("update"), default=dict, blank=True)
+    kind = models.CharField(_("kind"), max_length=40, blank=True)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-update_id"]
+        verbose_name = _("Telegram update")
+        verbose_name_plural = _("Telegram updates")
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(handled_at__isnull=True),
+                name="telegram_update_waiting",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.update_id} {self.kind} ({'handled' if self.handled_at else 'waiting'})"
 
 
 def new_feed_key() -> str:

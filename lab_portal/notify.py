@@ -13,6 +13,13 @@ commits. The row is keyed by (channel, dedupe_key), so a second call with the sa
 nothing: choose keys that name the event, such as f"match:{rule.pk}:{paper.arxiv_id}v{version}",
 f"digest:{person.pk}:{day}" or f"talk:{talk.uid}:reminder:24h".
 
+Chat channels also get `notify_channel` (one chat: an answer to a command, a hint),
+`post_to_chats` (the morning post: each channel's new items, best first, top N, split as the
+service needs), `reply_in_chats` (a comment under a paper's message in the lab's groups) and
+`edit_in_chats` (an edit that follows). Each chat message's items are recorded as ChatItem
+rows, so a reply or a button press maps back to what it is about, and a channel never carries
+the same paper twice in one day's posts.
+
 Sending is at most once. An attempt first claims its row (pending → sending, in one conditional
 UPDATE), then makes its one request, then records the answer. Whenever nobody can tell whether
 the message arrived, the row is closed as "outcome unknown" and never resent by the beat:
@@ -28,7 +35,8 @@ batch runs again; everything marked sent stays sent.
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -38,9 +46,19 @@ from django.utils.translation import gettext as _
 
 from . import channels
 from .channels import Item, Message
-from .models import Channel, Delivery, Team, User
+from .models import Channel, ChatItem, Delivery, Team, User
 
-__all__ = ["Item", "Message", "notify", "notify_address", "notify_lab"]
+__all__ = [
+    "Item",
+    "Message",
+    "edit_in_chats",
+    "notify",
+    "notify_address",
+    "notify_channel",
+    "notify_lab",
+    "post_to_chats",
+    "reply_in_chats",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +66,7 @@ logger = logging.getLogger(__name__)
 STUCK_AFTER = timedelta(minutes=2)
 DISPATCH_BATCH = 500
 LOST = "Outcome unknown: the worker stopped while sending. Not resent, so it cannot arrive twice."
+CHAT_KINDS = (Channel.Kind.TELEGRAM, Channel.Kind.SLACK)
 
 
 def notify(recipient: User | Team, message: Message, *, kinds: Iterable[str] | None = None) -> list[Delivery]:
@@ -118,8 +137,99 @@ def _queue(targets, message: Message) -> list[Delivery]:
             )
             if new:
                 created.append(delivery)
+                _remember_items(delivery, message)
                 _enqueue(delivery.pk)
     return created
+
+
+def _remember_items(delivery: Delivery, message: Message) -> None:
+    """Record what a chat message carries: what replies and buttons under it are about, and
+    what its channel has had. Telegram's message id is added when it answers."""
+    channel = delivery.channel
+    if channel.kind not in CHAT_KINDS or message.edits:
+        return
+    refs = (
+        [message.ref] if message.ref else list(dict.fromkeys(item.ref for item in message.items if item.ref))
+    )
+    chat_id = channel.target if channel.kind == Channel.Kind.TELEGRAM else ""
+    ChatItem.objects.bulk_create(
+        [
+            ChatItem(channel=channel, delivery=delivery, ref=ref, sole=len(refs) == 1, chat_id=chat_id)
+            for ref in refs
+        ]
+    )
+
+
+def notify_channel(channel: Channel, message: Message) -> Delivery | None:
+    """Queue `message` on this one channel (an answer in the chat that asked, a hint); None when
+    the channel already has `message.dedupe_key`."""
+    created = _queue([channel], message)
+    return created[0] if created else None
+
+
+def post_to_chats(owner: User | Team, message: Message, *, limit: int, since: datetime) -> list[Delivery]:
+    """One post of `message.items` (best first) on each enabled chat channel of `owner`.
+
+    Each channel leaves out the items it already carries since `since` (an urgent push of the
+    same paper), keeps the first `limit` and counts the rest in "and N more" (a link to
+    `message.url`), and is split between items where the service needs it. The parts are keyed
+    `<dedupe_key>#1`, `#2`, ...: a channel that has part one of a post never gets it again."""
+    created = []
+    refs = [item.ref for item in message.items if item.ref]
+    for channel in Channel.objects.owned_by(owner).enabled().filter(kind__in=CHAT_KINDS):
+        with transaction.atomic():
+            # Two workers posting at once queue one post: the second waits here, then finds it.
+            Channel.objects.select_for_update().filter(pk=channel.pk).exists()
+            if Delivery.objects.filter(channel=channel, dedupe_key=f"{message.dedupe_key}#1").exists():
+                continue
+            carried = set(
+                ChatItem.objects.standing()
+                .filter(channel=channel, ref__in=refs, created_at__gte=since)
+                .values_list("ref", flat=True)
+            )
+            items = [item for item in message.items if not item.ref or item.ref not in carried]
+            if not items:
+                continue
+            post = replace(message, items=items[:limit], more=message.more + max(0, len(items) - limit))
+            with translation.override(channel.language):
+                parts = channels.split(post, kind=channel.kind)
+            for number, part in enumerate(parts, start=1):
+                created += _queue([channel], replace(part, dedupe_key=f"{message.dedupe_key}#{number}"))
+    return created
+
+
+def reply_in_chats(*, about: list[str], message: Message, skip_chat: str = "") -> list[Delivery]:
+    """Post `message` in every linked group that has a message about one of `about` (refs, the
+    first preferred), as a reply under the latest such message; never in `skip_chat`, where
+    the thing being told came from."""
+    rows = (
+        ChatItem.objects.filter(ref__in=about, sole=True, message_id__isnull=False, chat_id__startswith="-")
+        .filter(channel__kind=Channel.Kind.TELEGRAM, channel__enabled=True, channel__person__isnull=True)
+        .exclude(chat_id=skip_chat)
+        .select_related("channel")
+        .order_by("-message_id")
+    )
+    best: dict[str, ChatItem] = {}
+    for row in rows:
+        held = best.get(row.chat_id)
+        if held is None or about.index(row.ref) < about.index(held.ref):
+            best[row.chat_id] = row
+    created = []
+    for row in best.values():
+        created += _queue([row.channel], replace(message, reply_to=row.message_id))
+    return created
+
+
+def edit_in_chats(*, ref: str, message: Message) -> list[Delivery]:
+    """Rewrite every Telegram message the portal sent about `ref` (a comment that was edited).
+    Each edit is a delivery of its own; an older one that is still waiting gives way to a newer."""
+    channel_ids = set(
+        ChatItem.objects.standing()
+        .filter(ref=ref, delivery__isnull=False, channel__kind=Channel.Kind.TELEGRAM)
+        .values_list("channel_id", flat=True)
+    )
+    key = f"edit:{ref}:{int(timezone.now().timestamp() * 1000)}"
+    return _queue(Channel.objects.filter(pk__in=channel_ids), replace(message, dedupe_key=key, edits=ref))
 
 
 def _enqueue(delivery_id: int, *, countdown: float | None = None, queue: str | None = None) -> None:
@@ -151,8 +261,21 @@ def _attempt(delivery: Delivery, *, attempt: int) -> None:
     channel = delivery.channel
     try:
         message = Message.from_payload(delivery.payload)
-        key = f"{delivery.pk}:{delivery.dedupe_key}"
-        answer = channels.send(channel, message, key=key, address=delivery.payload.get("to", ""))
+        edit_id = None
+        if message.edits:
+            if _superseded(delivery, message.edits):
+                delivery.finish(
+                    attempt=attempt, state=Delivery.State.SENT, response=_("Replaced by a later edit")
+                )
+                return
+            edit_id = _message_to_edit(channel, message.edits)
+        sent = channels.send(
+            channel,
+            message,
+            key=f"{delivery.pk}:{delivery.dedupe_key}",
+            address=delivery.payload.get("to", ""),
+            edit_message_id=edit_id,
+        )
     except channels.ChatMigrated as moved:
         try:
             with transaction.atomic():
@@ -175,9 +298,32 @@ def _attempt(delivery: Delivery, *, attempt: int) -> None:
         raise
     else:
         now = timezone.now()
-        sent = delivery.finish(attempt=attempt, state=Delivery.State.SENT, response=answer)
-        if sent and not delivery.payload.get("to"):
+        if sent.message_id and not message.edits:
+            # Recorded even if this attempt lost its claim meanwhile: the message is in the chat.
+            ChatItem.objects.filter(delivery=delivery).update(message_id=sent.message_id)
+        finished = delivery.finish(attempt=attempt, state=Delivery.State.SENT, response=sent.response)
+        if finished and not delivery.payload.get("to"):
             Channel.objects.filter(pk=channel.pk).update(last_sent_at=now, last_error="", last_error_at=None)
+
+
+def _superseded(delivery: Delivery, ref: str) -> bool:
+    return Delivery.objects.filter(
+        channel_id=delivery.channel_id, dedupe_key__startswith=f"edit:{ref}:", pk__gt=delivery.pk
+    ).exists()
+
+
+def _message_to_edit(channel: Channel, ref: str) -> int:
+    original = (
+        ChatItem.objects.filter(channel=channel, ref=ref, delivery__isnull=False)
+        .select_related("delivery")
+        .order_by("-pk")
+        .first()
+    )
+    if original is not None and original.message_id:
+        return original.message_id
+    if original is not None and original.delivery.state in (Delivery.State.PENDING, Delivery.State.SENDING):
+        raise channels.TemporaryError(_("The message to edit is not sent yet."))
+    raise channels.PermanentError(_("The message to edit never reached the chat."))
 
 
 def _retry_or_fail(delivery: Delivery, *, attempt: int, error: channels.TemporaryError) -> None:

@@ -197,6 +197,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "lab_portal.dispatch_deliveries",
         "schedule": 60,
     },
+    # Telegram updates whose task was lost are handled here; each is handled once (lab_portal/chat.py).
+    "telegram-updates": {
+        "task": "lab_portal.handle_waiting_updates",
+        "schedule": 60,
+    },
     # Seminar reminders are rows claimed by this task, so it is safe to run twice (seminars/reminders.py).
     "seminar-reminders": {
         "task": "seminars.send_reminders",
@@ -406,6 +411,15 @@ REVIEW_OVERDUE_REMINDERS = env_int("REVIEW_OVERDUE_REMINDERS", 3)
 TELEGRAM_API_BASE = env("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/")
 TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN")
 TELEGRAM_LAB_CHAT_ID = env("TELEGRAM_LAB_CHAT_ID")
+# The bot's @username, for the "Connect Telegram" deep link; asked of Telegram (getMe) when unset.
+TELEGRAM_BOT_USERNAME = env("TELEGRAM_BOT_USERNAME").lstrip("@")
+# How long a "Connect Telegram" link or a group's /link code stays good.
+TELEGRAM_LINK_MINUTES = env_int("TELEGRAM_LINK_MINUTES", 30)
+# Papers in one chat post before "and N more" links to the portal.
+CHAT_POST_PAPERS = env_int("CHAT_POST_PAPERS", 10)
+for _name in ("TELEGRAM_LINK_MINUTES", "CHAT_POST_PAPERS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]} must be at least 1.")
 # People paste webhook URLs: only these hosts are posted to, so a URL cannot aim at internal services.
 SLACK_WEBHOOK_HOSTS = [host.lower() for host in env_list("SLACK_WEBHOOK_HOSTS", "hooks.slack.com")]
 for _host in SLACK_WEBHOOK_HOSTS:

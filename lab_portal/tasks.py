@@ -4,7 +4,7 @@ from celery import shared_task
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from . import notify
+from . import chat, notify
 from .models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -34,3 +34,14 @@ def send_delivery(self, *, delivery_id: int) -> str | None:
 @shared_task(name="lab_portal.dispatch_deliveries")
 def dispatch_deliveries() -> dict[str, int]:
     return notify.dispatch_due()
+
+
+@shared_task(name="lab_portal.handle_telegram_update")
+def handle_telegram_update(*, update_id: int) -> bool:
+    """One stored Telegram update (lab_portal.chat); a second call for it does nothing."""
+    return chat.handle(update_id)
+
+
+@shared_task(name="lab_portal.handle_waiting_updates")
+def handle_waiting_updates() -> dict[str, int]:
+    return chat.handle_waiting()

@@ -55,8 +55,18 @@ class BookmarkAdmin(admin.ModelAdmin):
 
 @admin.register(WatchRule)
 class WatchRuleAdmin(admin.ModelAdmin):
-    list_display = ["name", "person", "team", "query", "instant", "in_digest", "include_updates", "active"]
-    list_filter = ["active", "instant", "in_digest", "team"]
+    list_display = [
+        "name",
+        "person",
+        "team",
+        "query",
+        "in_chat",
+        "urgent",
+        "in_digest",
+        "include_updates",
+        "active",
+    ]
+    list_filter = ["active", "in_chat", "urgent", "in_digest", "team"]
     search_fields = ["name", "query"]
     raw_id_fields = ["person", "created_by"]
 

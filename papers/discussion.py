@@ -6,6 +6,10 @@ sanitised by lab_portal.markdown on every display; @mentions of usernames become
 Notification plus a push to the person. People who follow a thread (everyone who commented in it,
 and whoever chose to) hear of every new comment. Each person hears of a comment once, however
 often it is edited and whether they are mentioned in it, follow the thread, or both.
+
+One discussion, two places: a comment is also posted in every linked group that has the paper's
+own message (a share, an urgent push, a Discuss), as a reply under it, and its edits follow
+there; a comment that came from a group (papers/chat.py) is not echoed back into that group.
 """
 
 import re
@@ -23,10 +27,11 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from lab_portal import chat
 from lab_portal.channels import clip
 from lab_portal.latex import readable
 from lab_portal.markdown import render_markdown
-from lab_portal.notify import Item, Message, notify, notify_lab
+from lab_portal.notify import Item, Message, edit_in_chats, notify, notify_lab, reply_in_chats
 
 from .models import Bookmark, Comment, FeedToken, Follower, Notification, Paper, Reaction, Share
 
@@ -44,8 +49,15 @@ LAB_CANDIDATES = 200
 LAB_PAGE_SIZE = 50
 
 
-def paper_item(paper: Paper, *, why: str, portal_url: str = "") -> Item:
-    """`paper` as one item of a message: its title and opening sentences reach chat readable."""
+def paper_ref(paper: Paper) -> str:
+    return f"paper:{paper.arxiv_id}"
+
+
+def paper_item(paper: Paper, *, why: str = "", portal_url: str = "") -> Item:
+    """`paper` as one item of a message: its title and opening sentences reach chat readable, and
+    Telegram shows its three buttons (labelled in the active language; lab_portal.chat)."""
+    ref = paper_ref(paper)
+    thread = f"{paper.get_absolute_url()}#thread"
     return Item(
         title=paper.title,
         authors=list(paper.authors),
@@ -53,6 +65,12 @@ def paper_item(paper: Paper, *, why: str, portal_url: str = "") -> Item:
         portal_url=portal_url or paper.get_absolute_url(),
         external_url=paper.abs_url,
         summary=paper.abstract,
+        ref=ref,
+        buttons=[
+            chat.button("save", ref),
+            chat.button("skip", ref),
+            chat.button("discuss", ref, url=settings.SITE_URL + thread),
+        ],
     )
 
 
@@ -303,8 +321,13 @@ def comment_url(comment: Comment) -> str:
     return f"{comment.paper.get_absolute_url()}#comment-{comment.pk}"
 
 
-def post_comment(paper: Paper, *, author, body: str, parent: Comment | None = None) -> Comment:
+def post_comment(
+    paper: Paper, *, author, body: str, parent: Comment | None = None, from_chat: str = ""
+) -> Comment:
+    """A new comment in the paper's thread; `from_chat` names the Telegram chat it was written
+    in, where it is already shown."""
     # One level of replies: a reply to a reply joins the thread of the top comment.
+    replied = parent
     if parent is not None and parent.parent_id is not None:
         parent = parent.parent
     with transaction.atomic():
@@ -313,6 +336,11 @@ def post_comment(paper: Paper, *, author, body: str, parent: Comment | None = No
         follow_thread(paper, person=author)
         _notify_mentions(comment)
         _notify_followers(comment)
+        # Under the comment it answers where that one is in the chat, else under the paper's message.
+        about = [f"comment:{replied.pk}"] if replied is not None else []
+        reply_in_chats(
+            about=[*about, f"paper:{paper.arxiv_id}"], message=_chat_message(comment), skip_chat=from_chat
+        )
     return comment
 
 
@@ -323,6 +351,7 @@ def edit_comment(comment: Comment, *, body: str) -> Comment:
         comment.save(update_fields=["body", "edited_at"])
         # Only people newly mentioned by the edit hear about it.
         _notify_mentions(comment)
+        edit_in_chats(ref=f"comment:{comment.pk}", message=_chat_message(comment))
     return comment
 
 
@@ -333,7 +362,22 @@ def delete_comment(comment: Comment) -> Comment:
         comment.body = ""
         comment.save(update_fields=["deleted_at", "body"])
         Reaction.objects.filter(comment=comment).delete()
+        edit_in_chats(ref=f"comment:{comment.pk}", message=_chat_message(comment))
     return comment
+
+
+def _chat_message(comment: Comment) -> Message:
+    """A comment as the lab's groups show it (their language is the lab's)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("%(name)s on “%(title)s”") % {"name": comment.author.name, "title": comment.paper.title}
+        text = _("This comment was deleted.") if comment.is_deleted else clip(comment.body, 3000)
+    return Message(
+        subject=clip(subject, 250),
+        dedupe_key=f"comment:{comment.pk}",
+        text=text,
+        url=comment_url(comment),
+        ref=f"comment:{comment.pk}",
+    )
 
 
 def toggle_reaction(comment: Comment, *, person, emoji: str) -> bool:

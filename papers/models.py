@@ -317,7 +317,10 @@ class WatchRule(models.Model):
     # "Like my library": the recommender's score (0 to 1) a paper needs; null: not used.
     min_recommendation = models.FloatField(_("like my library, at least"), null=True, blank=True)
     include_updates = models.BooleanField(_("also new versions"), default=False)
-    instant = models.BooleanField(_("push to chat at once"), default=True)
+    # Matches go to chat in one post per announcement; an urgent rule (an author watch, say)
+    # sends each of its papers the moment it is matched, and the post then leaves it out.
+    in_chat = models.BooleanField(_("in the morning chat post"), default=True)
+    urgent = models.BooleanField(_("urgent: send to chat at once"), default=False)
     in_digest = models.BooleanField(_("in the morning e-mail"), default=True)
     active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(
@@ -465,6 +468,30 @@ class ShareQuerySet(models.QuerySet):
     def with_lab(self):
         """The shares the whole lab sees (its chats, the Lab page and its feed)."""
         return self.filter(to_lab=True)
+
+
+class Dismissal(models.Model):
+    """A paper a person marked "not for me": a negative example for their recommendations."""
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="dismissals",
+    )
+    paper = models.ForeignKey(
+        Paper, verbose_name=_("paper"), on_delete=models.CASCADE, related_name="dismissals"
+    )
+    created_at = models.DateTimeField(_("marked at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["person", "paper"], name="dismissal_once_per_person")]
+        verbose_name = _("not for me")
+        verbose_name_plural = _("not for me")
+
+    def __str__(self) -> str:
+        return f"{self.person} ✗ {self.paper.arxiv_id}"
 
 
 class Share(models.Model):

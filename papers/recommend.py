@@ -12,7 +12,8 @@ Once per fetch run (never per request) the task `papers.train_recommendations`:
    CSR-like NumPy arrays (no SciPy at runtime);
 3. trains a class-balanced, L2-regularised logistic regression per person: positives are the
    library, negatives a per-person sample of the pool that leaves out their library (papers
-   they did not save, which at arXiv's volume are almost all papers they would not pick);
+   they did not save, which at arXiv's volume are almost all papers they would not pick) and,
+   always, the papers they marked "not for me", which are never recommended to them;
 4. scores the day's new papers and keeps the top `TOP_K` with a reason: the terms that pushed
    the paper up, and the library paper it is most like when that one is close.
 
@@ -34,7 +35,7 @@ from django.utils.translation import gettext as _
 
 from lab_portal.models import User
 
-from .models import Bookmark, FetchRun, Paper, Recommendation, RecommenderState
+from .models import Bookmark, Dismissal, FetchRun, Paper, Recommendation, RecommenderState
 from .watch import fold, stem
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ MIN_NEGATIVES, MAX_NEGATIVES = 300, 1000
 EPOCHS = 60
 L2 = 1e-4
 AUTHORED_WEIGHT = TAGGED_WEIGHT = 2.0
+# A paper the person said is not for them is a negative they chose, among hundreds sampled at
+# random: it weighs as much as this many of those.
+NOT_FOR_ME_WEIGHT = 20.0
 LIKE_COSINE = 0.3  # from this similarity on, the nearest library paper is named in the reason
 REASON_TERMS = 3
 TOP_TERMS = 12
@@ -182,7 +186,13 @@ class Model:
         return full
 
 
-def train(positives: Rows, negatives: Rows, *, sample_weight: np.ndarray | None = None) -> Model:
+def train(
+    positives: Rows,
+    negatives: Rows,
+    *,
+    sample_weight: np.ndarray | None = None,
+    negative_weight: np.ndarray | None = None,
+) -> Model:
     """Class-balanced logistic regression with an L2 penalty, by Nesterov-accelerated gradient
     descent. Rows have unit norm, so the loss's gradient is Lipschitz with constant at most
     0.25 * (1 + 1) (features and bias) and the step 1/L is safe without a line search."""
@@ -199,8 +209,9 @@ def train(positives: Rows, negatives: Rows, *, sample_weight: np.ndarray | None 
     rows_of = x.row_of_entry
     y = np.concatenate([np.ones(n_pos), -np.ones(n_neg)])
     pos_weight = np.ones(n_pos) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    neg_weight = np.ones(n_neg) if negative_weight is None else np.asarray(negative_weight, dtype=float)
     # Each class carries half of the loss, however many rows it has.
-    c = np.concatenate([pos_weight / (2 * pos_weight.sum()), np.full(n_neg, 1 / (2 * n_neg))])
+    c = np.concatenate([pos_weight / (2 * pos_weight.sum()), neg_weight / (2 * neg_weight.sum())])
     step = 1.0 / (0.5 + L2)
     w = np.zeros(len(columns))
     b = 0.0
@@ -249,14 +260,26 @@ def rank_lab(
     top_k: int = TOP_K,
     seed: int = 0,
     languages: Mapping[int, str] | None = None,
+    dismissed: Mapping[int, Iterable[int]] | None = None,
 ) -> dict[int, Ranking]:
     """Rank `candidates` (paper keys) for each person of `libraries` ({person: {paper: weight}}).
 
-    `texts` holds title and abstract of every key in the libraries, the candidates and the
-    `pool` of recent papers the negatives are drawn from. The TF-IDF is fitted once for all.
-    Reasons are written in each person's language from `languages` (default: the active one).
+    `texts` holds title and abstract of every key in the libraries, the candidates, the
+    `pool` of recent papers the negatives are drawn from and the `dismissed` ({person: papers
+    marked "not for me"}). The TF-IDF is fitted once for all. Reasons are written in each
+    person's language from `languages` (default: the active one).
     """
-    keys = list(dict.fromkeys([*pool, *candidates, *(p for lib in libraries.values() for p in lib)]))
+    dismissed = {person: set(papers) for person, papers in (dismissed or {}).items()}
+    keys = list(
+        dict.fromkeys(
+            [
+                *pool,
+                *candidates,
+                *(p for lib in libraries.values() for p in lib),
+                *(p for papers in dismissed.values() for p in papers),
+            ]
+        )
+    )
     keys = [key for key in keys if key in texts]
     tfidf = TfIdf.fit([texts[key] for key in keys])
     row_of = {key: n for n, key in enumerate(keys)}
@@ -273,8 +296,21 @@ def rank_lab(
             continue
         try:
             with translation.override((languages or {}).get(person, translation.get_language())):
+                rejected = np.array(
+                    [row_of[key] for key in dismissed.get(person, ()) if key in row_of and key not in own],
+                    dtype=np.int64,
+                )
                 rankings[person] = _rank_person(
-                    tfidf, own, row_of, pool_rows, candidate_matrix, candidate_keys, titles, rng, top_k
+                    tfidf,
+                    own,
+                    row_of,
+                    pool_rows,
+                    candidate_matrix,
+                    candidate_keys,
+                    titles,
+                    rng,
+                    top_k,
+                    rejected,
                 )
         except (ValueError, FloatingPointError, MemoryError) as exc:
             # One person's failure is recorded on their state; the rest of the lab still gets theirs.
@@ -283,19 +319,31 @@ def rank_lab(
     return rankings
 
 
-def _rank_person(tfidf, library, row_of, pool_rows, candidates, candidate_keys, titles, rng, top_k):
+def _rank_person(
+    tfidf, library, row_of, pool_rows, candidates, candidate_keys, titles, rng, top_k, rejected=None
+):
+    rejected = np.empty(0, dtype=np.int64) if rejected is None else rejected
     library_rows = np.array([row_of[key] for key in library], dtype=np.int64)
-    outside = pool_rows[~np.isin(pool_rows, library_rows)]
+    outside = pool_rows[~np.isin(pool_rows, np.concatenate([library_rows, rejected]))]
     wanted = min(len(outside), max(MIN_NEGATIVES, min(MAX_NEGATIVES, NEGATIVES_PER_POSITIVE * len(library))))
-    if wanted == 0:
+    if wanted + len(rejected) == 0:
         raise ValueError("no recent papers outside the library to learn from")
-    negative_rows = rng.choice(outside, size=wanted, replace=False)
+    # What the person said is not for them is a negative every time; the sample fills the rest.
+    negative_rows = np.concatenate([rejected, rng.choice(outside, size=wanted, replace=False)])
+    negative_weight = np.concatenate([np.full(len(rejected), NOT_FOR_ME_WEIGHT), np.ones(wanted)])
     positives = tfidf.rows.take(library_rows)
-    model = train(positives, tfidf.rows.take(negative_rows), sample_weight=np.array(list(library.values())))
+    model = train(
+        positives,
+        tfidf.rows.take(negative_rows),
+        sample_weight=np.array(list(library.values())),
+        negative_weight=negative_weight,
+    )
     weights = model.full_weights(tfidf.rows.width)
     scores = sigmoid(candidates.dot(weights) + model.bias)
-    in_library = np.isin(np.array([row_of[key] for key in candidate_keys], dtype=np.int64), library_rows)
-    scores[in_library] = -1.0  # a paper already in the library is no news to its owner
+    candidate_rows = np.array([row_of[key] for key in candidate_keys], dtype=np.int64)
+    # A paper already in the library is no news to its owner; one marked "not for me" is not wanted.
+    in_library = np.isin(candidate_rows, np.concatenate([library_rows, rejected]))
+    scores[in_library] = -1.0
     order = np.argsort(-scores, kind="stable")[: min(top_k, int((~in_library).sum()))]
     library_keys = list(library)
     picks = []
@@ -365,6 +413,16 @@ def libraries_of(people: Sequence[User]) -> dict[int, dict[int, float]]:
     return libraries
 
 
+def dismissed_of(people: Sequence[User]) -> dict[int, set[int]]:
+    """{person id: papers they marked "not for me"}."""
+    found: dict[int, set[int]] = {person.pk: set() for person in people}
+    for person, paper in Dismissal.objects.filter(person__in=[p.pk for p in people]).values_list(
+        "person_id", "paper_id"
+    ):
+        found[person].add(paper)
+    return found
+
+
 def _pool(day: date) -> list[int]:
     before = Paper.objects.filter(first_announced__lt=day, withdrawn=False)
     ids = sorted(
@@ -399,10 +457,21 @@ def recommend_day(day: date | None = None) -> dict:
         Paper.objects.filter(first_announced=day, withdrawn=False).order_by("pk").values_list("pk", flat=True)
     )
     pool = _pool(day)
-    texts, titles = _texts({*pool, *candidates, *(p for lib in libraries.values() for p in lib)})
+    dismissed = dismissed_of(people)
+    wanted = {*pool, *candidates, *(p for lib in libraries.values() for p in lib)}
+    texts, titles = _texts(wanted | {p for papers in dismissed.values() for p in papers})
     # Reasons are stored text: each is written in its reader's language.
     languages = {person.pk: person.language for person in people}
-    rankings = rank_lab(texts, titles, libraries, candidates, pool, seed=day.toordinal(), languages=languages)
+    rankings = rank_lab(
+        texts,
+        titles,
+        libraries,
+        candidates,
+        pool,
+        seed=day.toordinal(),
+        languages=languages,
+        dismissed=dismissed,
+    )
     written = _store(day, rankings)
     return {
         "day": day.isoformat(),

@@ -8,7 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import ARXIV_TZ, Bookmark, FetchRun, Paper, Tag, announcement_day
+from .models import ARXIV_TZ, Bookmark, Dismissal, FetchRun, Paper, Recommendation, Tag, announcement_day
 from .queries import forget_feed_frame
 
 # "2401.01234", "2401.01234v2", "hep-th/9901001", "math.GT/0309136v1", with or without "arXiv:"
@@ -249,3 +249,17 @@ def save_bookmark(bookmark: Bookmark, *, state: str, note: str, tag_names: list[
         Tag.objects.bulk_create(missing, ignore_conflicts=True)
         bookmark.tags.set(Tag.objects.filter(user=bookmark.user, name__in=tag_names))
     return bookmark
+
+
+def mark_not_for_me(paper: Paper, *, person) -> bool:
+    """Note that `paper` is not for `person`: the recommender learns it as a negative example,
+    and "For you" stops showing it at once. False when it was noted before."""
+    with transaction.atomic():
+        _dismissal, created = Dismissal.objects.get_or_create(person=person, paper=paper)
+        Recommendation.objects.filter(person=person, paper=paper).delete()
+    return created
+
+
+def unmark_not_for_me(paper: Paper, *, person) -> bool:
+    deleted, _details = Dismissal.objects.filter(person=person, paper=paper).delete()
+    return bool(deleted)

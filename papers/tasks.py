@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from . import digest, watch
+from . import chat, digest, watch
 from .fetching import FetchError, fetch, start_daily_run
 from .models import FetchRun
 from .recommend import train_recommendations  # noqa: F401 - registers "papers.train_recommendations"
@@ -51,8 +51,10 @@ def match_watch_rules(*, run_id: int) -> dict | None:
         logger.info("Fetch run %s is gone; no watch rules to match.", run_id)
         return None
     created = watch.notify_matches(watch.papers_of_run(run))
-    logger.info("Fetch run %s: %d watch-rule notifications", run.pk, created)
-    return {"run_id": run.pk, "notifications": created}
+    # The morning chat post follows a daily run's matching; a backfill never posts.
+    posted = chat.post_run_matches(run) if run.kind == FetchRun.Kind.DAILY else 0
+    logger.info("Fetch run %s: %d watch-rule notifications, %d chat posts", run.pk, created, posted)
+    return {"run_id": run.pk, "notifications": created, "chat_posts": posted}
 
 
 @shared_task(name="papers.send_digests")

@@ -41,6 +41,7 @@ urlpatterns = [
     path("feeds/<str:key>/tags/<str:tag>.atom", discussion_views.tag_atom, name="tag-atom"),
     # Old-style ids carry a slash (hep-th/9901001), so the id is a path and the action comes first.
     path("bookmark/<path:arxiv_id>", views.toggle_bookmark, name="bookmark"),
+    path("not-for-me/<path:arxiv_id>", views.not_for_me, name="not-for-me"),
     path("bibtex/<path:arxiv_id>", views.paper_bibtex, name="bibtex"),
     path("<path:arxiv_id>", views.paper, name="paper"),
 ]

@@ -21,8 +21,8 @@ from django.views.decorators.http import require_POST
 from . import bibtex, queries
 from .fetching import FetchError, add_paper, search_arxiv, start_daily_run
 from .forms import AbstractsForm, AddPaperForm, BookmarkForm, FeedFilterForm, SearchForm
-from .models import Bookmark, FeedVisit, FetchRun, Paper, Tag
-from .services import save_bookmark
+from .models import Bookmark, Dismissal, FeedVisit, FetchRun, Paper, Tag
+from .services import mark_not_for_me, save_bookmark, unmark_not_for_me
 from .tasks import fetch_new_papers
 
 # What an unreadable query string falls back to: the plain page, never an error.
@@ -155,7 +155,11 @@ def _paper_library(request: HttpRequest, paper: Paper, *, form=None, saved: bool
 
 
 def _paper_page(request: HttpRequest, paper: Paper, **library) -> dict:
-    return {**_paper_library(request, paper, **library), "lab_categories": queries.feed_frame()["categories"]}
+    return {
+        **_paper_library(request, paper, **library),
+        "not_for_me": Dismissal.objects.filter(person=request.user, paper=paper).exists(),
+        "lab_categories": queries.feed_frame()["categories"],
+    }
 
 
 def paper_bibtex(request: HttpRequest, arxiv_id: str) -> HttpResponse:
@@ -196,6 +200,19 @@ def abstracts(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, _("Not saved: choose abstracts in full or a few lines of each."))
     return _back(request, reverse("papers:index"))
+
+
+@require_POST
+def not_for_me(request: HttpRequest, arxiv_id: str) -> HttpResponse:
+    """Mark the paper "not for me" (a negative example for the person's recommendations), or undo."""
+    paper = _get_paper(arxiv_id)
+    if request.POST.get("undo"):
+        unmark_not_for_me(paper, person=request.user)
+        messages.success(request, _("Marked as of interest again."))
+    else:
+        mark_not_for_me(paper, person=request.user)
+        messages.success(request, _("Noted: fewer papers like this one."))
+    return redirect(paper)
 
 
 def _safe_next(request: HttpRequest) -> str:

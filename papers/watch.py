@@ -23,8 +23,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from lab_portal.models import Channel, User
-from lab_portal.notify import Item, Message, notify
+from lab_portal.notify import Message, notify
 
+from .discussion import paper_item
 from .models import Notification, Paper, Recommendation, WatchRule
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -529,10 +530,10 @@ def papers_of_run(run):
 
 def notify_matches(papers) -> int:
     """Match `papers` against every active rule and record each match once per person, rule and
-    version; push instant rules to chat. Returns how many notifications were created.
+    version; push urgent rules to chat. Returns how many notifications were created.
 
     A paper at version 1 is new; a later version goes only to rules that ask for updates. Safe to
-    run again: existing notifications are skipped, and each push is keyed by rule and version.
+    run again: existing notifications are skipped, and each push is keyed by paper and version.
     """
     rules = list(
         WatchRule.objects.active()
@@ -590,7 +591,7 @@ def _record(matches, members) -> int:
             paper__in={paper.pk for _rule, paper, _reason in matches},
         ).values_list("person_id", "paper_id", "rule_id", "version")
     )
-    rows, fresh = [], []
+    rows, urgent = [], {}
     for rule, paper, reason in matches:
         people = members.get(rule.team_id, []) if rule.team_id else [rule.person_id]
         new = [
@@ -600,36 +601,39 @@ def _record(matches, members) -> int:
         ]
         if new:
             rows.extend(new)
-            fresh.append((rule, paper, reason))
+            if rule.urgent:
+                # One push per owner and paper, however many of the owner's urgent rules matched it.
+                urgent.setdefault((rule.person_id, rule.team_id, paper.pk), []).append((rule, paper, reason))
     with transaction.atomic():
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
-        for rule, paper, reason in fresh:
-            if rule.instant and push(rule, paper, reason):
+        for found in urgent.values():
+            if push(found):
+                paper = found[0][1]
                 Notification.objects.filter(
-                    rule=rule, paper=paper, version=paper.version, pushed_at__isnull=True
+                    rule__in=[rule for rule, _paper, _reason in found],
+                    paper=paper,
+                    version=paper.version,
+                    pushed_at__isnull=True,
                 ).update(pushed_at=timezone.now())
     return len(rows)
 
 
-def push(rule, paper, reason: str) -> bool:
-    """Send one match at once to the chat channels of the rule's person or team."""
+def push(found: list[tuple]) -> bool:
+    """Send one paper at once to the chat channels of the person or team whose urgent rules
+    (`found`: [(rule, paper, reason)], one owner) matched it."""
+    rule, paper = found[0][0], found[0][1]
     language = rule.person.language if rule.person_id else settings.LANGUAGE_CODE
     with translation.override(language):
-        if paper.version > 1:
+        if len(found) > 1:
+            subject = _("New paper for %(count)d of your watch rules") % {"count": len(found)}
+        elif paper.version > 1:
             subject = _("New version for your watch rule “%(rule)s”") % {"rule": rule.name}
         else:
             subject = _("New paper for your watch rule “%(rule)s”") % {"rule": rule.name}
-        item = Item(
-            title=paper.title,
-            authors=list(paper.authors),
-            why=reason,
-            portal_url=settings.SITE_URL + paper.get_absolute_url(),
-            external_url=paper.abs_url,
-            summary=paper.abstract,
-        )
-        message = Message(
-            subject=subject, dedupe_key=f"match:{rule.pk}:{paper.arxiv_id}v{paper.version}", items=[item]
-        )
+        why = "; ".join(reason if len(found) == 1 else f"{r.name}: {reason}" for r, _paper, reason in found)
+        item = paper_item(paper, why=why)
+    # The key names the owner's paper and version, not the rule: one push, whichever rule found it.
+    message = Message(subject=subject, dedupe_key=f"urgent:{paper.arxiv_id}v{paper.version}", items=[item])
     kinds = [Channel.Kind.TELEGRAM, Channel.Kind.SLACK]
     return bool(notify(rule.owner, message, kinds=kinds))
 

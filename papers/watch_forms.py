@@ -36,8 +36,8 @@ class WatchRuleForm(forms.ModelForm):
     class Meta:
         model = WatchRule
         fields = [
-            "name", "query", "authors", "categories", "min_recommendation", "include_updates", "instant",
-            "in_digest", "active",
+            "name", "query", "authors", "categories", "min_recommendation", "include_updates", "in_chat",
+            "urgent", "in_digest", "active",
         ]  # fmt: skip
         widgets = {
             "query": forms.TextInput(
@@ -47,6 +47,8 @@ class WatchRuleForm(forms.ModelForm):
         }
         help_texts = {
             "min_recommendation": _("0 to 1: how much a paper must look like your library. Empty: not used."),
+            "in_chat": _("Each announcement's matches arrive in your chat channels as one post, best first."),
+            "urgent": _("Each match is sent to chat the moment it is found, such as a watch on an author."),
         }
 
     def __init__(self, *args, user, **kwargs):

@@ -6,8 +6,10 @@ Anyone else's rule answers 404; a team rule seen by a member who is not a lead a
 an edit. The preview reads only the rule typed into the form and the lab's papers.
 """
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -18,6 +20,12 @@ from .models import Notification, WatchRule
 from .watch_forms import WatchRuleForm
 
 RECENT_MATCHES = 10
+# A day's matches as "and N more" in a chat post links to them: all of them, up to this many.
+DAY_MATCHES = 300
+
+
+class MatchDayForm(forms.Form):
+    day = forms.DateField(required=False)
 
 
 def _get_rule_for_user(request: HttpRequest, pk: int) -> WatchRule:
@@ -33,12 +41,15 @@ def watch_rules(request: HttpRequest) -> HttpResponse:
     rules = list(WatchRule.objects.visible_to(request.user).select_related("team", "person"))
     for rule in rules:
         rule.can_edit = rule.editable_by(request.user)
-    recent = (
-        Notification.objects.filter(person=request.user, kind=Notification.Kind.MATCH)
-        .select_related("paper", "rule")
-        .order_by("-created_at", "-pk")[:RECENT_MATCHES]
-    )
-    context = {"rules": rules, "recent": recent}
+    form = MatchDayForm(request.GET)
+    day = form.cleaned_data["day"] if form.is_valid() else None
+    recent = Notification.objects.filter(person=request.user, kind=Notification.Kind.MATCH)
+    if day:
+        on_day = Q(paper__first_announced=day) | Q(paper__last_announced=day, version__gt=1)
+        recent = recent.filter(on_day).select_related("paper", "rule").order_by("-pk")[:DAY_MATCHES]
+    else:
+        recent = recent.select_related("paper", "rule").order_by("-created_at", "-pk")[:RECENT_MATCHES]
+    context = {"rules": rules, "recent": recent, "day": day}
     return render(request, "papers/watch_rules.html", context)
 
 

@@ -1,7 +1,12 @@
 """Local stand-ins on 127.0.0.1 for the services notifications go to.
 
-- `TelegramServer`: the Bot API's `sendMessage`, checking what Telegram checks (the token, the
-  HTML it understands, 4096 characters after parsing) and answering the way it does;
+- `TelegramServer`: the Bot API the lab bot uses. `sendMessage` and `editMessageText` check what
+  Telegram checks (the token, the HTML it understands, 4096 characters after parsing, inline
+  keyboards, the message to edit) and keep each chat's messages; `getUpdates` (long polling
+  with offsets, 409 while a webhook is set or another poll takes over), `setWebhook` (then each
+  update is posted to the portal with the secret token, as Telegram does), `deleteWebhook`,
+  `getWebhookInfo`, `answerCallbackQuery` and `getMe`. A test plays the people in the chats:
+  `say(...)` (messages, commands, replies), `press(...)` (a button) and `edit(...)`;
 - `SlackServer`: an incoming webhook over HTTPS at a host name of its own (by default
   hooks.slack.test, resolved to it for the test process by `local_hosts`), answering "ok" or
   Slack's plain-text errors;
@@ -27,6 +32,8 @@ import struct
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -43,6 +50,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 TOKEN = "123456:TEST-token_for-the-stand-in"
+BOT_USERNAME = "lab_portal_test_bot"
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
 # Tags Telegram's HTML parse mode accepts, and the named entities it knows.
 TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
                  "span", "tg-spoiler", "tg-emoji", "blockquote"}  # fmt: skip
@@ -283,37 +295,319 @@ class _StandIn(ABC):
         """What the service answers when no scripted reply is queued."""
 
 
+@dataclass
+class ChatMessage:
+    """A message in a chat as the stand-in keeps it: what a person sees and can press or reply to."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    sender: dict
+    keyboard: list = field(default_factory=list)
+    reply_to: int | None = None
+
+    def button(self, label: str) -> dict:
+        for row in self.keyboard:
+            for button in row:
+                if button["text"] == label:
+                    return button
+        raise KeyError(f"No button {label!r} under message {self.message_id}: {self.labels}")
+
+    @property
+    def labels(self) -> list[str]:
+        return [button["text"] for row in self.keyboard for button in row]
+
+
+def person(user_id: int, first_name: str, *, username: str = "", language: str = "en") -> dict:
+    """A Telegram user, as updates name them."""
+    user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language}
+    if username:
+        user["username"] = username
+    return user
+
+
+def private_chat(user: dict) -> dict:
+    chat = {"id": user["id"], "type": "private", "first_name": user["first_name"]}
+    if user.get("username"):
+        chat["username"] = user["username"]
+    return chat
+
+
+def group_chat(chat_id: int, title: str) -> dict:
+    return {"id": chat_id, "type": "supergroup", "title": title}
+
+
 class TelegramServer(_StandIn):
     def __init__(self, token: str = TOKEN):
         super().__init__()
         self.token = token
         self._ids = itertools.count(1)
+        self._update_ids = itertools.count(700_000_001)
+        self._updates: list[dict] = []
+        self._news = threading.Condition(self._lock)
+        self._poll_generation = 0
+        self.messages: dict[tuple[int, int], ChatMessage] = {}
+        self.webhook_url = ""
+        self.webhook_secret = ""
+        self.webhook_answers: list[int] = []  # the portal's HTTP status for each update posted to it
+        self.bot = {
+            "id": int(token.split(":")[0]),
+            "is_bot": True,
+            "first_name": "Lab",
+            "username": BOT_USERNAME,
+        }
 
     def configure(self, settings) -> None:
         settings.TELEGRAM_API_BASE = self.base
         settings.TELEGRAM_BOT_TOKEN = self.token
         settings.NOTIFY_HTTP_TIMEOUT = 1
 
+    def reset(self) -> None:
+        super().reset()
+        with self._lock:
+            self._updates.clear()
+            self.messages.clear()
+            self.webhook_url = self.webhook_secret = ""
+            self.webhook_answers.clear()
+
     def answer(self, arrival: Arrival) -> Reply:
-        if arrival.path != f"/bot{self.token}/sendMessage":
-            return telegram_error(404, "Not Found") if arrival.path.endswith("/sendMessage") else Reply(404)
+        prefix = f"/bot{self.token}/"
+        if not arrival.path.startswith(prefix):
+            return telegram_error(404, "Not Found") if arrival.path.startswith("/bot") else Reply(404)
+        method = arrival.path.removeprefix(prefix)
+        handler = getattr(self, f"_{method}", None)
+        if handler is None:
+            return telegram_error(404, "Not Found")
+        return handler(arrival)
+
+    # The methods -------------------------------------------------------------------------------
+
+    def _getMe(self, arrival: Arrival) -> Reply:
+        return _ok(self.bot)
+
+    def _sendMessage(self, arrival: Arrival) -> Reply:
+        body = arrival.body
+        text, error = self._checked_text(arrival)
+        if error:
+            return error
+        keyboard, error = _checked_keyboard(body.get("reply_markup"))
+        if error:
+            return error
+        chat_id = _chat_id(body.get("chat_id"))
+        reply_to = (body.get("reply_parameters") or {}).get("message_id")
+        with self._lock:
+            message = ChatMessage(chat_id, next(self._ids), text, self.bot, keyboard, reply_to)
+            self.messages[(chat_id, message.message_id)] = message
+        chat = {"id": chat_id, "type": "supergroup" if chat_id < 0 else "private"}
+        return _ok({"message_id": message.message_id, "chat": chat, "text": text})
+
+    def _editMessageText(self, arrival: Arrival) -> Reply:
+        body = arrival.body
+        key = (_chat_id(body.get("chat_id")), body.get("message_id"))
+        text, error = self._checked_text(arrival)
+        if error:
+            return error
+        keyboard, error = _checked_keyboard(body.get("reply_markup"))
+        if error:
+            return error
+        with self._lock:
+            message = self.messages.get(key)
+            if message is None or message.sender is not self.bot:
+                return telegram_error(400, "Bad Request: message to edit not found")
+            if message.text == text and message.keyboard == keyboard:
+                return telegram_error(400, NOT_MODIFIED)
+            message.text, message.keyboard = text, keyboard
+        return _ok({"message_id": message.message_id, "chat": {"id": message.chat_id}, "text": text})
+
+    def _answerCallbackQuery(self, arrival: Arrival) -> Reply:
+        if not arrival.body.get("callback_query_id"):
+            return telegram_error(
+                400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+            )
+        if len(str(arrival.body.get("text", ""))) > 200:
+            return telegram_error(400, "Bad Request: text is too long")
+        return _ok(True)
+
+    def _setWebhook(self, arrival: Arrival) -> Reply:
+        url, secret = arrival.body.get("url", ""), arrival.body.get("secret_token", "")
+        if len(secret) > 256 or not all(c.isalnum() or c in "_-" for c in secret):
+            return telegram_error(400, "Bad Request: secret token contains unallowed characters")
+        with self._lock:
+            self.webhook_url, self.webhook_secret = url, secret
+        return _ok(True)
+
+    def _deleteWebhook(self, arrival: Arrival) -> Reply:
+        with self._lock:
+            self.webhook_url = self.webhook_secret = ""
+        return _ok(True)
+
+    def _getWebhookInfo(self, arrival: Arrival) -> Reply:
+        with self._lock:
+            return _ok(
+                {
+                    "url": self.webhook_url,
+                    "pending_update_count": 0 if self.webhook_url else len(self._updates),
+                }
+            )
+
+    def _getUpdates(self, arrival: Arrival) -> Reply:
+        offset, timeout = arrival.body.get("offset"), min(float(arrival.body.get("timeout") or 0), 10)
+        deadline = time.monotonic() + timeout
+        with self._news:
+            if self.webhook_url:
+                return telegram_error(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                           "use deleteWebhook to delete the webhook first")  # fmt: skip
+            self._poll_generation += 1
+            mine = self._poll_generation
+            self._news.notify_all()
+            if offset is not None:
+                # Asking from an offset confirms every earlier update: Telegram forgets them.
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while not self._updates and time.monotonic() < deadline:
+                self._news.wait(deadline - time.monotonic())
+                if self._poll_generation != mine:
+                    return telegram_error(409, "Conflict: terminated by other getUpdates request; make sure "
+                                               "that only one bot instance is running")  # fmt: skip
+            return _ok([json.loads(json.dumps(update)) for update in self._updates[:100]])
+
+    def _checked_text(self, arrival: Arrival) -> tuple[str, Reply | None]:
         text = arrival.body.get("text", "")
         if arrival.body.get("parse_mode") == "HTML":
             try:
                 text = parse_telegram_html(text)
             except ValueError as exc:
-                return telegram_error(400, f"Bad Request: can't parse entities: {exc}")
+                return "", telegram_error(400, f"Bad Request: can't parse entities: {exc}")
         arrival.text = text
         if not text.strip():
-            return telegram_error(400, "Bad Request: message text is empty")
+            return "", telegram_error(400, "Bad Request: message text is empty")
         if len(text.encode("utf-16-le")) // 2 > 4096:
-            return telegram_error(400, "Bad Request: message is too long")
-        chat = {"id": arrival.body.get("chat_id"), "type": "private"}
-        return Reply(body={"ok": True, "result": {"message_id": next(self._ids), "chat": chat, "text": text}})
+            return "", telegram_error(400, "Bad Request: message is too long")
+        return text, None
+
+    # What the test does as the people in the chats -------------------------------------------
 
     def sent(self) -> list[Arrival]:
-        """The requests Telegram would have shown in a chat."""
-        return [arrival for arrival in self.arrivals if arrival.text]
+        """The requests Telegram would have shown in a chat as new messages."""
+        return [a for a in self.arrivals if a.text and a.path.endswith("/sendMessage")]
+
+    def calls(self, method: str) -> list[Arrival]:
+        return [arrival for arrival in self.arrivals if arrival.path.endswith(f"/{method}")]
+
+    def chat(self, chat_id: int) -> list[ChatMessage]:
+        """The chat's messages, oldest first."""
+        with self._lock:
+            return sorted(
+                (m for m in self.messages.values() if m.chat_id == chat_id), key=lambda m: m.message_id
+            )
+
+    def bot_messages(self, chat_id: int) -> list[ChatMessage]:
+        return [message for message in self.chat(chat_id) if message.sender is self.bot]
+
+    def say(self, chat: dict, sender: dict, text: str, *, reply_to: ChatMessage | None = None) -> ChatMessage:
+        """`sender` writes `text` in `chat`, as a reply to `reply_to` if given."""
+        with self._lock:
+            message = ChatMessage(
+                chat["id"], next(self._ids), text, sender, reply_to=reply_to and reply_to.message_id
+            )
+            self.messages[(chat["id"], message.message_id)] = message
+        payload = {
+            "message_id": message.message_id,
+            "from": sender,
+            "chat": chat,
+            "date": int(time.time()),
+            "text": text,
+        }
+        if text.startswith("/"):
+            payload["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        if reply_to is not None:
+            payload["reply_to_message"] = self._as_update_message(reply_to, chat)
+        self.inject({"message": payload})
+        return message
+
+    def edit(self, chat: dict, message: ChatMessage, text: str) -> None:
+        with self._lock:
+            message.text = text
+        payload = {"message_id": message.message_id, "from": message.sender, "chat": chat,
+                   "date": int(time.time()), "edit_date": int(time.time()), "text": text}  # fmt: skip
+        self.inject({"edited_message": payload})
+
+    def press(self, chat: dict, sender: dict, message: ChatMessage, label: str) -> dict:
+        """`sender` presses the button labelled `label` under the bot's `message`."""
+        button = message.button(label)
+        if "callback_data" not in button:
+            raise KeyError(f"{label!r} is a link button: pressing it opens {button.get('url')}")
+        query = {
+            "id": str(next(self._ids) * 1000 + 7),
+            "from": sender,
+            "chat_instance": "1",
+            "message": self._as_update_message(message, chat),
+            "data": button["callback_data"],
+        }
+        return self.inject({"callback_query": query})
+
+    def inject(self, update: dict, *, update_id: int | None = None) -> dict:
+        """Queue an update for getUpdates, or post it to the webhook when one is set. Give the
+        `update_id` of an earlier update to deliver that one again."""
+        update = {"update_id": update_id or next(self._update_ids), **update}
+        with self._news:
+            url, secret = self.webhook_url, self.webhook_secret
+            if not url:
+                self._updates.append(update)
+                self._news.notify_all()
+        if url:
+            self.webhook_answers.append(_post_update(url, secret, update))
+        return update
+
+    def _as_update_message(self, message: ChatMessage, chat: dict) -> dict:
+        found = {"message_id": message.message_id, "from": message.sender, "chat": chat,
+                 "date": int(time.time()), "text": message.text}  # fmt: skip
+        if message.keyboard:
+            found["reply_markup"] = {"inline_keyboard": message.keyboard}
+        return found
+
+
+def _ok(result) -> Reply:
+    return Reply(body={"ok": True, "result": result})
+
+
+def _chat_id(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _checked_keyboard(markup) -> tuple[list, Reply | None]:
+    if markup is None:
+        return [], None
+    rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        return [], telegram_error(400, "Bad Request: can't parse reply keyboard markup JSON object")
+    for row in rows:
+        for button in row:
+            data, url = button.get("callback_data"), button.get("url")
+            if not button.get("text") or (data is None) == (url is None):
+                return [], telegram_error(400, "Bad Request: can't parse inline keyboard button")
+            if data is not None and not 1 <= len(data.encode()) <= 64:
+                return [], telegram_error(400, "Bad Request: BUTTON_DATA_INVALID")
+            if url is not None and not url.startswith(("https://", "http://", "tg://")):
+                return [], telegram_error(400, "Bad Request: BUTTON_URL_INVALID")
+    return rows, None
+
+
+def _post_update(url: str, secret: str, update: dict) -> int:
+    """Telegram posting one update to a webhook: the HTTP status it got back."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(update).encode(),
+        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 class SlackServer(_StandIn):

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from lab_portal.models import Channel, Delivery, User
 from lab_portal.notify import Item, Message, notify, notify_lab
@@ -388,25 +389,37 @@ def test_channels_page_needs_a_login(client, researcher):
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
-def test_add_a_telegram_channel(login, researcher, telegram):
+def test_add_a_slack_channel(login, researcher, slack):
     response = login(researcher).post(
-        "/me/channels/", {"kind": "telegram", "target": " -1001234567890 "}, follow=True
+        "/me/channels/", {"kind": "slack", "target": f" {slack.url} "}, follow=True
     )
 
     channel = Channel.objects.get()
     assert (channel.person, channel.team, channel.target, channel.enabled) == (
         researcher,
         None,
-        "-1001234567890",
+        slack.url,
         True,
     )
-    assert "Channel added: Telegram." in response.text
+    assert "Channel added: Slack." in response.text
+
+
+def test_a_telegram_chat_id_can_no_longer_be_typed_in(login, researcher, lead, telegram):
+    # Typing an id let anyone point their channel at any chat the bot is in.
+    for person, owner in ((researcher, "person"), (lead, "team")):
+        page = login(person).get("/me/channels/")
+        response = login(person).post(
+            "/me/channels/", {"kind": "telegram", "target": "-1001234567890", "owner": owner}
+        )
+
+        assert 'value="telegram"' not in page.text.split('id="id_kind"')[1].split("</select>")[0]
+        assert "Telegram is connected with “Connect Telegram” on your profile" in response.text
+    assert not Channel.objects.exists()
 
 
 @pytest.mark.parametrize(
     ("kind", "target", "error"),
     [
-        ("telegram", "my chat", "A Telegram chat id is a number"),
         ("slack", "https://evil.example.org/hook", "Paste the incoming webhook URL"),
         ("slack", "http://hooks.slack.com/services/x", "Paste the incoming webhook URL"),
         ("email", "not an address", "goes to your profile"),
@@ -420,30 +433,21 @@ def test_add_a_channel_with_a_bad_target_shows_why(login, researcher, telegram, 
     assert not Channel.objects.exists()
 
 
-def test_add_a_telegram_channel_without_a_bot_is_refused(login, researcher, settings):
-    settings.TELEGRAM_BOT_TOKEN = ""
-
-    response = login(researcher).post("/me/channels/", {"kind": "telegram", "target": "4242"})
-
-    assert "The portal has no Telegram bot yet" in response.text
-    assert not Channel.objects.exists()
-
-
-def test_add_the_same_channel_twice_is_refused(login, researcher, telegram):
+def test_add_the_same_channel_twice_is_refused(login, researcher, slack):
     client = login(researcher)
-    client.post("/me/channels/", {"kind": "telegram", "target": "4242"})
+    client.post("/me/channels/", {"kind": "slack", "target": slack.url})
 
-    response = client.post("/me/channels/", {"kind": "telegram", "target": "4242"})
+    response = client.post("/me/channels/", {"kind": "slack", "target": slack.url})
 
     assert "This channel is already there." in response.text
     assert Channel.objects.count() == 1
 
 
-def test_a_lead_adds_a_channel_for_their_team(login, lead, team, telegram):
+def test_a_lead_adds_a_channel_for_their_team(login, lead, team, slack):
     client = login(lead)
 
     page = client.get("/me/channels/")
-    client.post("/me/channels/", {"kind": "telegram", "target": "-100123", "owner": team.pk})
+    client.post("/me/channels/", {"kind": "slack", "target": slack.url, "owner": team.pk})
 
     assert "Channels of Vision" in page.text
     channel = Channel.objects.get()
@@ -457,8 +461,8 @@ def test_a_team_email_channel_needs_an_address(login, lead, team, telegram):
     assert not Channel.objects.exists()
 
 
-def test_a_researcher_cannot_add_a_team_channel(login, researcher, team, telegram):
-    login(researcher).post("/me/channels/", {"kind": "telegram", "target": "-100123", "owner": team.pk})
+def test_a_researcher_cannot_add_a_team_channel(login, researcher, team, slack):
+    login(researcher).post("/me/channels/", {"kind": "slack", "target": slack.url, "owner": team.pk})
 
     channel = Channel.objects.get()
     assert (channel.person, channel.team) == (researcher, None)
@@ -566,22 +570,49 @@ def test_delete_without_htmx_redirects_with_a_message(login, researcher):
     assert not Channel.objects.exists()
 
 
-def test_edit_with_htmx_swaps_the_row_for_its_form_and_back(login, researcher, telegram):
-    channel = add_channel(researcher, Channel.Kind.TELEGRAM, "4242")
+def test_edit_with_htmx_swaps_the_row_for_its_form_and_back(login, researcher, slack):
+    channel = add_channel(researcher, Channel.Kind.SLACK, slack.url)
     client = login(researcher)
+    new_url = slack.base + "/services/T0LAB/B0NEW/other-secret"
 
     form = client.get(f"/me/channels/{channel.pk}/", headers={"HX-Request": "true"})
     saved = client.post(
         f"/me/channels/{channel.pk}/",
-        {f"c{channel.pk}-kind": "telegram", f"c{channel.pk}-target": "@lab_papers"},
+        {f"c{channel.pk}-kind": "slack", f"c{channel.pk}-target": new_url},
         headers={"HX-Request": "true"},
     )
 
     assert f'name="c{channel.pk}-target"' in form.text and "<html" not in form.text
     assert "HX-Request" in form["Vary"]
-    assert "@lab_papers" in saved.text and '<form method="post" action="/me/channels/' in saved.text
+    assert new_url in saved.text and '<form method="post" action="/me/channels/' in saved.text
     channel.refresh_from_db()
-    assert channel.target == "@lab_papers"
+    assert channel.target == new_url
+
+
+def test_a_telegram_channel_is_not_edited_by_hand(login, researcher, telegram):
+    channel = add_channel(researcher, Channel.Kind.TELEGRAM, "4242", linked_at=timezone.now(), title="@minji")
+    client = login(researcher)
+
+    page = client.get("/me/channels/")
+    response = client.post(
+        f"/me/channels/{channel.pk}/", {f"c{channel.pk}-kind": "telegram", f"c{channel.pk}-target": "-100999"}
+    )
+
+    row = page.text.split(f'id="channel-{channel.pk}"')[1].split("</article>")[0]
+    assert "@minji" in row and f'href="/me/channels/{channel.pk}/"' not in row
+    assert "Telegram is connected with “Connect Telegram”" in response.text
+    channel.refresh_from_db()
+    assert channel.target == "4242"
+
+
+def test_a_chat_id_typed_before_linking_keeps_working_and_says_how_to_link(login, researcher, telegram):
+    add_channel(researcher, Channel.Kind.TELEGRAM, "4242")
+
+    page = login(researcher).get("/me/channels/")
+    [delivery] = notify(researcher, match(items=[paper_item()]))
+
+    assert "Use “Connect Telegram” on your profile" in page.text
+    assert delivery.channel.target == "4242"
 
 
 def test_edit_without_htmx_shows_the_page_with_the_form(login, researcher):

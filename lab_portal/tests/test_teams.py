@@ -49,7 +49,7 @@ def test_profile_cannot_change_the_team(login, request, speech, speech_chat, tea
     assert speech_chat.enabled is True
 
 
-def test_a_lead_moved_out_of_leading_a_team_loses_its_powers(login, lead, team, telegram):
+def test_a_lead_moved_out_of_leading_a_team_loses_its_powers(login, lead, team, telegram, slack):
     chat = Channel.objects.create(team=team, kind=Channel.Kind.TELEGRAM, target="-100123")
     team.leads.remove(lead)  # the admin's change; the lead stays a member
     client = login(lead)
@@ -58,18 +58,18 @@ def test_a_lead_moved_out_of_leading_a_team_loses_its_powers(login, lead, team, 
     actions = {
         action: client.post(f"/me/channels/{chat.pk}/{action}").status_code for action in ("toggle", "test")
     }
-    added = client.post("/me/channels/", {"kind": "telegram", "target": "-100999", "owner": team.pk})
+    added = client.post("/me/channels/", {"kind": "slack", "target": slack.url, "owner": team.pk})
 
     assert "-100123" not in page.text and "Channels of Vision" not in page.text
     assert actions == {"toggle": 404, "test": 404}
-    assert Channel.objects.get(target="-100999").person == lead  # not the team's: no such choice
+    assert Channel.objects.get(target=slack.url).person == lead  # not the team's: no such choice
     chat.refresh_from_db()
     assert chat.enabled is True and chat.last_test is None
     assert added.status_code == 302
 
 
 def test_a_lead_of_a_team_they_are_not_in_has_its_powers(
-    login, make_person, speech, speech_chat, team, telegram
+    login, make_person, speech, speech_chat, team, telegram, slack
 ):
     lead = make_person("sora", role=User.Role.LEAD, team=team)
     speech.leads.add(lead)
@@ -77,14 +77,14 @@ def test_a_lead_of_a_team_they_are_not_in_has_its_powers(
 
     page = client.get("/me/channels/")
     toggled = client.post(f"/me/channels/{speech_chat.pk}/toggle")
-    client.post("/me/channels/", {"kind": "telegram", "target": "-100777", "owner": speech.pk}, follow=True)
+    client.post("/me/channels/", {"kind": "slack", "target": slack.url, "owner": speech.pk}, follow=True)
 
     assert "Channels of Speech" in page.text and "-100555" in page.text
     assert "Channels of Vision" not in page.text
     assert toggled.status_code == 302
     speech_chat.refresh_from_db()
     assert speech_chat.enabled is False
-    assert Channel.objects.get(target="-100777").team == speech
+    assert Channel.objects.get(target=slack.url).team == speech
 
 
 def test_a_lead_of_two_teams_chooses_which_one_a_channel_is_for(login, lead, speech, team):

@@ -201,7 +201,7 @@ def test_digest_keeps_coming_to_a_person_who_added_telegram(
 ):
     # Telegram added before the portal ever mailed them: no e-mail channel of their own yet.
     Channel.objects.create(person=seoul, kind=Channel.Kind.TELEGRAM, target="4242")
-    WatchRule.objects.create(person=seoul, name="Diffusion", query="diffusion", instant=True)
+    WatchRule.objects.create(person=seoul, name="Diffusion", query="diffusion", urgent=True)
     time_machine.move_to(ARRIVED, tick=False)
     paper = make_paper(title="Video diffusion at scale")
     with django_capture_on_commit_callbacks(execute=True):

@@ -1,4 +1,5 @@
-"""After a fetch commits, watch rules turn new papers into notifications and instant pushes."""
+"""After a fetch commits, watch rules turn new papers into notifications and urgent pushes
+(the morning chat post of a daily run is in test_chat_post.py)."""
 
 from datetime import datetime, time, timedelta
 from io import StringIO
@@ -53,12 +54,14 @@ def expected(phrase: str) -> set[str]:
     }
 
 
-def test_fetch_creates_one_notification_per_match_and_pushes_it_to_telegram(
+def test_fetch_creates_one_notification_per_match_and_pushes_urgent_ones_to_telegram(
     fetch, server, telegram, researcher, settings
 ):
     server.serve_entries(entries(*TESTING_PAGES))
     Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)
-    rule = WatchRule.objects.create(person=researcher, name="Metamorphic", query='"metamorphic testing"')
+    rule = WatchRule.objects.create(
+        person=researcher, name="Metamorphic", query='"metamorphic testing"', urgent=True
+    )
 
     fetch()
 
@@ -83,7 +86,7 @@ def test_fetch_creates_one_notification_per_match_and_pushes_it_to_telegram(
 def test_second_fetch_creates_and_sends_nothing_new(fetch, server, telegram, researcher):
     server.serve_entries(entries(*TESTING_PAGES))
     Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)
-    WatchRule.objects.create(person=researcher, name="Mutation", query="mutation")
+    WatchRule.objects.create(person=researcher, name="Mutation", query="mutation", urgent=True)
     fetch()
     notifications, messages = Notification.objects.count(), len(telegram.sent())
 
@@ -97,14 +100,14 @@ def test_second_fetch_creates_and_sends_nothing_new(fetch, server, telegram, res
 
 def test_running_the_match_task_again_creates_nothing(fetch, server, researcher):
     server.serve_entries(entries(*TESTING_PAGES))
-    WatchRule.objects.create(person=researcher, name="Mutation", query="mutation OR fuzzing", instant=False)
+    WatchRule.objects.create(person=researcher, name="Mutation", query="mutation OR fuzzing", in_chat=False)
     run = fetch()
     before = Notification.objects.count()
 
     result = match_watch_rules.delay(run_id=run.pk).get()
 
     assert before > 0
-    assert result == {"run_id": run.pk, "notifications": 0}
+    assert result == {"run_id": run.pk, "notifications": 0, "chat_posts": 0}
     assert Notification.objects.count() == before
 
 
@@ -114,10 +117,14 @@ def test_new_version_is_pushed_only_to_rules_that_ask_for_updates(fetch, server,
     ]
     Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)
     updates = WatchRule.objects.create(
-        person=researcher, name="Mutation, all versions", query='"mutation testing"', include_updates=True
+        person=researcher,
+        name="Mutation, all versions",
+        query='"mutation testing"',
+        include_updates=True,
+        urgent=True,
     )
     first_only = WatchRule.objects.create(
-        person=researcher, name="Mutation, new only", query='"mutation testing"'
+        person=researcher, name="Mutation, new only", query='"mutation testing"', urgent=True
     )
     server.serve_entries([original])
     fetch()
@@ -128,14 +135,11 @@ def test_new_version_is_pushed_only_to_rules_that_ask_for_updates(fetch, server,
     assert run.updated_count == 1
     assert sorted(Notification.objects.filter(rule=updates).values_list("version", flat=True)) == [1, 2]
     assert list(Notification.objects.filter(rule=first_only).values_list("version", flat=True)) == [1]
-    subjects = [arrival.text.splitlines()[0] for arrival in telegram.sent()]
-    assert sorted(subjects) == sorted(
-        [
-            "New paper for your watch rule “Mutation, all versions”",
-            "New paper for your watch rule “Mutation, new only”",
-            "New version for your watch rule “Mutation, all versions”",
-        ]
-    )
+    # Both rules matched the first version: one push names both, the paper arrives once.
+    first, second = telegram.sent()
+    assert first.text.splitlines()[0] == "New paper for 2 of your watch rules"
+    assert "Mutation, all versions: " in first.text and "Mutation, new only: " in first.text
+    assert second.text.splitlines()[0] == "New version for your watch rule “Mutation, all versions”"
 
 
 def test_team_rule_notifies_every_member_and_pushes_once_to_the_team_chat(
@@ -144,7 +148,9 @@ def test_team_rule_notifies_every_member_and_pushes_once_to_the_team_chat(
     server.serve_entries(entries(*TESTING_PAGES))
     Channel.objects.create(team=team, kind=Channel.Kind.TELEGRAM, target=TEAM_CHAT)
     Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)
-    rule = WatchRule.objects.create(team=team, name="Flaky tests", query="flaky", created_by=lead)
+    rule = WatchRule.objects.create(
+        team=team, name="Flaky tests", query="flaky", created_by=lead, urgent=True
+    )
 
     fetch()
 
@@ -164,7 +170,7 @@ def test_team_rule_alerts_follow_the_membership_admins_set(
     server.serve_entries(entries(*TESTING_PAGES))
     speech = Team.objects.create(name="Speech", slug="speech")
     member = make_person("dami", team=speech)
-    rule = WatchRule.objects.create(team=speech, name="Speech flaky", query="flaky", instant=False)
+    rule = WatchRule.objects.create(team=speech, name="Speech flaky", query="flaky")
     # Two people try to join Speech from their profile; neither is let in.
     for person in (researcher, other_researcher):
         profile = {"display_name": person.name, "email": person.email, "timezone": "Asia/Seoul"}
@@ -176,10 +182,10 @@ def test_team_rule_alerts_follow_the_membership_admins_set(
     assert people == {member.username}
 
 
-def test_rule_that_is_not_instant_only_records(fetch, server, telegram, researcher):
+def test_rule_that_is_not_urgent_is_not_pushed_at_once(fetch, server, telegram, researcher):
     server.serve_entries(entries(*TESTING_PAGES))
     Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)
-    WatchRule.objects.create(person=researcher, name="Quiet", query="mutation", instant=False)
+    WatchRule.objects.create(person=researcher, name="Quiet", query="mutation")
     WatchRule.objects.create(person=researcher, name="Paused", query="testing", active=False)
 
     fetch()
@@ -192,7 +198,7 @@ def test_rule_that_is_not_instant_only_records(fetch, server, telegram, research
 def test_author_rule_matches_names_written_another_way(fetch, server, researcher):
     server.serve_entries(entries(*TESTING_PAGES))
     rule = WatchRule.objects.create(
-        person=researcher, name="Fraser", authors=["Fraser, G."], categories=["cs.SE"], instant=False
+        person=researcher, name="Fraser", authors=["Fraser, G."], categories=["cs.SE"], in_chat=False
     )
 
     fetch()
@@ -216,7 +222,7 @@ def test_new_user_rule_reaches_telegram_at_once_and_the_mail_next_morning(
         server.serve_entries(entries(*TESTING_PAGES))
         Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)
         Channel.objects.create(person=researcher, kind=Channel.Kind.EMAIL, target="")
-        WatchRule.objects.create(person=researcher, name="Flaky", query="flaky")
+        WatchRule.objects.create(person=researcher, name="Flaky", query="flaky", urgent=True)
 
         fetch()
         local = timezone.now().astimezone(ZoneInfo(researcher.timezone))

@@ -10,6 +10,7 @@ from conftest import wait_until_idle
 from lab_portal.celery import app
 from papers.models import Bookmark, FetchRun, Recommendation, RecommenderState, Tag
 from papers.recommend import libraries_of, name_key, train_recommendations
+from papers.services import mark_not_for_me
 from papers.tests.factories import make_paper
 
 pytestmark = pytest.mark.django_db
@@ -285,3 +286,21 @@ def test_nothing_to_contrast_with_is_recorded_on_the_state_not_raised(run, resea
     assert summary["people"] == 0 and not Recommendation.objects.exists()
     assert state.error == "ValueError: no recent papers outside the library to learn from"
     assert state.library_size == 3 and state.trained_at is None
+
+
+def test_not_for_me_papers_are_learned_as_negatives_and_never_recommended(lab, run, researcher):
+    history, today = lab
+    bookmark(researcher, history["diffusion"][:4] + history["speech"][:4])
+    train_recommendations.delay(run_id=run.pk).get()
+    before = {r.paper_id: r.score for r in Recommendation.objects.for_day(researcher, DAY)}
+    rejected = today["speech"][0]
+
+    for paper in [*history["speech"][4:14], rejected]:
+        mark_not_for_me(paper, person=researcher)
+    gone_at_once = not Recommendation.objects.filter(person=researcher, paper=rejected).exists()
+    train_recommendations.delay(run_id=run.pk).get()
+
+    after = {r.paper_id: r.score for r in Recommendation.objects.for_day(researcher, DAY)}
+    assert rejected.pk in before and gone_at_once and rejected.pk not in after
+    assert all(after[paper.pk] < before[paper.pk] for paper in today["speech"][1:])
+    assert min(after[p.pk] for p in today["diffusion"]) > max(after[p.pk] for p in today["speech"][1:])

@@ -37,7 +37,14 @@ def recent_papers():
 
 
 def form_data(**fields) -> dict:
-    data = {"name": "Diffusion", "query": "diffusion", "authors": "", "categories": "", "in_digest": "on"}
+    data = {
+        "name": "Diffusion",
+        "query": "diffusion",
+        "authors": "",
+        "categories": "",
+        "in_digest": "on",
+        "in_chat": "on",
+    }
     data.update(fields)
     return data
 
@@ -73,7 +80,7 @@ def test_new_rule_post_saves_it_for_the_person(login, researcher):
     assert (rule.person, rule.team, rule.created_by) == (researcher, None, researcher)
     assert rule.authors == ["Jung-Woo Ha", "Ha, J.-W."]
     assert rule.categories == ["cs.CV", "cs"]
-    assert (rule.in_digest, rule.instant, rule.include_updates) == (True, False, False)
+    assert (rule.in_digest, rule.in_chat, rule.urgent, rule.include_updates) == (True, True, False, False)
 
 
 @pytest.mark.parametrize(
