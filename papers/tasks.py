@@ -4,6 +4,8 @@ by matching, training and matching again (`after_fetch`), the digest runs on its
 import logging
 
 from celery import chain, shared_task
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 from . import announcement, digest, watch
@@ -12,6 +14,8 @@ from .models import FetchRun
 from .recommend import train_recommendations
 
 logger = logging.getLogger(__name__)
+
+MATCH_AGAIN_AFTER = 5  # seconds a matching waits while another matches the same run
 
 
 def _queue(task) -> str | None:
@@ -67,29 +71,26 @@ def fetch_new_papers(self, *, run_id: int | None = None) -> dict | None:
 def fetch_run(run: FetchRun, *, queue: str | None = None, **options) -> FetchRun:
     """Fetch `run`'s window, then queue what follows. A daily run's new announcement is matched
     the moment it is stored, while the overlap before it is still being read."""
-    matched = False
 
     def match_fresh(run: FetchRun) -> None:
-        nonlocal matched
-        matched = True
         _enqueue(match_watch_rules.si(run_id=run.pk), queue)
 
     run = fetch(
         categories=run.categories, since=run.since, until=run.until, run=run,
         on_fresh=match_fresh if run.pushes else None, **options,
     )  # fmt: skip
-    after_fetch(run, queue=queue, matched=matched)
+    after_fetch(run, queue=queue)
     return run
 
 
-def after_fetch(run: FetchRun, *, queue: str | None = None, matched: bool = False) -> None:
-    """Queue what follows a run that stored something, failed or not (what it stored is kept):
+def after_fetch(run: FetchRun, *, queue: str | None = None) -> None:
+    """Queue what follows a run that stored something, failed or not (what it stored is kept).
 
-    1. the daily run's papers are matched and pushed, unless they were as soon as the new
-       announcement was stored: pushes wait for nothing else;
-    2. recommendations are trained, for "For you" and the digest;
-    3. the daily run's papers are matched again: "like my library" rules now read the new scores,
-       and the overlap's late papers are in. Matching is idempotent, so nothing is sent twice.
+    For the daily run, in this order: its papers are matched and pushed (a new announcement was
+    already, as soon as it was stored; this matching waits for that one, then adds the overlap's
+    late papers); recommendations are trained, for "For you" and the digest, once the pushes are
+    out of the way; the papers are matched again, so "like my library" rules read the new
+    scores. Matching is idempotent: nothing is sent twice.
 
     Other runs (backfills, harvests, papers added by id) bring history, not news: they retrain
     and are never matched, so nobody is pushed or mailed an old paper as if it were new.
@@ -100,17 +101,16 @@ def after_fetch(run: FetchRun, *, queue: str | None = None, matched: bool = Fals
     if not run.pushes:
         _enqueue(train, queue)
         return
-    if not matched:
-        _enqueue(match_watch_rules.si(run_id=run.pk), queue)
-    _enqueue(chain(train, match_watch_rules.si(run_id=run.pk).set(queue=queue)), queue)
+    match = match_watch_rules.si(run_id=run.pk).set(queue=queue)
+    _enqueue(chain(match, train, match.clone()), queue)
 
 
 def _enqueue(signature, queue: str | None) -> None:
     transaction.on_commit(lambda: signature.apply_async(queue=queue))
 
 
-@shared_task(name="papers.match_watch_rules")
-def match_watch_rules(*, run_id: int) -> dict | None:
+@shared_task(name="papers.match_watch_rules", bind=True, max_retries=None)
+def match_watch_rules(self, *, run_id: int) -> dict | None:
     """Match what daily fetch run `run_id` stored against every watch rule; safe to run again."""
     run = FetchRun.objects.filter(pk=run_id).first()
     if run is None:
@@ -119,7 +119,15 @@ def match_watch_rules(*, run_id: int) -> dict | None:
     if not run.pushes:
         logger.info("Fetch run %s is a %s: only daily runs are matched and pushed.", run.pk, run.kind)
         return None
-    created = watch.notify_matches(watch.papers_of_run(run))
+    # One matching of a run at a time: the one after training waits for the one that started when
+    # the new papers were stored, rather than racing it over the same papers and messages.
+    lock = f"papers:matching-run:{run.pk}"
+    if not cache.add(lock, self.request.id or "-", timeout=settings.CELERY_TASK_TIME_LIMIT):
+        raise self.retry(countdown=MATCH_AGAIN_AFTER)
+    try:
+        created = watch.notify_matches(watch.papers_of_run(run))
+    finally:
+        cache.delete(lock)
     logger.info("Fetch run %s: %d watch-rule notifications", run.pk, created)
     return {"run_id": run.pk, "notifications": created}
 

@@ -145,6 +145,46 @@ def dated(entry: etree._Element, moment: datetime, *, version: int = 1) -> etree
     return revised(entry, version=1, updated=stamp, published=stamp)
 
 
+def new_entry(
+    *,
+    arxiv_id: str,
+    title: str,
+    abstract: str,
+    authors: list[str],
+    categories: list[str],
+    updated: datetime,
+    comment: str = "",
+) -> etree._Element:
+    """An entry in arXiv's newer wire format for a paper that is in no recording (the lab's
+    corpus), as version 1 submitted at `updated`."""
+    atom, arxiv = NS["atom"], NS["arxiv"]
+    entry = etree.Element(f"{{{atom}}}entry", nsmap={None: atom, "arxiv": arxiv})
+
+    def add(tag: str, text: str = "", **attributes: str) -> etree._Element:
+        namespace, name = (arxiv, tag[6:]) if tag.startswith("arxiv:") else (atom, tag)
+        element = etree.SubElement(entry, f"{{{namespace}}}{name}", attributes)
+        element.text = text or None
+        return element
+
+    stamp = updated.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    add("id", f"http://arxiv.org/abs/{arxiv_id}v1")
+    add("title", title)
+    add("updated", stamp)
+    add("link", href=f"https://arxiv.org/abs/{arxiv_id}v1", rel="alternate", type="text/html")
+    pdf = {"rel": "related", "type": "application/pdf", "title": "pdf"}
+    add("link", href=f"https://arxiv.org/pdf/{arxiv_id}v1", **pdf)
+    add("summary", abstract)
+    for code in categories:
+        add("category", term=code, scheme="http://arxiv.org/schemas/atom")
+    add("published", stamp)
+    if comment:
+        add("arxiv:comment", comment)
+    add("arxiv:primary_category", term=categories[0])
+    for name in authors:
+        etree.SubElement(add("author"), f"{{{atom}}}name").text = name
+    return entry
+
+
 def _updated(entry: etree._Element) -> datetime:
     return datetime.fromisoformat(entry.findtext("atom:updated", namespaces=NS).replace("Z", "+00:00"))
 

@@ -6,6 +6,8 @@ from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
+from celery.exceptions import Retry
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -292,3 +294,18 @@ def test_new_user_rule_reaches_telegram_at_once_and_the_mail_next_morning(
     [mail] = smtp.messages
     assert mail["To"] == researcher.email
     assert paper.title in mail.get_body(("plain",)).get_content()
+
+
+def test_match_task_waits_while_another_matches_the_same_run(fetch, server, researcher):
+    server.serve_entries(entries(*TESTING_PAGES))
+    WatchRule.objects.create(person=researcher, name="Mutation", query="mutation", instant=False)
+    run = fetch()
+    Notification.objects.all().delete()
+    cache.add(f"papers:matching-run:{run.pk}", "the matching after training", timeout=60)
+
+    with pytest.raises(Retry):
+        match_watch_rules.apply(kwargs={"run_id": run.pk})
+
+    assert not Notification.objects.exists()
+    cache.delete(f"papers:matching-run:{run.pk}")
+    assert match_watch_rules.apply(kwargs={"run_id": run.pk}).get()["notifications"] > 0
