@@ -362,8 +362,9 @@ def finished(path: Path) -> bool:
 
     notes = events(path)
     trained = attempts(notes, "papers.train_recommendations")
+    # Training queues the matching after it, which may start a moment before training's end is noted.
     matched_after = trained and any(
-        start > trained[0][1] for start, _ in attempts(notes, "papers.match_watch_rules")
+        start > trained[0][0] for start, _ in attempts(notes, "papers.match_watch_rules")
     )
     pending = Delivery.objects.filter(state__in=[Delivery.State.PENDING, Delivery.State.SENDING]).exists()
     return bool(matched_after) and not pending
