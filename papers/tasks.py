@@ -119,8 +119,8 @@ def match_watch_rules(self, *, run_id: int) -> dict | None:
     if not run.pushes:
         logger.info("Fetch run %s is a %s: only daily runs are matched and pushed.", run.pk, run.kind)
         return None
-    # One matching of a run at a time: the one after training waits for the one that started when
-    # the new papers were stored, rather than racing it over the same papers and messages.
+    # One matching of a run at a time: the one queued when the fetch ended waits for the one that
+    # started when the new papers were stored, rather than racing it over the same messages.
     lock = f"papers:matching-run:{run.pk}"
     if not cache.add(lock, self.request.id or "-", timeout=settings.CELERY_TASK_TIME_LIMIT):
         raise self.retry(countdown=MATCH_AGAIN_AFTER)
