@@ -15,7 +15,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from lab_portal import slack
-from lab_portal.schedules import zoned_crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -46,6 +45,16 @@ def env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = env(name)
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -182,10 +191,12 @@ CELERY_RESULT_EXPIRES = 86400
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    # arXiv announces at 20:00 US Eastern, Sunday to Thursday; fetch half an hour later.
-    "fetch-arxiv-daily": {
-        "task": "papers.fetch_new_papers",
-        "schedule": zoned_crontab(minute=30, hour=20, day_of_week="sun-thu", zone="America/New_York"),
+    # arXiv announces at 20:00 US Eastern, Sunday to Thursday: the watcher starts the daily fetch
+    # as soon as the new papers are visible, and retries a failed one (papers/announcement.py).
+    # Outside the announcement window a round is a few small queries.
+    "watch-arxiv-announcement": {
+        "task": "papers.watch_announcement",
+        "schedule": 30,
     },
     "clear-expired-sessions": {
         "task": "lab_portal.clear_expired_sessions",
@@ -375,10 +386,13 @@ ARXIV_API_URL = env("ARXIV_API_URL", "https://export.arxiv.org/api/query")
 ARXIV_OAI_URL = env("ARXIV_OAI_URL", "https://oaipmh.arxiv.org/oai")
 ARXIV_CATEGORIES = env_list("ARXIV_CATEGORIES", "cs.CV cs.CL cs.LG cs.AI cs.IR cs.SD eess.AS stat.ML")
 # arXiv asks for one request every three seconds from the whole lab, enforced through Redis.
-ARXIV_REQUEST_SPACING = float(env("ARXIV_REQUEST_SPACING", "3"))
-ARXIV_TIMEOUT = float(env("ARXIV_TIMEOUT", "30"))
+ARXIV_REQUEST_SPACING = env_float("ARXIV_REQUEST_SPACING", 3)
+ARXIV_TIMEOUT = env_float("ARXIV_TIMEOUT", 30)
 ARXIV_RETRIES = env_int("ARXIV_RETRIES", 4)
-ARXIV_RETRY_BACKOFF = float(env("ARXIV_RETRY_BACKOFF", "3"))  # seconds, doubled on each retry
+ARXIV_RETRY_BACKOFF = env_float("ARXIV_RETRY_BACKOFF", 3)  # seconds, doubled on each retry
+# A failed daily run is followed by another after this many seconds, doubled for each failure
+# in a row (up to an hour), until one succeeds.
+ARXIV_RUN_RETRY_BACKOFF = env_float("ARXIV_RUN_RETRY_BACKOFF", 60)
 # Results per request (arXiv serves up to 2,000). 1,000 takes a day's ~1,500 papers in two requests
 # instead of eight under the three-second rule, and each page is one bulk write: 1,000-row pages
 # stored at 0.90x COPY's rate and 3.1x a save() loop, 200-row pages 0.74x and 2.3x (bench/ingest.py).

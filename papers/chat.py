@@ -17,9 +17,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -65,37 +67,46 @@ def matches_url(day: date) -> str:
     return f"{reverse('papers:watch-rules')}?{urlencode({'day': day.isoformat()})}"
 
 
-def post_run_matches(run) -> int:
+def post_run_matches(run, *, batch: str = "") -> int:
     """Queue the chat post of what `run` matched, for every owner of a rule that goes to chat.
-    Keyed by the announcement day and the run: running it again posts nothing new."""
+    Keyed by the announcement day, the run and the `batch` (the matching that asks). Each match
+    is taken into one post only, shown or counted in its "and N more": a later matching of the
+    run (the overlap, "like my library" after training) posts just the matches it added."""
     from .watch import papers_of_run  # the watch module imports this one
 
-    rows = (
-        Notification.objects.filter(
-            kind=Notification.Kind.MATCH, rule__in_chat=True, rule__active=True, paper__in=papers_of_run(run)
+    with transaction.atomic():
+        rows = list(
+            Notification.objects.filter(
+                kind=Notification.Kind.MATCH,
+                rule__in_chat=True,
+                rule__active=True,
+                chat_post_at__isnull=True,
+                paper__in=papers_of_run(run),
+            )
+            .select_related("paper", "rule__person", "rule__team")
+            .order_by("pk")
+            .select_for_update(of=("self",))
         )
-        .select_related("paper", "rule__person", "rule__team")
-        .order_by("pk")
-    )
-    owners: dict[tuple[str, int], dict[int, _Found]] = defaultdict(dict)
-    owner_of: dict[tuple[str, int], User | Team] = {}
-    for row in rows:
-        rule = row.rule
-        slot = ("team", rule.team_id) if rule.team_id else ("person", rule.person_id)
-        owner_of[slot] = rule.owner
-        found = owners[slot].setdefault(row.paper_id, _Found(row.paper))
-        found.reasons[rule.pk] = f"{rule.name}: {row.reason}" if row.reason else rule.name
-        found.since = min(found.since or row.created_at, row.created_at)
-    queued = 0
-    for slot, papers in owners.items():
-        owner = owner_of[slot]
-        if isinstance(owner, User) and not owner.is_active:
-            continue
-        queued += len(_post(owner, list(papers.values()), run=run))
+        owners: dict[tuple[str, int], dict[int, _Found]] = defaultdict(dict)
+        owner_of: dict[tuple[str, int], User | Team] = {}
+        for row in rows:
+            rule = row.rule
+            slot = ("team", rule.team_id) if rule.team_id else ("person", rule.person_id)
+            owner_of[slot] = rule.owner
+            found = owners[slot].setdefault(row.paper_id, _Found(row.paper))
+            found.reasons[rule.pk] = f"{rule.name}: {row.reason}" if row.reason else rule.name
+            found.since = min(found.since or row.created_at, row.created_at)
+        queued = 0
+        for slot, papers in owners.items():
+            owner = owner_of[slot]
+            if isinstance(owner, User) and not owner.is_active:
+                continue
+            queued += len(_post(owner, list(papers.values()), run=run, batch=batch))
+        Notification.objects.filter(pk__in=[row.pk for row in rows]).update(chat_post_at=timezone.now())
     return queued
 
 
-def _post(owner: User | Team, found: list[_Found], *, run) -> list:
+def _post(owner: User | Team, found: list[_Found], *, run, batch: str) -> list:
     day = max(_announced(f.paper) for f in found)
     if isinstance(owner, User):
         scores = dict(
@@ -110,12 +121,18 @@ def _post(owner: User | Team, found: list[_Found], *, run) -> list:
     language = owner.language if isinstance(owner, User) else settings.LANGUAGE_CODE
     with translation.override(language):
         if isinstance(owner, User):
-            subject = _("Your papers for %(day)s") % {"day": day.isoformat()}
+            subject = _("Your papers for %(day)s") % {"day": date_format(day, "DATE_FORMAT")}
         else:
-            subject = _("Papers for %(team)s, %(day)s") % {"team": owner.name, "day": day.isoformat()}
+            subject = _("Papers for %(team)s, %(day)s") % {
+                "team": owner.name,
+                "day": date_format(day, "DATE_FORMAT"),
+            }
         items = [paper_item(f.paper, why="; ".join(f.reasons.values())) for f in found]
     message = Message(
-        subject=subject, dedupe_key=f"morning:{day.isoformat()}:{run.pk}", items=items, url=matches_url(day)
+        subject=subject,
+        dedupe_key=f"morning:{day.isoformat()}:{run.pk}:{batch}",
+        items=items,
+        url=matches_url(day),
     )
     since = min(f.since for f in found)
     return post_to_chats(owner, message, limit=settings.CHAT_POST_PAPERS, since=since)
@@ -217,7 +234,7 @@ def today(person: User, words: str) -> Message:
         )
     if not found:
         return Message(
-            subject=_("No matches for you on %(day)s.") % {"day": day.isoformat()},
+            subject=_("No matches for you on %(day)s.") % {"day": date_format(day, "DATE_FORMAT")},
             dedupe_key="",
             url=reverse("papers:watch-rules"),
         )
@@ -225,7 +242,7 @@ def today(person: User, words: str) -> Message:
     shown = ranked[: settings.CHAT_POST_PAPERS]
     items = [paper_item(f.paper, why="; ".join(f.reasons.values())) for f in shown]
     return Message(
-        subject=_("Your papers for %(day)s") % {"day": day.isoformat()},
+        subject=_("Your papers for %(day)s") % {"day": date_format(day, "DATE_FORMAT")},
         dedupe_key="",
         items=_numbered(items),
         more=len(ranked) - len(shown),

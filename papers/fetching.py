@@ -17,7 +17,7 @@ import requests
 from arxiv import _feed
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from lxml import etree
@@ -40,6 +40,10 @@ Progress = Callable[[int, int], None]
 
 class FetchError(Exception):
     """A page that could not be fetched or read; the message is what the run records."""
+
+
+class MalformedPage(FetchError):
+    """A page that arrived but cannot be all of what arXiv sent: retried like a server error."""
 
 
 # Reserves the next free request slot on Redis's clock, so every process and host agrees: the
@@ -134,7 +138,9 @@ class ArxivClient(arxiv.Client):
         self.retries = settings.ARXIV_RETRIES if retries is None else retries
         self.backoff = settings.ARXIV_RETRY_BACKOFF if backoff is None else backoff
 
-    def _parse_feed(self, url: str, first_page: bool = True, _try_index: int = 0) -> _feed.ParsedFeed:
+    def _parse_feed(
+        self, url: str, first_page: bool = True, _try_index: int = 0, *, start: int = 0
+    ) -> _feed.ParsedFeed:
         for attempt in range(self.retries + 1):
             wait = self.backoff * 2**attempt
             try:
@@ -146,11 +152,15 @@ class ArxivClient(arxiv.Client):
             else:
                 status = response.status_code
                 if status == 200:
-                    feed = read_page(response.content)
-                    # arXiv now and then serves an empty page in the middle of a result set.
-                    if feed.results or (first_page and feed.header.total_results == 0):
-                        return feed
-                    problem = "came back empty"
+                    # A page cut short or garbled on the way is a passing fault, like a 5xx: asked for again.
+                    try:
+                        feed = read_page(response.content)
+                    except MalformedPage as exc:
+                        problem = str(exc)
+                    else:
+                        problem = _incomplete(feed, start=start, first_page=first_page, asked=self.page_size)
+                        if not problem:
+                            return feed
                 elif status == 429 or status >= 500:
                     problem = f"failed with HTTP {status}"
                     wait = _retry_after(response, default=wait)
@@ -169,7 +179,7 @@ class ArxivClient(arxiv.Client):
         while True:
             try:
                 feed = self._parse_feed(
-                    self._format_url(search, start, self.page_size), first_page=number == 1
+                    self._format_url(search, start, self.page_size), first_page=number == 1, start=start
                 )
             except FetchError as exc:
                 raise FetchError(f"page {number} (start={start}) {exc}") from exc
@@ -182,21 +192,34 @@ class ArxivClient(arxiv.Client):
             start, number = page.end, number + 1
 
 
+def _incomplete(feed: _feed.ParsedFeed, *, start: int, first_page: bool, asked: int) -> str:
+    """Why a well-formed page is less than arXiv meant to send, or "" when it is whole."""
+    total = feed.header.total_results
+    if not feed.results:
+        # arXiv now and then serves an empty page in the middle of a result set.
+        return "" if first_page and total == 0 else "came back empty"
+    # Only the last page of a result set may hold fewer entries than were asked for.
+    promised = min(feed.header.items_per_page or asked, asked, total - start)
+    if len(feed.results) < promised:
+        return f"holds {len(feed.results)} of the {promised} entries it promises"
+    return ""
+
+
 def read_page(content: bytes) -> _feed.ParsedFeed:
     """Parse a page of results, refusing anything arXiv's forgiving parser would half-read."""
     try:
         root = etree.fromstring(content, _strict_parser())
     except etree.XMLSyntaxError as exc:
-        raise FetchError(f"is not valid XML: {exc}") from None
+        raise MalformedPage(f"is not valid XML: {exc}") from None
     if root.tag != f"{ATOM}feed":
-        raise FetchError(f"is not an Atom feed: its root element is {root.tag}")
+        raise MalformedPage(f"is not an Atom feed: its root element is {root.tag}")
     # The older API answered errors with HTTP 200 and an error entry.
     if message := _error_entry(root):
         raise FetchError(f"was refused by arXiv: {message}")
     feed = _feed.parse(content)
     skipped = len(root.findall(f"{ATOM}entry")) - len(feed.results)
     if skipped:
-        raise FetchError(f"has {skipped} entries without an id or dates")
+        raise MalformedPage(f"has {skipped} entries without an id or dates")
     return feed
 
 
@@ -284,6 +307,20 @@ def _minute(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%d%H%M")
 
 
+def newest_visible(*, categories: list[str], api_url: str | None = None) -> datetime | None:
+    """The latest `updated` time arXiv shows in the categories: one request of one result, in the
+    lab-wide spacing and without retries (the watcher asks again on its next round)."""
+    client = ArxivClient(api_url=api_url, page_size=1, retries=0)
+    search = arxiv.Search(
+        query=" OR ".join(f"cat:{code}" for code in categories),
+        max_results=1,
+        sort_by=arxiv.SortCriterion.LastUpdatedDate,
+        sort_order=arxiv.SortOrder.Descending,
+    )
+    page = next(client.pages(search), None)
+    return page.results[0].updated if page else None
+
+
 def fetch(
     *,
     categories: list[str],
@@ -294,114 +331,160 @@ def fetch(
     page_size: int | None = None,
     spacing: float | None = None,
     progress: Progress | None = None,
+    on_fresh: Callable[[FetchRun], None] | None = None,
 ) -> FetchRun:
     """Fetch the window page by page into the paper store and finish `run`.
 
     Each page is stored in its own transaction, so a failure keeps every earlier page, and the
     run's checkpoint says where the next run can resume. A failed fetch is recorded on the run
     and returned, not raised.
+
+    When `run.fresh_since` lies inside the window (a daily run), the new announcement after it is
+    fetched first and `on_fresh(run)` is called as soon as it is stored; the overlap before it
+    follows. The checkpoint moves only through the overlap, which is read oldest first from the
+    window's start: a run that fails before the overlap is done resumes from the same start.
     """
     run.categories, run.since, run.until = list(categories), since, until
     run.save(update_fields=["categories", "since", "until"])
     client = ArxivClient(api_url=api_url, page_size=page_size, spacing=spacing)
+    windows = [(since, until)]
+    if run.fresh_since and since < run.fresh_since < until:
+        windows = [(run.fresh_since, until), (since, run.fresh_since)]
+    newest, earlier = None, 0  # the latest `updated` stored; results of the windows already read
     try:
         if not categories:
             raise FetchError("there are no categories to fetch")
-        for page in client.pages(search_for(categories=categories, since=since, until=until)):
-            _store(page, run=run)
-            if progress:
-                progress(page.end, page.total)
+        for number, (start, end) in enumerate(windows, 1):
+            last = number == len(windows)
+            total = 0
+            for page in client.pages(search_for(categories=categories, since=start, until=end)):
+                latest = _store(page, run=run, earlier=earlier, advance=last)
+                newest = max(newest, latest) if newest else latest
+                total = page.total
+                if progress:
+                    progress(earlier + page.end, earlier + page.total)
+            earlier += total
+            if not last and on_fresh:
+                on_fresh(run)
     except FetchError as exc:
         return _finish(run, FetchRun.Status.FAILED, error=str(exc))
     except BaseException as exc:
         _finish(run, FetchRun.Status.FAILED, error=f"stopped by {type(exc).__name__}: {exc}")
         raise
-    return _finish(run, FetchRun.Status.SUCCEEDED)
+    return _finish(run, FetchRun.Status.SUCCEEDED, newest=newest)
 
 
-def _store(page: Page, *, run: FetchRun) -> None:
+def _store(page: Page, *, run: FetchRun, earlier: int = 0, advance: bool = True) -> datetime:
+    """Store one page; returns the latest `updated` on it."""
     try:
         records = [paper_record(result) for result in page.results]
     except ValueError as exc:
         raise FetchError(f"page {page.number} (start={page.start}) names an unreadable id: {exc}") from exc
     newest = max(record.updated for record in records)
-    run.checkpoint = max(run.checkpoint, newest) if run.checkpoint else newest
+    if advance:
+        run.checkpoint = max(run.checkpoint, newest) if run.checkpoint else newest
     with transaction.atomic():
         upsert_papers(records, run=run)
-        FetchRun.objects.filter(pk=run.pk).update(checkpoint=run.checkpoint, total=page.total)
+        FetchRun.objects.filter(pk=run.pk).update(checkpoint=run.checkpoint, total=earlier + page.total)
+    return newest
 
 
-def _finish(run: FetchRun, status: str, *, error: str = "") -> FetchRun:
+def _finish(run: FetchRun, status: str, *, error: str = "", newest: datetime | None = None) -> FetchRun:
     if error:
         logger.warning("Fetch run %s failed: %s", run.pk, error)
     run.refresh_from_db(
         fields=["new_count", "updated_count", "unchanged_count", "pages", "total", "checkpoint"]
     )
     run.status, run.error, run.finished_at = status, error, timezone.now()
-    run.save(update_fields=["status", "error", "finished_at"])
-    if run.new_count or run.updated_count:
-        # Even a failed run keeps what it stored, and those papers are news. Recommendations are
-        # trained first: that task then queues match_watch_rules, so "like my library" rules see
-        # the fresh scores.
-        from .recommend import train_recommendations  # the module imports this one
-
-        transaction.on_commit(lambda: train_recommendations.delay(run_id=run.pk))
+    fields = ["status", "error", "finished_at"]
+    if newest and (run.checkpoint is None or newest > run.checkpoint):
+        # Everything in the window is stored: the run reached the newest paper arXiv showed it.
+        run.checkpoint = newest
+        fields.append("checkpoint")
+    run.save(update_fields=fields)
     return run
+
+
+def reached(*, now: datetime | None = None) -> datetime:
+    """Where the daily runs got to: up to here every paper is stored (bar late announcements)."""
+    daily = FetchRun.objects.daily()
+    points = [
+        daily.filter(status=FetchRun.Status.SUCCEEDED).aggregate(at=Max("until"))["at"],
+        daily.filter(status=FetchRun.Status.FAILED).aggregate(at=Max("checkpoint"))["at"],
+    ]
+    points = [moment for moment in points if moment]
+    return max(points) if points else (now or timezone.now()) - timedelta(days=FIRST_RUN_DAYS)
 
 
 def daily_window(*, now: datetime | None = None) -> tuple[datetime, datetime]:
     """From where everything is surely stored, less the overlap for late announcements, to now."""
     now = now or timezone.now()
-    daily = FetchRun.objects.filter(kind=FetchRun.Kind.DAILY)
-    reached = [
-        daily.filter(status=FetchRun.Status.SUCCEEDED).aggregate(at=Max("until"))["at"],
-        daily.filter(status=FetchRun.Status.FAILED).aggregate(at=Max("checkpoint"))["at"],
-    ]
-    reached = [moment for moment in reached if moment]
-    start = max(reached) if reached else now - timedelta(days=FIRST_RUN_DAYS)
-    return start - timedelta(days=settings.ARXIV_OVERLAP_DAYS), now
+    return reached(now=now) - timedelta(days=settings.ARXIV_OVERLAP_DAYS), now
+
+
+def close_lost_runs(*, now: datetime | None = None) -> int:
+    """Fail the daily runs still `running` past the task time limit: their worker was lost."""
+    now = now or timezone.now()
+    return (
+        FetchRun.objects.daily()
+        .filter(
+            status=FetchRun.Status.RUNNING,
+            started_at__lt=now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT),
+        )
+        .update(
+            status=FetchRun.Status.FAILED,
+            finished_at=now,
+            error="Stopped without finishing (the worker was lost); the next run resumes from here.",
+        )
+    )
 
 
 def start_daily_run(*, task_id: str = "") -> FetchRun | None:
     """Open a daily run over the lab's categories, or return None if one is under way."""
     now = timezone.now()
-    # A short lock around look-and-create, so two schedulers firing at once start one run.
+    # A short lock around look-and-create, so two schedulers firing at once start one run; the
+    # database's constraint of one running daily run holds where the cache is per process.
     if not cache.add("papers:starting-daily-fetch", task_id or "-", timeout=60):
         return None
     try:
-        # A worker that died mid-run leaves it `running`; past the task time limit it is over.
-        FetchRun.objects.filter(
-            kind=FetchRun.Kind.DAILY,
-            status=FetchRun.Status.RUNNING,
-            started_at__lt=now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT),
-        ).update(
-            status=FetchRun.Status.FAILED,
-            finished_at=now,
-            error="Stopped without finishing (the worker was lost); the next run resumes from here.",
-        )
-        if FetchRun.objects.filter(kind=FetchRun.Kind.DAILY, status=FetchRun.Status.RUNNING).exists():
+        close_lost_runs(now=now)
+        if FetchRun.objects.daily().filter(status=FetchRun.Status.RUNNING).exists():
             return None
-        since, until = daily_window(now=now)
-        return FetchRun.objects.create(
-            kind=FetchRun.Kind.DAILY,
-            started_at=now,
-            categories=Category.objects.lab_codes(),
-            since=since,
-            until=until,
-            task_id=task_id,
-        )
+        point = reached(now=now)
+        try:
+            with transaction.atomic():
+                return FetchRun.objects.create(
+                    kind=FetchRun.Kind.DAILY,
+                    started_at=now,
+                    categories=Category.objects.lab_codes(),
+                    since=point - timedelta(days=settings.ARXIV_OVERLAP_DAYS),
+                    until=now,
+                    fresh_since=point,
+                    task_id=task_id,
+                )
+        except IntegrityError:
+            return None
     finally:
         cache.delete("papers:starting-daily-fetch")
 
 
 def add_paper(arxiv_id: str, *, api_url: str | None = None) -> Paper:
-    """Fetch one paper by id (its latest version) into the store, however old it is."""
+    """Fetch one paper by id (its latest version) into the store, however old it is. Its run is
+    of its own kind: a paper someone asked for is not news, and is never pushed."""
     client = ArxivClient(api_url=api_url)
     search = arxiv.Search(id_list=[arxiv_id], max_results=1)
     records = [paper_record(result) for page in client.pages(search) for result in page.results]
     if not records:
         raise FetchError(f"arXiv has no paper {arxiv_id}")
-    upsert_papers(records)
+    with transaction.atomic():
+        run = FetchRun.objects.create(
+            kind=FetchRun.Kind.ADDED,
+            status=FetchRun.Status.SUCCEEDED,
+            finished_at=timezone.now(),
+            categories=records[0].categories[:1],
+            total=len(records),
+        )
+        upsert_papers(records, run=run)
     return Paper.objects.get(arxiv_id=records[0].arxiv_id)
 
 

@@ -15,6 +15,9 @@ ARXIV_TZ = ZoneInfo("America/New_York")
 # arXiv's daily cutoff: what is submitted before 14:00 US Eastern on a weekday is announced that
 # evening at 20:00, and listed under the next day's date (Friday's batch on Monday).
 CUTOFF = time(14, 0)
+ANNOUNCEMENT = time(20, 0)
+# The evenings arXiv announces on, as date.weekday() numbers: Sunday to Thursday.
+ANNOUNCEMENT_WEEKDAYS = frozenset({6, 0, 1, 2, 3})
 
 
 def announcement_day(moment: datetime) -> date:
@@ -151,6 +154,15 @@ class Paper(models.Model):
         return f"{self.arxiv_id}v{self.version}"
 
 
+class FetchRunQuerySet(models.QuerySet):
+    def daily(self):
+        return self.filter(kind=FetchRun.Kind.DAILY)
+
+    def newest_stored(self) -> datetime | None:
+        """The latest `updated` time the succeeded runs stored: what arXiv showed when they ran."""
+        return self.filter(status=FetchRun.Status.SUCCEEDED).aggregate(at=models.Max("checkpoint"))["at"]
+
+
 class FetchRun(models.Model):
     class Status(models.TextChoices):
         RUNNING = "running", _("running")
@@ -161,6 +173,7 @@ class FetchRun(models.Model):
         DAILY = "daily", _("daily")
         BACKFILL = "backfill", _("backfill")
         OAI = "oai", _("OAI-PMH backfill")
+        ADDED = "added", _("added by id")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.DAILY)
     started_at = models.DateTimeField(_("started"), default=timezone.now)
@@ -171,6 +184,9 @@ class FetchRun(models.Model):
     until = models.DateTimeField(_("window end"), null=True, blank=True)
     # The latest `updated` time up to which every paper is stored: where the next run resumes.
     checkpoint = models.DateTimeField(_("stored up to"), null=True, blank=True)
+    # A daily run's new announcement: what arXiv added after the point earlier runs reached. It is
+    # fetched before the overlap, and matched as soon as it is stored.
+    fresh_since = models.DateTimeField(_("new since"), null=True, blank=True)
     pages = models.PositiveIntegerField(_("pages"), default=0)
     total = models.PositiveIntegerField(_("results announced by arXiv"), default=0)
     new_count = models.PositiveIntegerField(_("new"), default=0)
@@ -179,11 +195,21 @@ class FetchRun(models.Model):
     error = models.TextField(_("error"), blank=True)
     task_id = models.CharField(_("task id"), max_length=64, blank=True)
 
+    objects = FetchRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-started_at"]
         get_latest_by = "started_at"
         verbose_name = _("fetch run")
         verbose_name_plural = _("fetch runs")
+        constraints = [
+            # Two schedulers or workers deciding at once still start one daily run.
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(kind="daily", status="running"),
+                name="fetch_run_one_daily_running",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
@@ -195,6 +221,12 @@ class FetchRun(models.Model):
     @property
     def stored(self) -> int:
         return self.new_count + self.updated_count + self.unchanged_count
+
+    @property
+    def pushes(self) -> bool:
+        """Only the daily run brings news; a backfill, a harvest or a paper added by id is history,
+        and pushing it would send people old papers as if they were new."""
+        return self.kind == self.Kind.DAILY
 
 
 class Tag(models.Model):
@@ -427,6 +459,9 @@ class Notification(models.Model):
     reason = models.TextField(_("why"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     pushed_at = models.DateTimeField(_("pushed to chat at"), null=True, blank=True)
+    # When a morning chat post took the match in (shown, or counted in its "and N more"): a later
+    # matching of the same run posts only the matches no post has taken yet.
+    chat_post_at = models.DateTimeField(_("in a chat post at"), null=True, blank=True)
     digest_sent_at = models.DateTimeField(_("in the digest of"), null=True, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 

@@ -17,7 +17,8 @@ Once per fetch run (never per request) the task `papers.train_recommendations`:
 4. scores the day's new papers and keeps the top `TOP_K` with a reason: the terms that pushed
    the paper up, and the library paper it is most like when that one is close.
 
-Then it enqueues `papers.match_watch_rules`, so "like my library" rules see the new scores.
+The daily run's papers are matched and pushed before it starts; `papers/tasks.py` matches them
+again once it is done, so "like my library" rules see the new scores.
 """
 
 import logging
@@ -519,21 +520,13 @@ def _store(day: date, rankings: Mapping[int, Ranking]) -> int:
     return len(rows)
 
 
-@shared_task(name="papers.train_recommendations", bind=True)
-def train_recommendations(self, *, run_id: int) -> dict | None:
-    """After fetch run `run_id`: retrain everyone's recommender and rank the latest day's papers,
-    then match watch rules, whose "like my library" thresholds read the new scores."""
+@shared_task(name="papers.train_recommendations")
+def train_recommendations(*, run_id: int) -> dict | None:
+    """After fetch run `run_id`: retrain everyone's recommender and rank the latest day's papers
+    (papers/tasks.py then matches the run's papers again, for the "like my library" rules)."""
     if not FetchRun.objects.filter(pk=run_id).exists():
         logger.info("Fetch run %s is gone; no recommendations to train.", run_id)
         return None
-    from .tasks import match_watch_rules  # the task module imports this one
-
-    # The follow-up goes where this task came from: the queue the fetch pipeline runs on.
-    queue = (self.request.delivery_info or {}).get("routing_key")
-    try:
-        summary = recommend_day()
-    finally:
-        # Matching must not wait on a recommender that failed: keyword rules still apply.
-        transaction.on_commit(lambda: match_watch_rules.apply_async(kwargs={"run_id": run_id}, queue=queue))
+    summary = recommend_day()
     logger.info("Recommendations after fetch run %s: %s", run_id, summary)
     return {"run_id": run_id, **summary}

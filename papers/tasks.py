@@ -1,18 +1,42 @@
+"""What follows what in the paper feed: the watcher starts the daily fetch, a fetch is followed
+by matching, training and matching again (`after_fetch`), the digest runs on its own clock."""
+
 import logging
 
-from celery import shared_task
+from celery import chain, shared_task
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 
-from . import chat, digest, watch
+from . import announcement, chat, digest, watch
 from .fetching import FetchError, fetch, start_daily_run
 from .models import FetchRun
-from .recommend import train_recommendations  # noqa: F401 - registers "papers.train_recommendations"
+from .recommend import train_recommendations
 
 logger = logging.getLogger(__name__)
+
+MATCH_AGAIN_AFTER = 5  # seconds a matching waits while another matches the same run
+
+
+def _queue(task) -> str | None:
+    # Follow-ups go where their task came from: the queue the fetch pipeline runs on.
+    return (task.request.delivery_info or {}).get("routing_key")
+
+
+@shared_task(name="papers.watch_announcement", bind=True)
+def watch_announcement(self) -> dict:
+    """The beat's round every half minute: start the daily fetch the moment arXiv's announcement
+    is visible, or retry a failed one after its backoff (papers/announcement.py)."""
+    decision = announcement.watch(task_id=self.request.id or "")
+    if decision.run is not None:
+        run_id, queue = decision.run.pk, _queue(self)
+        transaction.on_commit(lambda: fetch_new_papers.apply_async(kwargs={"run_id": run_id}, queue=queue))
+    return {"decision": decision.what, "run_id": decision.run.pk if decision.run else None}
 
 
 @shared_task(name="papers.fetch_new_papers", bind=True)
 def fetch_new_papers(self, *, run_id: int | None = None) -> dict | None:
-    """The daily fetch (beat sends no arguments), or the prepared run `run_id`."""
+    """The daily fetch (without arguments), or the prepared run `run_id`."""
     task_id = self.request.id or ""
     if run_id is None:
         run = start_daily_run(task_id=task_id)
@@ -26,9 +50,10 @@ def fetch_new_papers(self, *, run_id: int | None = None) -> dict | None:
             return None
         run.task_id = task_id
         run.save(update_fields=["task_id"])
-    run = fetch(categories=run.categories, since=run.since, until=run.until, run=run)
+    run = fetch_run(run, queue=_queue(self))
     if run.status == FetchRun.Status.FAILED:
-        # Raised so the failure reaches the worker's log and monitoring; the run keeps what it stored.
+        # Raised so the failure reaches the worker's log and monitoring; the run keeps what it
+        # stored, and the watcher starts the next daily run after a backoff.
         raise FetchError(f"Fetch run {run.pk} failed after storing {run.stored} papers: {run.error}")
     logger.info(
         "Fetch run %s: %d new, %d updated, %d unchanged in %d pages",
@@ -43,16 +68,71 @@ def fetch_new_papers(self, *, run_id: int | None = None) -> dict | None:
     }
 
 
-@shared_task(name="papers.match_watch_rules")
-def match_watch_rules(*, run_id: int) -> dict | None:
-    """Match what fetch run `run_id` stored against every watch rule; safe to run again."""
+def fetch_run(run: FetchRun, *, queue: str | None = None, **options) -> FetchRun:
+    """Fetch `run`'s window, then queue what follows. A daily run's new announcement is matched
+    the moment it is stored, while the overlap before it is still being read."""
+
+    def match_fresh(run: FetchRun) -> None:
+        _enqueue(match_watch_rules.si(run_id=run.pk), queue)
+
+    run = fetch(
+        categories=run.categories, since=run.since, until=run.until, run=run,
+        on_fresh=match_fresh if run.pushes else None, **options,
+    )  # fmt: skip
+    after_fetch(run, queue=queue)
+    return run
+
+
+def after_fetch(run: FetchRun, *, queue: str | None = None) -> None:
+    """Queue what follows a run that stored something, failed or not (what it stored is kept).
+
+    For the daily run, in this order: its papers are matched and pushed (a new announcement was
+    already, as soon as it was stored; this matching waits for that one, then adds the overlap's
+    late papers); recommendations are trained, for "For you" and the digest, once the pushes are
+    out of the way; the papers are matched again, so "like my library" rules read the new
+    scores. Matching is idempotent: nothing is sent twice.
+
+    Other runs (backfills, harvests, papers added by id) bring history, not news: they retrain
+    and are never matched, so nobody is pushed or mailed an old paper as if it were new.
+    """
+    if not (run.new_count or run.updated_count):
+        return
+    train = train_recommendations.si(run_id=run.pk).set(queue=queue)
+    if not run.pushes:
+        _enqueue(train, queue)
+        return
+    match = match_watch_rules.si(run_id=run.pk).set(queue=queue)
+    _enqueue(chain(match, train, match.clone()), queue)
+
+
+def _enqueue(signature, queue: str | None) -> None:
+    transaction.on_commit(lambda: signature.apply_async(queue=queue))
+
+
+@shared_task(name="papers.match_watch_rules", bind=True, max_retries=None)
+def match_watch_rules(self, *, run_id: int) -> dict | None:
+    """Match what daily fetch run `run_id` stored against every watch rule; safe to run again."""
     run = FetchRun.objects.filter(pk=run_id).first()
     if run is None:
         logger.info("Fetch run %s is gone; no watch rules to match.", run_id)
         return None
-    created = watch.notify_matches(watch.papers_of_run(run))
-    # The morning chat post follows a daily run's matching; a backfill never posts.
-    posted = chat.post_run_matches(run) if run.kind == FetchRun.Kind.DAILY else 0
+    if not run.pushes:
+        logger.info("Fetch run %s is a %s: only daily runs are matched and pushed.", run.pk, run.kind)
+        return None
+    # One matching of a run at a time: the one queued when the fetch ended waits for the one that
+    # started when the new papers were stored, rather than racing it over the same messages.
+    lock = f"papers:matching-run:{run.pk}"
+    if not cache.add(lock, self.request.id or "-", timeout=settings.CELERY_TASK_TIME_LIMIT):
+        raise self.retry(countdown=MATCH_AGAIN_AFTER)
+    try:
+        created = watch.notify_matches(watch.papers_of_run(run))
+        # The morning chat post follows each matching of a daily run: the first brings the new
+        # announcement's papers, a later one (after the overlap, or after training for "like my
+        # library" rules) only what each channel has not carried yet. The task's id keys the post,
+        # so a redelivered task never posts twice.
+        posted = chat.post_run_matches(run, batch=self.request.id or "")
+    finally:
+        cache.delete(lock)
     logger.info("Fetch run %s: %d watch-rule notifications, %d chat posts", run.pk, created, posted)
     return {"run_id": run.pk, "notifications": created, "chat_posts": posted}
 

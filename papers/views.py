@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import bibtex, queries
+from .announcement import retry_at
 from .fetching import FetchError, add_paper, search_arxiv, start_daily_run
 from .forms import AbstractsForm, AddPaperForm, BookmarkForm, FeedFilterForm, SearchForm
 from .models import Bookmark, Dismissal, FeedVisit, FetchRun, Paper, Tag
@@ -339,10 +340,16 @@ def _require_lead(request: HttpRequest) -> None:
 
 
 def fetch_status(request: HttpRequest) -> HttpResponse:
-    """For leads: what the last fetch runs did, and a button to fetch now."""
+    """For leads: what the last fetch runs did, when a failed daily run is tried again, and a
+    button to fetch now. Everyone else gets 403."""
     _require_lead(request)
     runs = list(FetchRun.objects.all()[:20])
-    context = {"runs": runs, "running": any(run.status == FetchRun.Status.RUNNING for run in runs)}
+    latest = FetchRun.objects.daily().order_by("-started_at", "-pk").first()
+    context = {
+        "runs": runs,
+        "running": any(run.status == FetchRun.Status.RUNNING for run in runs),
+        "retry_at": retry_at(latest) if latest and latest.status == FetchRun.Status.FAILED else None,
+    }
     template = "papers/fetch_status.html#run-list" if request.htmx else "papers/fetch_status.html"
     return render(request, template, context)
 

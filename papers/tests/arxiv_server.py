@@ -6,7 +6,9 @@ Two ways to answer, chosen per test:
 - `serve_entries(...)`: a pool of recorded entries answering the query the way arXiv does:
   `cat:` terms and the `lastUpdatedDate:[... TO ...]` window filter it, `sortBy=lastUpdatedDate`
   orders it, `start` and `max_results` page it.
-`fail(start, reply, ...)` puts one-off replies (errors, hangs, garbage) in front of a page, and
+`fail(start, reply, ...)` puts one-off replies (errors, hangs, garbage, short pages) in front of
+a page, `announce(entries, at=...)` adds entries to the pool that the server shows only from a
+chosen moment (arXiv's announcement), `page_delay` makes it take its time over each answer, and
 `arrivals` records every request with the moment it came in.
 """
 
@@ -17,6 +19,7 @@ import re
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -111,16 +114,18 @@ def without_pdf_link(entry: etree._Element) -> etree._Element:
     return entry
 
 
-def feed(page: list[etree._Element], *, total: int, start: int = 0) -> Reply:
-    """A page in arXiv's newer wire format around the given entries."""
+def feed(page: list[etree._Element], *, total: int, start: int = 0, per_page: int | None = None) -> Reply:
+    """A page in arXiv's newer wire format around the given entries; arXiv's itemsPerPage echoes
+    the `max_results` asked for (`per_page`), the entries' count when not given."""
     body = "\n".join(etree.tostring(entry, encoding="unicode") for entry in page)
+    per_page = len(page) if per_page is None else per_page
     return Reply(
         body=(
             "<?xml version='1.0' encoding='UTF-8'?>\n"
             f'<feed xmlns:opensearch="{NS["opensearch"]}" xmlns:arxiv="{NS["arxiv"]}" xmlns="{NS["atom"]}">\n'
             "  <id>https://arxiv.org/api/local</id>\n  <title>arXiv Query</title>\n"
             f"  <updated>{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}</updated>\n"
-            f"  <opensearch:itemsPerPage>{len(page)}</opensearch:itemsPerPage>\n"
+            f"  <opensearch:itemsPerPage>{per_page}</opensearch:itemsPerPage>\n"
             f"  <opensearch:totalResults>{total}</opensearch:totalResults>\n"
             f"  <opensearch:startIndex>{start}</opensearch:startIndex>\n{body}\n</feed>\n"
         ).encode()
@@ -132,21 +137,73 @@ def truncated(reply: Reply) -> Reply:
     return Reply(body=reply.body[: len(reply.body) // 2])
 
 
+def dated(entry: etree._Element, moment: datetime, *, version: int = 1) -> etree._Element:
+    """A copy of a recorded entry as a paper submitted (or replaced, for a later version) at `moment`."""
+    stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if version > 1:
+        return revised(entry, version=version, updated=stamp)
+    return revised(entry, version=1, updated=stamp, published=stamp)
+
+
+def new_entry(
+    *,
+    arxiv_id: str,
+    title: str,
+    abstract: str,
+    authors: list[str],
+    categories: list[str],
+    updated: datetime,
+    comment: str = "",
+) -> etree._Element:
+    """An entry in arXiv's newer wire format for a paper that is in no recording (the lab's
+    corpus), as version 1 submitted at `updated`."""
+    atom, arxiv = NS["atom"], NS["arxiv"]
+    entry = etree.Element(f"{{{atom}}}entry", nsmap={None: atom, "arxiv": arxiv})
+
+    def add(tag: str, text: str = "", **attributes: str) -> etree._Element:
+        namespace, name = (arxiv, tag[6:]) if tag.startswith("arxiv:") else (atom, tag)
+        element = etree.SubElement(entry, f"{{{namespace}}}{name}", attributes)
+        element.text = text or None
+        return element
+
+    stamp = updated.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    add("id", f"http://arxiv.org/abs/{arxiv_id}v1")
+    add("title", title)
+    add("updated", stamp)
+    add("link", href=f"https://arxiv.org/abs/{arxiv_id}v1", rel="alternate", type="text/html")
+    pdf = {"rel": "related", "type": "application/pdf", "title": "pdf"}
+    add("link", href=f"https://arxiv.org/pdf/{arxiv_id}v1", **pdf)
+    add("summary", abstract)
+    for code in categories:
+        add("category", term=code, scheme="http://arxiv.org/schemas/atom")
+    add("published", stamp)
+    if comment:
+        add("arxiv:comment", comment)
+    add("arxiv:primary_category", term=categories[0])
+    for name in authors:
+        etree.SubElement(add("author"), f"{{{atom}}}name").text = name
+    return entry
+
+
 def _updated(entry: etree._Element) -> datetime:
     return datetime.fromisoformat(entry.findtext("atom:updated", namespaces=NS).replace("Z", "+00:00"))
 
 
-def _categories(entry: etree._Element) -> set[str]:
+def categories_of(entry: etree._Element) -> set[str]:
     return {category.get("term") for category in entry.findall("atom:category", NS)}
 
 
 class ArxivServer:
-    def __init__(self):
+    def __init__(self, *, page_delay: Callable[[], float] | None = None):
         self.pages: dict[int, Reply] = {}
         self.total = 0
         self.pool: list[etree._Element] | None = None
+        # Entries of the pool hidden until their moment: (visible from, entry).
+        self.unannounced: list[tuple[datetime, etree._Element]] = []
         self.hiccups: dict[int, list[Reply]] = defaultdict(list)
         self.arrivals: list[Arrival] = []
+        # Seconds the server takes over each answer (arXiv takes one to several).
+        self.page_delay = page_delay
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         # A hanging reply must not hold up the end of the test that gave up on it.
@@ -184,7 +241,15 @@ class ArxivServer:
         self.pool = None
 
     def serve_entries(self, pool: list[etree._Element]) -> None:
-        self.pool, self.pages = list(pool), {}
+        self.pool, self.pages, self.unannounced = list(pool), {}, []
+
+    def announce(self, entries: list[etree._Element], *, at: datetime | None = None) -> None:
+        """Add entries to the pool, shown from `at` on (the wall clock, so a test's frozen or
+        travelling time moves it too); from now when not given."""
+        at = at or datetime.now(UTC)
+        with self._lock:
+            self.pool = self.pool or []
+            self.unannounced += [(at, entry) for entry in entries]
 
     def fail(self, start: int, *replies: Reply) -> None:
         """Answer the next requests for `start` with these replies, then as usual."""
@@ -207,16 +272,18 @@ class ArxivServer:
 
     def _query(self, params: dict[str, str], start: int) -> Reply:
         query = params.get("search_query", "")
-        found = self.pool
+        now = datetime.now(UTC)
+        with self._lock:
+            found = self.pool + [entry for at, entry in self.unannounced if at <= now]
         if window := _WINDOW.search(query):
             low, high = (datetime.strptime(w, "%Y%m%d%H%M").replace(tzinfo=UTC) for w in window.groups())
             found = [e for e in found if low <= _updated(e).replace(second=0) <= high]
         if wanted := set(_CATEGORY.findall(query)):
-            found = [e for e in found if _categories(e) & wanted]
+            found = [e for e in found if categories_of(e) & wanted]
         if params.get("sortBy") == "lastUpdatedDate":
             found = sorted(found, key=_updated, reverse=params.get("sortOrder") == "descending")
         size = int(params.get("max_results", 10))
-        return feed(found[start : start + size], total=len(found), start=start)
+        return feed(found[start : start + size], total=len(found), start=start, per_page=size)
 
 
 def _handler(server: ArxivServer):
@@ -226,7 +293,7 @@ def _handler(server: ArxivServer):
             params = dict(parse_qsl(url.query, keep_blank_values=True))
             server.arrivals.append(Arrival(time.monotonic(), params, self.headers.get("user-agent", "")))
             reply = server.reply(params) if url.path == "/api/query" else Reply(b"Not Found", status=404)
-            time.sleep(reply.delay)
+            time.sleep(reply.delay + (server.page_delay() if server.page_delay else 0))
             try:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/atom+xml; charset=utf-8")

@@ -76,7 +76,7 @@ def test_the_days_matches_arrive_as_one_post_each_paper_once_with_every_reason_b
 
     [post] = telegram.bot_messages(MINJI["id"])
     lines = post.text.splitlines()
-    assert lines[0] == "Your papers for 2026-11-27"
+    assert lines[0] == "Your papers for 27 November 2026"
     titles = [line.split(". ", 1)[1] for line in lines if line[:3] in ("1. ", "2. ", "3. ")]
     assert titles == [DIFFUSION_VIDEO["title"], VIDEO_CODECS["title"], DIFFUSION_AUDIO["title"]]
     assert "Video: keywords: video; Diffusion: keywords: diffusion" in post.text or (
@@ -85,6 +85,32 @@ def test_the_days_matches_arrive_as_one_post_each_paper_once_with_every_reason_b
     assert GRAPHS["title"] not in post.text
     assert post.labels == [f"{label} {n}" for n in (1, 2, 3) for label in ("Save", "Not for me", "Discuss")]
     assert Delivery.objects.get().dedupe_key.startswith("morning:2026-11-27:")
+
+
+def test_a_later_matching_of_the_run_posts_only_what_it_added(
+    researcher, telegram, daily, settings, django_capture_on_commit_callbacks
+):
+    # The run is matched again after the overlap and after training: the papers the first post
+    # showed, and those it counted in "and N more", are not posted a second time.
+    settings.CHAT_POST_PAPERS = 2
+    linked(researcher, MINJI)
+    WatchRule.objects.create(person=researcher, name="Video", query="video OR diffusion")
+    run = daily(DIFFUSION_AUDIO, DIFFUSION_VIDEO, VIDEO_CODECS)
+    make_paper(day=DAY, **GRAPHS)  # stored by the same run, matched only by a rule added later
+    Paper.objects.filter(arxiv_id=GRAPHS["arxiv_id"]).update(
+        fetched_at=timezone.now() - timedelta(seconds=0.5)
+    )
+    WatchRule.objects.create(person=researcher, name="Graphs", query="graph")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        match_watch_rules.delay(run_id=run.pk)
+
+    first, second = telegram.bot_messages(MINJI["id"])
+    assert first.text.rstrip().endswith("… and 1 more")
+    assert GRAPHS["title"] in second.text
+    assert not any(
+        paper["title"] in second.text for paper in (DIFFUSION_AUDIO, DIFFUSION_VIDEO, VIDEO_CODECS)
+    )
 
 
 def test_the_post_keeps_the_top_papers_and_links_the_rest(researcher, telegram, daily, settings, login):
@@ -144,7 +170,7 @@ def test_a_team_rule_posts_once_in_the_team_group_and_not_in_members_chats(
     daily(DIFFUSION_VIDEO, VIDEO_CODECS)
 
     [post] = telegram.bot_messages(GROUP["id"])
-    assert post.text.startswith("Papers for Vision, 2026-11-27")
+    assert post.text.startswith("Papers for Vision, 27 November 2026")
     assert telegram.bot_messages(MINJI["id"]) == []
     [slack_post] = slack.arrivals
     assert (
@@ -242,7 +268,7 @@ def test_the_bot_answers_in_the_pressers_language(make_person, bot, daily):
     bot.press(private_chat(JIWOO), JIWOO, korean_post, "저장")
     bot.poll()
 
-    assert korean_post.text.startswith("2026-11-27")
+    assert korean_post.text.startswith("2026년 11월 27일")
     [(answer, _alert)] = answers(bot)
     assert answer == "내 서재에 저장했습니다."
 
@@ -311,7 +337,7 @@ def test_today_lists_my_matches_of_the_latest_announcement(researcher, bot, post
     bot.poll()
 
     answer = bot.bot_messages(MINJI["id"])[-1]
-    assert answer.text.startswith("Your papers for 2026-11-27")
+    assert answer.text.startswith("Your papers for 27 November 2026")
     assert DIFFUSION_VIDEO["title"] in answer.text and VIDEO_CODECS["title"] in answer.text
     assert "Save 1" in answer.labels
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from papers.models import FetchRun, Paper
 from papers.tests import arxiv_server
@@ -17,6 +18,8 @@ from papers.tests.arxiv_server import (
     TESTING_PAGES,
     ArxivServer,
     Reply,
+    categories_of,
+    dated,
     entries,
     recording,
     truncated,
@@ -94,17 +97,32 @@ def test_fetch_arxiv_delay_spaces_requests(db, server):
     assert min(server.gaps()) >= 0.18
 
 
-def test_fetch_arxiv_without_a_window_is_the_daily_fetch(db, server, settings):
-    settings.ARXIV_CATEGORIES = ["cs.CV", "cs.CL"]
-    server.serve_pages(*TESTING_PAGES)
+def test_fetch_arxiv_without_a_window_is_the_daily_fetch_new_announcement_first(db, server, settings):
+    settings.ARXIV_CATEGORIES = ["cs.SE", "cs.LG"]
+    now = timezone.now()
+    recorded = [entry for entry in entries(*TESTING_PAGES) if categories_of(entry) & {"cs.SE", "cs.LG"}]
+    server.serve_entries(
+        [dated(entry, now - timedelta(days=5, minutes=n)) for n, entry in enumerate(recorded[:20])]
+        + [dated(entry, now - timedelta(hours=20, minutes=n)) for n, entry in enumerate(recorded[20:45])]
+    )
 
     lines = fetch_arxiv()
 
     run = FetchRun.objects.get()
-    assert (run.kind, run.status, run.categories) == ("daily", "succeeded", ["cs.CL", "cs.CV"])
+    assert (run.kind, run.status, run.categories) == ("daily", "succeeded", ["cs.LG", "cs.SE"])
     assert run.until - run.since == timedelta(days=3 + settings.ARXIV_OVERLAP_DAYS)
-    assert server.arrivals[0].query.startswith("(cat:cs.CL OR cat:cs.CV) AND lastUpdatedDate:[")
-    assert SUMMARY.match(lines[-1]).groups() == ("60", "6", "60", "0", "0")
+    assert [arrival.query.split(":[")[1][:12] for arrival in server.arrivals] == [
+        *[run.fresh_since.strftime("%Y%m%d%H%M")] * 3, *[run.since.strftime("%Y%m%d%H%M")] * 2
+    ]  # fmt: skip
+    # The new announcement's 25 papers first, then the overlap's 20.
+    assert lines[1:6] == [
+        "[############                  ] 10/25",
+        "[########################      ] 20/25",
+        "[##############################] 25/25",
+        "[#######################       ] 35/45",
+        "[##############################] 45/45",
+    ]
+    assert SUMMARY.match(lines[-1]).groups() == ("45", "5", "45", "0", "0")
 
 
 def test_fetch_arxiv_failed_run_keeps_its_pages_and_exits_with_arxivs_message(db, server):
@@ -126,9 +144,9 @@ def test_fetch_arxiv_failed_run_keeps_its_pages_and_exits_with_arxivs_message(db
 
 def test_fetch_arxiv_malformed_page_names_the_page(db, server):
     server.serve_pages(*TESTING_PAGES)
-    server.fail(10, truncated(recording(TESTING_PAGES[1])))
+    server.fail(10, *[truncated(recording(TESTING_PAGES[1]))] * 4)
 
-    with pytest.raises(CommandError, match=r"failed: page 2 \(start=10\) is not valid XML: "):
+    with pytest.raises(CommandError, match=r"failed: page 2 \(start=10\) is not valid XML: .* \(4 tries\)"):
         fetch_arxiv("--since", "2026-01-01")
 
     assert Paper.objects.count() == 10

@@ -1,5 +1,7 @@
 """The leads' fetch status page and its "fetch now" button."""
 
+from datetime import UTC, datetime, timedelta
+
 from django.utils import timezone
 
 from papers.models import FetchRun, Paper
@@ -64,8 +66,8 @@ def test_fetch_now_runs_a_fetch_and_the_status_page_shows_it(
         response = client.get(started["Location"])
 
     run = FetchRun.objects.get()
-    # The fetch, then what its own commit queues: training recommendations, which queues matching
-    # (each stored page also drops the feed pages' cached frame on commit).
+    # The fetch, then what it queues: matching once the new papers are stored, then training with
+    # matching again after it (each stored page also drops the feed pages' cached frame on commit).
     tasks = [callback for callback in enqueued if callback is not forget_feed_frame]
     assert tasks[0].func.__self__.name == "papers.fetch_new_papers"
     assert len(tasks) == 3
@@ -73,3 +75,27 @@ def test_fetch_now_runs_a_fetch_and_the_status_page_shows_it(
     assert run.status == FetchRun.Status.SUCCEEDED
     assert Paper.objects.count() == run.new_count == 60
     assert "<td>60</td>" in response.text
+
+
+def test_fetch_status_says_when_a_failed_daily_run_is_tried_again(login, lead, settings, time_machine):
+    settings.ARXIV_RUN_RETRY_BACKOFF = 60
+    time_machine.move_to(datetime(2026, 7, 3, 3, 0, tzinfo=UTC), tick=False)
+    lead.timezone = "Asia/Seoul"
+    lead.save()
+    failed_at = timezone.now() - timedelta(minutes=10)
+    FetchRun.objects.create(status="failed", started_at=failed_at, finished_at=failed_at, error="HTTP 503")
+    FetchRun.objects.create(status="failed", started_at=failed_at, finished_at=failed_at, error="HTTP 503")
+
+    response = login(lead).get("/papers/fetch/")
+
+    # Two failures in a row: two minutes after the second, 11:52 in Seoul.
+    assert "The last daily run failed. The next one starts at 11:52." in response.text
+
+
+def test_fetch_status_says_nothing_of_retries_after_a_success(login, lead):
+    FetchRun.objects.create(status="failed", started_at=timezone.now() - timedelta(hours=2))
+    FetchRun.objects.create(status="succeeded", finished_at=timezone.now())
+
+    response = login(lead).get("/papers/fetch/")
+
+    assert "The last daily run failed" not in response.text

@@ -311,38 +311,61 @@ def test_fetch_unreachable_server_fails_the_run(db, settings):
     assert run.error == "page 1 (start=0) could not be fetched: [Errno 111] Connection refused (2 tries)"
 
 
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (truncated(recording(TESTING_PAGES[2])), "is not valid XML: "),
-        (Reply(b"<!DOCTYPE html><html><body><h1>Bad gateway</h1></body></html>"), "is not an Atom feed"),
-        (
-            Reply(recording(TESTING_PAGES[2]).body.replace(b"Testing", b"Testing & Debugging", 1)),
-            "is not valid XML",
-        ),
-    ],
-    ids=["truncated", "html", "unescaped-ampersand"],
-)
-def test_fetch_malformed_page_fails_and_keeps_the_pages_before(db, server, reply, reason):
+MALFORMED = [
+    (truncated(recording(TESTING_PAGES[2])), "is not valid XML: "),
+    (Reply(b"<!DOCTYPE html><html><body><h1>Bad gateway</h1></body></html>"), "is not an Atom feed"),
+    (
+        Reply(recording(TESTING_PAGES[2]).body.replace(b"Testing", b"Testing & Debugging", 1)),
+        "is not valid XML",
+    ),
+    # Well-formed, but five of the ten entries a page in the middle of the results must hold.
+    (feed(entries(*TESTING_PAGES)[20:25], total=45, start=20, per_page=10), "holds 5 of the 10 entries"),
+]
+MALFORMED_IDS = ["truncated", "html", "unescaped-ampersand", "short"]
+
+
+@pytest.mark.parametrize(("reply", "reason"), MALFORMED, ids=MALFORMED_IDS)
+def test_fetch_malformed_page_is_retried_like_a_server_error(db, server, reply, reason):
     # arXiv's own parser recovers from each of these without a word.
     assert not _feed.parse(reply.body).malformed
     server.serve_entries(entries(*TESTING_PAGES))
-    server.fail(20, reply)
+    server.fail(20, reply, reply)
+
+    run = run_fetch()
+
+    assert (run.status, run.pages, run.new_count) == (FetchRun.Status.SUCCEEDED, 5, 45)
+    assert [arrival.start for arrival in server.arrivals] == [0, 10, 20, 20, 20, 30, 40]
+
+
+@pytest.mark.parametrize(("reply", "reason"), MALFORMED, ids=MALFORMED_IDS)
+def test_fetch_page_malformed_on_every_try_fails_and_keeps_the_pages_before(db, server, reply, reason):
+    server.serve_entries(entries(*TESTING_PAGES))
+    server.fail(20, *[reply] * 4)
 
     run = run_fetch()
 
     assert run.status == FetchRun.Status.FAILED
     assert run.error.startswith(f"page 3 (start=20) {reason}")
+    assert run.error.endswith("(4 tries)")
     assert (run.pages, run.new_count) == (2, 20)
     assert Paper.objects.count() == 20
     # Twenty cs.SE papers, oldest first: the twentieth was replaced on 28 January 2021.
     assert run.checkpoint == datetime(2021, 1, 28, 8, 55, 23, tzinfo=UTC)
 
 
+def test_fetch_last_page_may_hold_fewer_entries_than_asked_for(db, server):
+    server.serve_entries(entries(*TESTING_PAGES))
+
+    run = run_fetch()
+
+    assert (run.status, run.new_count) == (FetchRun.Status.SUCCEEDED, 45)
+    assert [arrival.start for arrival in server.arrivals] == [0, 10, 20, 30, 40]
+
+
 def test_daily_run_after_a_failure_resumes_from_its_checkpoint(db, server, settings):
     settings.ARXIV_CATEGORIES = ["cs.SE"]
     server.serve_entries(entries(*TESTING_PAGES))
-    server.fail(20, truncated(recording(TESTING_PAGES[2])))
+    server.fail(20, *[truncated(recording(TESTING_PAGES[2]))] * 4)
     failed = run_fetch(kind=FetchRun.Kind.DAILY)
 
     resumed = start_daily_run()
@@ -350,10 +373,28 @@ def test_daily_run_after_a_failure_resumes_from_its_checkpoint(db, server, setti
 
     assert failed.status == FetchRun.Status.FAILED
     assert resumed.since == failed.checkpoint - timedelta(days=settings.ARXIV_OVERLAP_DAYS)
+    assert resumed.fresh_since == failed.checkpoint
     assert server.arrivals[-1].query.startswith("(cat:cs.SE) AND lastUpdatedDate:[202101240855 TO ")
-    # The two papers replaced in the overlap were stored already; the other 25 are new.
-    assert (resumed.status, resumed.new_count, resumed.unchanged_count) == (FetchRun.Status.SUCCEEDED, 25, 2)
+    # The two papers replaced in the overlap were stored already, and the one at the checkpoint's
+    # minute is read in both windows; the other 25 are new.
+    assert (resumed.status, resumed.new_count, resumed.unchanged_count) == (FetchRun.Status.SUCCEEDED, 25, 3)
     assert Paper.objects.count() == 45
+
+
+def test_daily_run_failing_before_its_overlap_is_read_resumes_from_the_same_start(db, server, settings):
+    settings.ARXIV_CATEGORIES = ["cs.SE"]
+    server.serve_entries(entries(*TESTING_PAGES))
+    reached = datetime(2021, 1, 1, tzinfo=UTC)
+    FetchRun.objects.create(status=FetchRun.Status.SUCCEEDED, until=reached, checkpoint=reached)
+    server.fail(10, *[Reply(b"down", status=503)] * 4)
+    first = start_daily_run()
+    first = fetch(categories=first.categories, since=first.since, until=first.until, run=first)
+
+    again = start_daily_run()
+
+    # The new papers it stored (from 2021 on) are past a gap the overlap was to fill.
+    assert (first.status, first.new_count, first.checkpoint) == (FetchRun.Status.FAILED, 10, None)
+    assert (again.since, again.fresh_since) == (first.since, reached)
 
 
 def test_daily_window_first_run_looks_a_few_days_back(db, settings):
@@ -407,13 +448,16 @@ def test_rate_limit_spaces_requests_of_two_fetches_at_once(server, settings):
     assert min(server.gaps()) >= 0.18
 
 
+# Each process says when it is ready and waits for the word to go, so a slow start-up on a busy
+# machine cannot make one finish before the other begins.
 PROCESS = """
-import sys, time
+import sys
 import django
 django.setup()
 import arxiv
 from papers.fetching import ArxivClient
-time.sleep(max(0, float(sys.argv[2]) - time.time()))
+print("ready", flush=True)
+sys.stdin.readline()
 list(ArxivClient().pages(arxiv.Search(query=sys.argv[1])))
 """
 
@@ -429,12 +473,16 @@ def test_rate_limit_spaces_requests_across_processes(server, redis_url):
         "ARXIV_REQUEST_SPACING": "0.2",
         "ARXIV_PAGE_SIZE": "10",
     }
-    go = str(time.time() + 3)
-
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
     processes = [
-        subprocess.Popen([sys.executable, "-c", PROCESS, query, go], cwd=ROOT, env=env)
+        subprocess.Popen([sys.executable, "-c", PROCESS, query], cwd=ROOT, env=env, **pipes)
         for query in ("first", "second")
     ]
+    assert [process.stdout.readline() for process in processes] == ["ready\n", "ready\n"]
+
+    for process in processes:
+        process.stdin.write("go\n")
+        process.stdin.flush()
 
     assert [process.wait(timeout=60) for process in processes] == [0, 0]
     assert len(server.arrivals) == 6

@@ -1,25 +1,44 @@
 """After a fetch commits, watch rules turn new papers into notifications and urgent pushes
 (the morning chat post of a daily run is in test_chat_post.py)."""
 
-from datetime import datetime, time, timedelta
+import json
+from datetime import UTC, datetime, time, timedelta
 from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
+from celery.exceptions import Retry
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
 from lab_portal.models import Channel, Delivery
 from lab_portal.tests.stand_ins import SmtpServer
 from papers.models import FetchRun, Notification, Paper, WatchRule
-from papers.tasks import match_watch_rules, send_digests
-from papers.tests.arxiv_server import NS, TESTING_PAGES, ArxivServer, entries, revised
+from papers.tasks import fetch_new_papers, match_watch_rules, send_digests
+from papers.tests.arxiv_server import (
+    DATA,
+    NS,
+    OLD_STYLE_ID,
+    TESTING_PAGES,
+    ArxivServer,
+    Reply,
+    entries,
+    revised,
+)
 from papers.watch import words
 
 pytestmark = pytest.mark.django_db
+# arXiv's recorded answer to ListRecords for 1-3 January 2015: two papers, one in cs.DM.
+OAI_PAGE = json.loads(
+    (
+        DATA.parent / "oai" / "oai-pmh__oaipmh-listrecords---should-list-identifiers-from-arxiv.json"
+    ).read_text()
+)[1]
 
 CHAT = "4242"
 TEAM_CHAT = "-1009876"
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -31,14 +50,28 @@ def server(settings):
 
 @pytest.fixture
 def fetch(django_capture_on_commit_callbacks):
-    """`manage.py fetch_arxiv` as a person runs it, with everything queued on commit run in-process
-    (the match task, then the deliveries it queues)."""
+    """A daily run over every recorded cs.SE paper, through `papers.fetch_new_papers` as the watcher
+    starts it, with everything queued on commit run in-process (matching, training, matching
+    again, and the deliveries)."""
+
+    def run() -> FetchRun:
+        prepared = FetchRun.objects.create(
+            kind=FetchRun.Kind.DAILY, categories=["cs.SE"], since=LONG_AGO, until=timezone.now()
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            fetch_new_papers.delay(run_id=prepared.pk)
+        return FetchRun.objects.get(pk=prepared.pk)
+
+    return run
+
+
+@pytest.fixture
+def backfill(django_capture_on_commit_callbacks):
+    """`manage.py fetch_arxiv` with a window, as a person runs it, with what it queues run too."""
 
     def run(*args: str) -> FetchRun:
         with django_capture_on_commit_callbacks(execute=True):
-            call_command(
-                "fetch_arxiv", "--category", "cs.SE", "--since", "2000-01-01", *args, stdout=StringIO()
-            )
+            call_command("fetch_arxiv", *args, stdout=StringIO())
         return FetchRun.objects.latest()
 
     return run
@@ -192,7 +225,10 @@ def test_rule_that_is_not_urgent_is_not_pushed_at_once(fetch, server, telegram, 
 
     assert set(Notification.objects.values_list("rule__name", flat=True)) == {"Quiet"}
     assert Notification.objects.filter(pushed_at__isnull=False).count() == 0
-    assert telegram.arrivals == []
+    # Its matches come in the one morning post of the run, not as a message of their own.
+    [post] = telegram.sent()
+    assert post.text.startswith("Your papers for ")
+    assert not Delivery.objects.filter(dedupe_key__startswith="urgent:").exists()
 
 
 def test_author_rule_matches_names_written_another_way(fetch, server, researcher):
@@ -212,6 +248,54 @@ def test_author_rule_matches_names_written_another_way(fetch, server, researcher
 
 def test_match_task_for_a_missing_run_does_nothing(db):
     assert match_watch_rules.delay(run_id=999).get() is None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--category", "cs.SE", "--since", "2000-01-01"],
+        ["--category", "cs.SE", "--since", "2025-01-01", "--until", "2026-06-30"],
+    ],
+    ids=["since", "window"],
+)
+def test_backfill_pushes_and_records_nothing(backfill, server, telegram, researcher, args):
+    server.serve_entries(entries(*TESTING_PAGES))
+    Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)
+    rule = WatchRule.objects.create(person=researcher, name="Testing", query="testing")
+
+    run = backfill(*args)
+
+    assert (run.kind, run.status) == (FetchRun.Kind.BACKFILL, FetchRun.Status.SUCCEEDED)
+    assert run.new_count > 0
+    assert match_watch_rules.delay(run_id=run.pk).get() is None
+    assert not Notification.objects.filter(rule=rule).exists()
+    assert telegram.arrivals == []
+
+
+def test_oai_harvest_pushes_and_records_nothing(backfill, server, telegram, researcher):
+    server.fail(0, Reply(OAI_PAGE["response"].encode()))
+    Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)
+    WatchRule.objects.create(person=researcher, name="Discrete", categories=["cs.DM"])
+
+    run = backfill("--oai", "--from", "2015-01-01", "--until", "2015-01-03", "--category", "cs.DM")
+
+    assert (run.kind, run.new_count) == (FetchRun.Kind.OAI, 1)
+    assert not Notification.objects.exists()
+    assert telegram.arrivals == []
+
+
+def test_paper_added_by_id_pushes_and_records_nothing(server, telegram, login, researcher):
+    server.serve_pages(OLD_STYLE_ID)
+    Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target=CHAT)
+    WatchRule.objects.create(person=researcher, name="Astro", categories=["astro-ph"])
+
+    response = login(researcher).post("/papers/add/", {"reference": "astro-ph/0601001"})
+
+    assert response.status_code == 302
+    run = FetchRun.objects.get()
+    assert (run.kind, run.status, run.new_count) == (FetchRun.Kind.ADDED, FetchRun.Status.SUCCEEDED, 1)
+    assert not Notification.objects.exists()
+    assert telegram.arrivals == []
 
 
 def test_new_user_rule_reaches_telegram_at_once_and_the_mail_next_morning(
@@ -239,3 +323,18 @@ def test_new_user_rule_reaches_telegram_at_once_and_the_mail_next_morning(
     [mail] = smtp.messages
     assert mail["To"] == researcher.email
     assert paper.title in mail.get_body(("plain",)).get_content()
+
+
+def test_match_task_waits_while_another_matches_the_same_run(fetch, server, researcher):
+    server.serve_entries(entries(*TESTING_PAGES))
+    WatchRule.objects.create(person=researcher, name="Mutation", query="mutation", in_chat=False)
+    run = fetch()
+    Notification.objects.all().delete()
+    cache.add(f"papers:matching-run:{run.pk}", "the matching after training", timeout=60)
+
+    with pytest.raises(Retry):
+        match_watch_rules.apply(kwargs={"run_id": run.pk})
+
+    assert not Notification.objects.exists()
+    cache.delete(f"papers:matching-run:{run.pk}")
+    assert match_watch_rules.apply(kwargs={"run_id": run.pk}).get()["notifications"] > 0

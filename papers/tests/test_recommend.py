@@ -167,22 +167,14 @@ def test_running_again_updates_in_place_and_removes_what_fell_out(lab, run, rese
     assert Recommendation.objects.count() == len(first)
 
 
-def test_task_enqueues_watch_rule_matching_after_commit(
-    lab, run, researcher, django_capture_on_commit_callbacks
-):
+def test_task_queues_nothing_after_it(lab, run, researcher, django_capture_on_commit_callbacks):
+    # What follows training (matching again) is queued with it, by papers/tasks.py's after_fetch.
     bookmark(researcher, lab[0]["robots"][:3])
-    sent = []
-    app.conf.task_always_eager = False
-    original = app.amqp.send_task_message
-    app.amqp.send_task_message = lambda producer, name, message, **kw: sent.append((name, message))
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            train_recommendations.apply(kwargs={"run_id": run.pk})
-    finally:
-        app.amqp.send_task_message = original
-        app.conf.task_always_eager = True
 
-    assert [name for name, _message in sent] == ["papers.match_watch_rules"]
+    with django_capture_on_commit_callbacks() as queued:
+        train_recommendations.apply(kwargs={"run_id": run.pk})
+
+    assert queued == []
     assert Recommendation.objects.filter(person=researcher).count() == 18
 
 
@@ -219,7 +211,7 @@ def test_task_on_a_real_worker_writes_rows_once(transactional_db, recommend_queu
         assert again.get(timeout=60)["recommendations"] == 4
     finally:
         app.conf.task_always_eager = True
-        wait_until_idle(queue)  # each training queues watch-rule matching on the same worker
+        wait_until_idle(queue)
 
     assert sorted(Recommendation.objects.values_list("pk", "paper_id", "score")) == rows
     ranked = [rec.paper_id for rec in Recommendation.objects.for_day(person, DAY)]

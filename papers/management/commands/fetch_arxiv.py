@@ -5,8 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from papers.fetching import daily_window, fetch, start_daily_run
+from papers.fetching import daily_window, start_daily_run
 from papers.models import Category, FetchRun
+from papers.tasks import after_fetch, fetch_run
 
 BAR_WIDTH = 30
 
@@ -83,19 +84,20 @@ class Command(BaseCommand):
             run = start_daily_run()
             if run is None:
                 raise CommandError("A daily fetch is already running; try again when it has finished.")
-            since, until, categories = run.since, run.until, run.categories
         else:
-            categories = categories or Category.objects.lab_codes()
-            # A category or an end alone reuses the daily window's start.
-            since = since or daily_window(now=until)[0]
-            run = FetchRun.objects.create(kind=FetchRun.Kind.BACKFILL)
+            # A backfill: it stores, and is never pushed. A category or an end alone reuses the
+            # daily window's start.
+            run = FetchRun.objects.create(
+                kind=FetchRun.Kind.BACKFILL,
+                categories=categories or Category.objects.lab_codes(),
+                since=since or daily_window(now=until)[0],
+                until=until,
+            )
         self.stdout.write(
-            f"Fetching {', '.join(categories)} updated {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC"
+            f"Fetching {', '.join(run.categories)} updated {run.since:%Y-%m-%d %H:%M} "
+            f"to {run.until:%Y-%m-%d %H:%M} UTC"
         )
-        run = fetch(
-            categories=categories, since=since, until=until, run=run, api_url=api_url, spacing=delay,
-            progress=self.progress,
-        )  # fmt: skip
+        run = fetch_run(run, api_url=api_url, spacing=delay, progress=self.progress)
         self.end_progress()
         return run
 
@@ -126,6 +128,7 @@ class Command(BaseCommand):
         if run.status == FetchRun.Status.RUNNING:
             run.status, run.finished_at = FetchRun.Status.SUCCEEDED, timezone.now()
             run.save(update_fields=["status", "finished_at"])
+        after_fetch(run)
         return run
 
     def progress(self, done: int, total: int | None = None, *args, **kwargs) -> None:
