@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import User
+from .models import Channel, User
 from .notify import Message, notify_address
 
 CONFIRM_FOR = timedelta(days=2)
@@ -95,6 +95,11 @@ def confirm_change(person: User, *, token: str) -> str:
             try:
                 with transaction.atomic():
                     User.objects.filter(pk=locked.pk).update(email=address, pending_email="")
+                    # An e-mail channel typed with the old address follows too, as the blank
+                    # one does: the mail of this account goes where its owner reads it now.
+                    Channel.objects.filter(
+                        person=locked, kind=Channel.Kind.EMAIL, target__iexact=locked.email
+                    ).exclude(target="").update(target=address)
                 taken = False
             except IntegrityError:  # taken between the check and the write
                 User.objects.filter(pk=locked.pk).update(pending_email="")

@@ -187,6 +187,13 @@ class ChannelQuerySet(models.QuerySet):
             models.F("linked_at").desc(nulls_last=True), "pk"
         )
 
+    def own_email(self, person: "User") -> "Channel":
+        """The person's own e-mail channel: blank target, so it goes to their profile address and
+        follows it once they confirm a new one. Made turned on when missing; the person's own
+        choice to turn it off is kept."""
+        channel, _created = self.get_or_create(person=person, kind=Channel.Kind.EMAIL, target="")
+        return channel
+
     def linked_account_of(self, person: "User"):
         return self.filter(kind=Channel.Kind.TELEGRAM, person=person, linked_at__isnull=False)
 

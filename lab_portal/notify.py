@@ -77,7 +77,7 @@ def notify(recipient: User | Team, message: Message, *, kinds: Iterable[str] | N
     """
     kinds = set(kinds) if kinds is not None else set(Channel.Kind.values)
     if isinstance(recipient, User) and Channel.Kind.EMAIL in kinds and not recipient.channels.exists():
-        Channel.objects.get_or_create(person=recipient, kind=Channel.Kind.EMAIL, target="")
+        Channel.objects.own_email(recipient)
     targets = Channel.objects.owned_by(recipient).enabled().filter(kind__in=kinds)
     return _queue(targets, message)
 
@@ -104,15 +104,10 @@ def notify_lab(message: Message, *, kinds: Iterable[str] | None = None) -> list[
 
 def notify_address(person: User, address: str, message: Message) -> Delivery | None:
     """Queue one e-mail to `address`, which is not (yet) the person's: the link that confirms a
-    new address. It is recorded, and sent once, on the person's e-mail channel for their profile
-    address (created turned off when they chose other channels, so that no other mail starts);
-    only this delivery goes to `address`. None when the key was used already."""
-    channel, _created = Channel.objects.get_or_create(
-        person=person,
-        kind=Channel.Kind.EMAIL,
-        target="",
-        defaults={"enabled": not person.channels.exists()},
-    )
+    new address. It is recorded, and sent once, on the person's own e-mail channel (the one that
+    follows their profile address, and carries their morning digest); only this delivery goes to
+    `address`. None when the key was used already."""
+    channel = Channel.objects.own_email(person)
     payload = {**message.as_payload(), "to": address}
     with transaction.atomic():
         delivery, new = Delivery.objects.get_or_create(

@@ -108,7 +108,7 @@ def give_email_channel(person: User) -> None:
     """A person who added a chat channel before the portal ever mailed them has no e-mail channel
     yet: give them the one everyone else got with their first message, at their profile's address."""
     if not Channel.objects.filter(person=person, kind=Channel.Kind.EMAIL).exists():
-        Channel.objects.get_or_create(person=person, kind=Channel.Kind.EMAIL, target="")
+        Channel.objects.own_email(person)
 
 
 def group(rows: list[Notification]) -> list[Group]:

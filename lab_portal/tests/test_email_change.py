@@ -2,14 +2,18 @@
 ever two accounts': typing someone else's address changes nothing for anyone."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
 from django.test import Client
+from django.utils import timezone
 
 from lab_portal.models import Channel, Delivery, User
 from lab_portal.notify import Message, notify
+from papers.models import Notification, WatchRule
+from papers.tasks import send_digests
+from papers.tests.factories import make_paper
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +92,7 @@ def test_mail_goes_to_the_new_address_once_confirmed(
     assert smtp.messages[-1]["To"] == NEW
 
 
-def test_the_confirmation_rides_on_a_turned_off_channel_when_the_person_chose_others(
+def test_the_confirmation_rides_on_the_persons_own_email_channel_when_they_chose_others(
     ask, researcher, telegram
 ):
     Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target="4242")
@@ -97,10 +101,47 @@ def test_the_confirmation_rides_on_a_turned_off_channel_when_the_person_chose_ot
 
     email = Channel.objects.get(person=researcher, kind=Channel.Kind.EMAIL)
     delivery = Delivery.objects.get(channel=email)
-    assert (email.target, email.enabled) == ("", False)  # nothing else starts going by e-mail
-    assert email.last_sent_at is None  # nor does it say the profile address got mail
+    # The one e-mail channel that follows the profile address, on as the digest needs it.
+    assert (email.target, email.enabled) == ("", True)
+    assert email.last_sent_at is None  # the profile address itself got no mail
     assert (delivery.state, delivery.payload["to"]) == ("sent", NEW)
     assert telegram.arrivals == []
+
+
+def test_the_digest_reaches_a_telegram_only_person_at_the_address_they_changed_to(
+    ask, login, researcher, smtp, telegram, time_machine, django_capture_on_commit_callbacks
+):
+    researcher.timezone = "Asia/Seoul"
+    researcher.save()
+    Channel.objects.create(
+        person=researcher, kind=Channel.Kind.TELEGRAM, target="4242", linked_at=timezone.now()
+    )
+    rule = WatchRule.objects.create(person=researcher, name="Diffusion", query="diffusion", in_chat=False)
+    link = ask()
+    login(researcher).post(link)
+    time_machine.move_to(datetime(2026, 11, 26, 18, 0, tzinfo=UTC), tick=False)  # Seoul, 03:00
+    paper = make_paper(title="Video diffusion at scale")
+    Notification.objects.create(person=researcher, paper=paper, rule=rule, reason="keywords: diffusion")
+
+    time_machine.move_to(datetime(2026, 11, 26, 23, 15, tzinfo=UTC), tick=False)  # Seoul, 08:15
+    with django_capture_on_commit_callbacks(execute=True):
+        result = send_digests.delay().get()
+
+    assert result == {"sent": 1}
+    confirmation, digest = smtp.messages
+    assert (confirmation["To"], digest["To"]) == (NEW, NEW)
+    assert "Video diffusion at scale" in digest.get_body(("plain",)).get_content()
+
+
+def test_an_email_channel_typed_with_the_old_address_follows_the_new_one(ask, login, researcher):
+    typed = Channel.objects.create(person=researcher, kind=Channel.Kind.EMAIL, target=researcher.email)
+    link = ask()
+
+    login(researcher).post(link)
+
+    typed.refresh_from_db()
+    assert typed.target == NEW
+    assert not Channel.objects.filter(target="minji@lab.example.org").exists()
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
@@ -300,3 +341,32 @@ def test_migration_keeps_a_shared_address_on_the_longest_standing_active_account
     assert rows[1] == {gone: "hana@lab.example.org", first: "", second: "hana@lab.example.org", alone: ""}
     output = capsys.readouterr().out
     assert "gone: hana@lab.example.org is also hana's" in output and "hana2:" in output
+
+
+def test_migration_turns_on_an_email_channel_made_off_only_for_a_confirmation(transactional_db):
+    from lab_portal.tests import migrating
+
+    try:
+        old = migrating.migrate("chat_two_way")
+        person, channel, delivery = (
+            old.get_model("lab_portal", name) for name in ("User", "Channel", "Delivery")
+        )
+
+        def off_email(username: str, *payloads: dict) -> int:
+            owner = person.objects.create(username=username, email=f"{username}@lab.example.org")
+            row = channel.objects.create(person=owner, kind="email", target="", enabled=False)
+            for n, payload in enumerate(payloads):
+                delivery.objects.create(channel=row, dedupe_key=f"k{n}", payload=payload)
+            return row.pk
+
+        for_confirmation = off_email("hana", {"subject": "Confirm", "to": "hana@new.example.org"})
+        turned_off_by_owner = off_email(
+            "minji", {"subject": "Digest"}, {"subject": "Confirm", "to": "minji@new.example.org"}
+        )
+        never_used = off_email("taeho")
+        migrating.migrate_to_latest()
+    finally:
+        migrating.migrate_to_latest()
+
+    enabled = dict(Channel.objects.values_list("pk", "enabled"))
+    assert enabled == {for_confirmation: True, turned_off_by_owner: False, never_used: False}
