@@ -166,7 +166,7 @@ def send(
     `edit_message_id` rewrites that Telegram message instead of sending a new one."""
     with translation.override(channel.language):
         if channel.kind == Channel.Kind.TELEGRAM:
-            return send_telegram(channel.target, message, edit_message_id=edit_message_id)
+            return send_telegram(channel, message, edit_message_id=edit_message_id)
         if channel.kind == Channel.Kind.SLACK:
             return Sent(send_slack(channel.target, message))
         return Sent(send_email(address or channel.destination, message, key=key))
@@ -318,11 +318,6 @@ def telegram_visible_length(html: str) -> int:
     return _len16(unescape(_TAG.sub("", html)))
 
 
-def telegram_text(message: Message) -> str:
-    """The message in Telegram's HTML, within its 4096 characters: whole items only."""
-    return _telegram_render(message)[0]
-
-
 def _telegram_render(message: Message) -> tuple[str, int]:
     head = [f"<b>{_tg(clip(' '.join(message.subject.split()), SUBJECT_CAP))}</b>"]
     if message.text.strip():
@@ -382,15 +377,15 @@ def telegram_keyboard(items: list[Item], *, group: bool) -> list[list[dict]]:
     return rows
 
 
-def send_telegram(chat_id: str, message: Message, *, edit_message_id: int | None = None) -> Sent:
+def send_telegram(channel: Channel, message: Message, *, edit_message_id: int | None = None) -> Sent:
     text, shown = _telegram_render(message)
     body = {
-        "chat_id": chat_id,
+        "chat_id": channel.target,
         "text": text,
         "parse_mode": "HTML",
         "link_preview_options": {"is_disabled": True},
     }
-    if keyboard := telegram_keyboard(message.items[:shown], group=str(chat_id).startswith("-")):
+    if keyboard := telegram_keyboard(message.items[:shown], group=channel.is_group_chat):
         body["reply_markup"] = {"inline_keyboard": keyboard}
     if edit_message_id:
         body["message_id"] = edit_message_id

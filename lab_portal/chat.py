@@ -490,20 +490,16 @@ def _press(person: User, data: str, *, chat_id, message_id) -> str:
     action = _actions.get(name)
     if action is None or not ref:
         return _("This button no longer works.")
-    group = isinstance(chat_id, int) and chat_id < 0
-    outcome = action.run(person, ref, group=group)
-    if outcome.post is not None and isinstance(chat_id, int):
-        _post_own_message(chat_id, message_id, ref, outcome.post)
+    channel = Channel.objects.telegram_chat(chat_id).first() if isinstance(chat_id, int) else None
+    outcome = action.run(person, ref, group=channel is not None and channel.is_group_chat)
+    if outcome.post is not None and channel is not None:
+        _post_own_message(channel, message_id, ref, outcome.post)
     return outcome.answer
 
 
-def _post_own_message(chat_id: int, under, ref: str, message: Message) -> None:
+def _post_own_message(channel: Channel, under, ref: str, message: Message) -> None:
     """The thing's own message in this chat, once while one stands (replies attach to it)."""
-    channel = Channel.objects.telegram_chat(chat_id).first()
-    if (
-        channel is None
-        or ChatItem.objects.standing().filter(chat_id=str(chat_id), ref=ref, sole=True).exists()
-    ):
+    if ChatItem.objects.standing().filter(chat_id=channel.target, ref=ref, sole=True).exists():
         return
     key = f"own:{ref}:{int(timezone.now().timestamp() * 1000)}"
     notify_channel(channel, replace(message, dedupe_key=key, reply_to=under if isinstance(under, int) else 0))

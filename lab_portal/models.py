@@ -194,6 +194,10 @@ class ChannelQuerySet(models.QuerySet):
         channel, _created = self.get_or_create(person=person, kind=Channel.Kind.EMAIL, target="")
         return channel
 
+    def group_chats(self):
+        """Telegram groups (see Channel.is_group_chat)."""
+        return self.filter(kind=Channel.Kind.TELEGRAM, target__startswith=Channel.GROUP_CHAT_PREFIX)
+
     def linked_account_of(self, person: "User"):
         return self.filter(kind=Channel.Kind.TELEGRAM, person=person, linked_at__isnull=False)
 
@@ -299,10 +303,12 @@ class Channel(models.Model):
     def language(self) -> str:
         return self.person.language if self.person else settings.LANGUAGE_CODE
 
+    # Telegram numbers groups, supergroups and channels below zero, private chats above.
+    GROUP_CHAT_PREFIX = "-"
+
     @property
     def is_group_chat(self) -> bool:
-        # Telegram numbers groups, supergroups and channels below zero, private chats above.
-        return self.kind == self.Kind.TELEGRAM and self.target.startswith("-")
+        return self.kind == self.Kind.TELEGRAM and self.target.startswith(self.GROUP_CHAT_PREFIX)
 
     @property
     def shown_name(self) -> str:

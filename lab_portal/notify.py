@@ -198,8 +198,8 @@ def reply_in_chats(*, about: list[str], message: Message, skip_chat: str = "") -
     first preferred), as a reply under the latest such message; never in `skip_chat`, where
     the thing being told came from."""
     rows = (
-        ChatItem.objects.filter(ref__in=about, sole=True, message_id__isnull=False, chat_id__startswith="-")
-        .filter(channel__kind=Channel.Kind.TELEGRAM, channel__enabled=True, channel__person__isnull=True)
+        ChatItem.objects.filter(ref__in=about, sole=True, message_id__isnull=False)
+        .filter(channel__in=Channel.objects.group_chats().enabled().filter(person__isnull=True))
         .exclude(chat_id=skip_chat)
         .select_related("channel")
         .order_by("-message_id")

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from . import addresses, chat, telegram
 from .channels import DeliveryError
@@ -290,7 +291,14 @@ def edit_channel(request: HttpRequest, pk: int) -> HttpResponse:
     channel = _get_channel_for_user(request, pk)
     form = ChannelForm(request.POST or None, instance=channel, user=request.user, prefix=f"c{channel.pk}")
     if request.method == "POST" and form.is_valid():
-        channel = form.save()
+        channel = form.save(commit=False)
+        try:
+            # An UPDATE only: a channel deleted meanwhile (in another tab) must stay deleted.
+            with transaction.atomic():
+                channel.save(force_update=True)
+        except Channel.NotUpdated:
+            messages.error(request, _("This channel was deleted meanwhile: nothing was saved."))
+            return HttpResponseClientRedirect(reverse("channels")) if request.htmx else redirect("channels")
         if request.htmx:
             return _channel_row(request, channel)
         messages.success(request, _("Channel saved."))

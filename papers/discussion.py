@@ -369,7 +369,8 @@ def delete_comment(comment: Comment) -> Comment:
 def _chat_message(comment: Comment) -> Message:
     """A comment as the lab's groups show it (their language is the lab's)."""
     with translation.override(settings.LANGUAGE_CODE):
-        subject = _("%(name)s on “%(title)s”") % {"name": comment.author.name, "title": comment.paper.title}
+        title = readable(comment.paper.title)  # as the paper's own message above it shows it
+        subject = _("%(name)s on “%(title)s”") % {"name": comment.author.name, "title": title}
         text = _("This comment was deleted.") if comment.is_deleted else clip(comment.body, 3000)
     return Message(
         subject=clip(subject, 250),

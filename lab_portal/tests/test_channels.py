@@ -3,8 +3,11 @@
 # ruff: noqa: RUF001 - the expected texts are Unicode mathematics on purpose
 
 import re
+import threading
 
 import pytest
+from django.db import connection
+from django.db.models.signals import pre_save
 from django.test import Client
 from django.utils import timezone
 
@@ -815,3 +818,41 @@ def test_digest_setting_needs_a_login_a_post_with_csrf_and_on_or_off(client, log
     assert (get.status_code, no_csrf.status_code, nonsense.status_code) == (405, 403, 400)
     researcher.refresh_from_db()
     assert researcher.morning_digest is True
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_an_edit_racing_a_delete_saves_nothing_and_says_so(transactional_db, login, researcher, htmx):
+    channel = add_channel(researcher, Channel.Kind.EMAIL, "old@example.org")
+    client = login(researcher)
+    headers = {"HX-Request": "true"} if htmx else {}
+
+    def delete_in_another_tab() -> None:
+        try:
+            Channel.objects.filter(pk=channel.pk).delete()
+        finally:
+            connection.close()
+
+    def deleted_meanwhile(sender, instance, **kwargs):
+        # Another request deletes the channel, and commits, after this one read it and before
+        # it writes.
+        other = threading.Thread(target=delete_in_another_tab)
+        other.start()
+        other.join()
+
+    pre_save.connect(deleted_meanwhile, sender=Channel, dispatch_uid="deleted-meanwhile")
+    try:
+        response = client.post(
+            f"/me/channels/{channel.pk}/",
+            {f"c{channel.pk}-kind": "email", f"c{channel.pk}-target": "minji@lab.example.org"},
+            headers=headers,
+        )
+    finally:
+        pre_save.disconnect(sender=Channel, dispatch_uid="deleted-meanwhile")
+
+    assert not Channel.objects.exists()
+    if htmx:
+        assert (response.status_code, response["HX-Redirect"]) == (200, "/me/channels/")
+    else:
+        assert (response.status_code, response["Location"]) == (302, "/me/channels/")
+    page = client.get("/me/channels/")
+    assert "This channel was deleted meanwhile: nothing was saved." in page.text

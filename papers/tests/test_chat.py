@@ -2,6 +2,8 @@
 under each paper, /today and /search, and one discussion in two places (a reply in the group is
 a comment in the portal, a comment in the portal is a reply in the group)."""
 
+# ruff: noqa: RUF001 - the expected texts are Unicode mathematics on purpose
+
 from datetime import date, timedelta
 
 import pytest
@@ -484,3 +486,24 @@ def test_a_reply_to_a_mirrored_comment_is_a_reply_in_the_thread(
 
     question, answer = Comment.objects.order_by("pk")
     assert (answer.parent, answer.author, answer.body) == (question, other_researcher, "Yes, table 2.")
+
+
+def test_a_mirrored_comment_names_the_paper_in_readable_text(
+    researcher, other_researcher, bot, login, django_capture_on_commit_callbacks
+):
+    Channel.objects.create(kind=Channel.Kind.TELEGRAM, target=str(LAB_GROUP["id"]), linked_at=timezone.now())
+    paper = make_paper(
+        day=DAY,
+        arxiv_id="2611.00009",
+        title=r"Regret $\mathcal{O}(\sqrt{T})$ for \emph{Schr\"odinger} bandits",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        share_paper(paper, sharer=other_researcher, note="")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        login(researcher).post(f"/papers/comment/{paper.arxiv_id}", {"body": "Is the bound tight?"})
+
+    shared, mirrored = bot.bot_messages(LAB_GROUP["id"])
+    assert "Regret 𝒪(√(T)) for Schrödinger bandits" in shared.text
+    assert mirrored.text.startswith("Minji Kim on “Regret 𝒪(√(T)) for Schrödinger bandits”")
+    assert "\\mathcal" not in mirrored.text
