@@ -108,16 +108,7 @@ def post_run_matches(run, *, batch: str = "") -> int:
 
 def _post(owner: User | Team, found: list[_Found], *, run, batch: str) -> list:
     day = max(_announced(f.paper) for f in found)
-    if isinstance(owner, User):
-        scores = dict(
-            Recommendation.objects.filter(person=owner, paper__in=[f.paper.pk for f in found])
-            .order_by("score")
-            .values_list("paper_id", "score")
-        )
-        for f in found:
-            f.score = scores.get(f.paper.pk, 0.0)
-    # Best first: matched by more rules, then liked more by the recommender, then newest.
-    found.sort(key=lambda f: (len(f.reasons), f.score, f.paper.arxiv_id), reverse=True)
+    found = best_first(found, person=owner if isinstance(owner, User) else None)
     language = owner.language if isinstance(owner, User) else settings.LANGUAGE_CODE
     with translation.override(language):
         if isinstance(owner, User):
@@ -136,6 +127,20 @@ def _post(owner: User | Team, found: list[_Found], *, run, batch: str) -> list:
     )
     since = min(f.since for f in found)
     return post_to_chats(owner, message, limit=settings.CHAT_POST_PAPERS, since=since)
+
+
+def best_first(found: list[_Found], *, person: User | None) -> list[_Found]:
+    """Matched by more rules, then liked more by the person's recommender, then newest: the
+    morning post and /today rank alike."""
+    if person is not None:
+        scores = dict(
+            Recommendation.objects.filter(person=person, paper__in=[f.paper.pk for f in found])
+            .order_by("score")
+            .values_list("paper_id", "score")
+        )
+        for f in found:
+            f.score = scores.get(f.paper.pk, 0.0)
+    return sorted(found, key=lambda f: (len(f.reasons), f.score, f.paper.arxiv_id), reverse=True)
 
 
 def _announced(paper: Paper) -> date:
@@ -238,7 +243,7 @@ def today(person: User, words: str) -> Message:
             dedupe_key="",
             url=reverse("papers:watch-rules"),
         )
-    ranked = sorted(found.values(), key=lambda f: (len(f.reasons), f.paper.arxiv_id), reverse=True)
+    ranked = best_first(list(found.values()), person=person)
     shown = ranked[: settings.CHAT_POST_PAPERS]
     items = [paper_item(f.paper, why="; ".join(f.reasons.values())) for f in shown]
     return Message(

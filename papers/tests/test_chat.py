@@ -344,6 +344,26 @@ def test_today_lists_my_matches_of_the_latest_announcement(researcher, bot, post
     assert "Save 1" in answer.labels
 
 
+def test_today_ranks_as_the_morning_post_did(researcher, bot, django_capture_on_commit_callbacks):
+    # Both matched by one rule; the recommender likes the older one, so both put it first.
+    linked(researcher, MINJI)
+    WatchRule.objects.create(person=researcher, name="Video", query="video")
+    run = FetchRun.objects.create(kind=FetchRun.Kind.DAILY, started_at=timezone.now() - timedelta(seconds=1))
+    newer, older = make_paper(day=DAY, **DIFFUSION_VIDEO), make_paper(day=DAY, **VIDEO_CODECS)
+    newer, older = sorted([newer, older], key=lambda paper: paper.arxiv_id, reverse=True)
+    Recommendation.objects.create(person=researcher, paper=older, score=0.9, day=DAY)
+    FetchRun.objects.filter(pk=run.pk).update(status=FetchRun.Status.SUCCEEDED, finished_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        match_watch_rules.delay(run_id=run.pk)
+
+    bot.say(private_chat(MINJI), MINJI, "/today")
+    bot.poll()
+
+    morning, today = bot.bot_messages(MINJI["id"])
+    for message in (morning, today):
+        assert message.text.index(f"1. {older.title}") < message.text.index(f"2. {newer.title}")
+
+
 def test_search_finds_papers_and_links_to_the_portals_search(researcher, bot, settings):
     linked(researcher, MINJI)
     make_paper(day=DAY, **GRAPHS)
