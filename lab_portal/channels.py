@@ -13,7 +13,7 @@ fails or stalls) nothing reached the service and another attempt is safe. Once a
 written to the connection, a read timeout or a dropped connection says nothing about whether the
 service acted on it, and neither Telegram, Slack nor SMTP can be asked afterwards.
 
-On Telegram each item may carry buttons (Save, Not for me, Discuss: what they do is registered
+On Telegram each item may carry buttons (Save, Share, Not for me, Discuss: what they do is registered
 by the apps with lab_portal.chat) and a message may reply under, or replace, an earlier one.
 """
 

@@ -285,8 +285,9 @@ def _help() -> Message:
     lines.append(_("/help — this list"))
     lines.append(
         _(
-            "Under each paper: Save, Not for me and Discuss. In a linked group, reply to a paper's "
-            "own message and your reply becomes a comment in the portal's thread."
+            "Under each paper: Save (to your library), Share (with those you shared with last time), "
+            "Not for me and Discuss. In a linked group, reply to a paper's own message and your reply "
+            "becomes a comment in the portal's thread."
         )
     )
     return Message(subject=_("The Lab Portal bot"), dedupe_key="", text="\n".join(lines), url=_profile_url())

@@ -8,7 +8,7 @@ first, the top CHAT_POST_PAPERS of them and "and N more" linking to the portal
 (papers.watch) and the post leaves their papers out on the channels that got them.
 
 The bot's side (lab_portal.chat) calls the handlers below, registered by `register()` from
-PapersConfig.ready: Save, Not for me and Discuss under each paper; a reply to a paper's or a
+PapersConfig.ready: Save, Share, Not for me and Discuss under each paper; a reply to a paper's or a
 comment's message in a linked group becomes a comment; /today and /search.
 """
 
@@ -158,6 +158,23 @@ def save(person: User, ref: str, *, group: bool) -> chat.Outcome:
     return chat.Outcome(_("Saved to your library.") if created else _("Already in your library."))
 
 
+def share(person: User, ref: str, *, group: bool) -> chat.Outcome:
+    """Share with whom the person chose last time (the whole lab the first time), without a
+    note: choosing others, or writing one, is the paper page's Share."""
+    paper = _paper(ref)
+    if paper is None:
+        return chat.Outcome(_("This paper is no longer in the portal."))
+    recipients = discussion.last_recipients(person)
+    before = timezone.now()
+    done = discussion.share_paper(paper, sharer=person, note="", recipients=recipients)
+    if done.created_at < before:  # the same share moments ago: nobody is told twice
+        return chat.Outcome(_("Already shared with %(recipients)s.") % {"recipients": recipients.label})
+    return chat.Outcome(
+        _("Shared with %(recipients)s. To choose others or add a note, share from the paper's page.")
+        % {"recipients": recipients.label}
+    )
+
+
 def not_for_me(person: User, ref: str, *, group: bool) -> chat.Outcome:
     paper = _paper(ref)
     if paper is None:
@@ -285,6 +302,7 @@ def search(person: User, words: str) -> Message:
 def register() -> None:
     """Hand the bot what papers do (PapersConfig.ready)."""
     chat.register_action("save", label=gettext_lazy("Save"), run=save)
+    chat.register_action("share", label=gettext_lazy("Share"), run=share)
     chat.register_action("skip", label=gettext_lazy("Not for me"), run=not_for_me)
     chat.register_action("discuss", label=gettext_lazy("Discuss"), run=discuss)
     chat.register_reply("paper", run=comment_on_paper)

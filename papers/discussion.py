@@ -55,7 +55,7 @@ def paper_ref(paper: Paper) -> str:
 
 def paper_item(paper: Paper, *, why: str = "", portal_url: str = "") -> Item:
     """`paper` as one item of a message: its title and opening sentences reach chat readable, and
-    Telegram shows its three buttons (labelled in the active language; lab_portal.chat)."""
+    Telegram shows its buttons (labelled in the active language; lab_portal.chat)."""
     ref = paper_ref(paper)
     thread = f"{paper.get_absolute_url()}#thread"
     return Item(
@@ -68,6 +68,7 @@ def paper_item(paper: Paper, *, why: str = "", portal_url: str = "") -> Item:
         ref=ref,
         buttons=[
             chat.button("save", ref),
+            chat.button("share", ref),
             chat.button("skip", ref),
             chat.button("discuss", ref, url=settings.SITE_URL + thread),
         ],
@@ -93,6 +94,12 @@ class Recipients:
     def of(cls, share: Share, *, people=None) -> "Recipients":
         people = share.recipients.all() if people is None else people
         return cls(lab=share.to_lab, teams=tuple(share.teams.all()), people=tuple(people))
+
+    @property
+    def label(self) -> str:
+        """Whom the share goes to, in words of the active language: "the lab, Vision, Taeho Yoon"."""
+        names = ([_("the lab")] if self.lab else []) + [str(team) for team in self.teams]
+        return ", ".join(names + [person.name for person in self.people])
 
     def same_as(self, other: "Recipients") -> bool:
         def key(chosen: Recipients) -> tuple:

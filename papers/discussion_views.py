@@ -74,15 +74,12 @@ class ShareForm(forms.Form):
         """Whom the share goes to, in words: "the lab, Vision, Taeho Yoon"."""
         if self.is_bound:
             self.is_valid()  # what was chosen validly, even beside a missing note
-            chosen = self.recipients()
-        else:
-            chosen = discussion.Recipients(
-                lab=bool(self.initial.get("lab")),
-                teams=tuple(self.initial.get("teams", ())),
-                people=tuple(self.initial.get("people", ())),
-            )
-        names = ([_("the lab")] if chosen.lab else []) + [str(team) for team in chosen.teams]
-        return ", ".join(names + [person.name for person in chosen.people])
+            return self.recipients().label
+        return discussion.Recipients(
+            lab=bool(self.initial.get("lab")),
+            teams=tuple(self.initial.get("teams", ())),
+            people=tuple(self.initial.get("people", ())),
+        ).label
 
 
 class FollowForm(forms.Form):

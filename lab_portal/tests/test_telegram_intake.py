@@ -266,6 +266,7 @@ def test_help_in_a_private_chat_lists_the_commands_in_the_senders_language(bot):
     [korean] = bot.bot_messages(TAEHO["id"])
     [english] = bot.bot_messages(MINJI["id"])
     assert "/today" in english.text and "/search" in english.text and "/help — this list" in english.text
+    assert "Share (with those you shared with last time)" in english.text
     assert "/today" in korean.text and "/help — this list" not in korean.text
     assert not TelegramUpdate.objects.exclude(payload={}).exists()
 

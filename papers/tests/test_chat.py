@@ -11,8 +11,18 @@ from django.utils import timezone
 
 from lab_portal.models import Channel, ChatItem, Delivery, TelegramUpdate
 from lab_portal.tests.stand_ins import group_chat, person, private_chat
-from papers.discussion import share_paper
-from papers.models import Bookmark, Comment, Dismissal, FetchRun, Paper, Recommendation, WatchRule
+from papers.discussion import Recipients, share_paper
+from papers.models import (
+    Bookmark,
+    Comment,
+    Dismissal,
+    FetchRun,
+    Notification,
+    Paper,
+    Recommendation,
+    Share,
+    WatchRule,
+)
 from papers.tasks import match_watch_rules
 from papers.tests.factories import make_paper
 
@@ -62,6 +72,7 @@ DIFFUSION_VIDEO = {"arxiv_id": "2611.00001", "title": "Video diffusion with spar
 DIFFUSION_AUDIO = {"arxiv_id": "2611.00002", "title": "Diffusion for audio codecs"}
 VIDEO_CODECS = {"arxiv_id": "2611.00003", "title": "Learned video codecs"}
 GRAPHS = {"arxiv_id": "2611.00004", "title": "Graph transformers"}
+BUTTONS = ("Save", "Share", "Not for me", "Discuss")
 
 
 # The morning post ----------------------------------------------------------------------------------
@@ -85,7 +96,7 @@ def test_the_days_matches_arrive_as_one_post_each_paper_once_with_every_reason_b
         "Diffusion: keywords: diffusion; Video: keywords: video" in post.text
     )
     assert GRAPHS["title"] not in post.text
-    assert post.labels == [f"{label} {n}" for n in (1, 2, 3) for label in ("Save", "Not for me", "Discuss")]
+    assert post.labels == [f"{label} {n}" for n in (1, 2, 3) for label in BUTTONS]
     assert Delivery.objects.get().dedupe_key.startswith("morning:2026-11-27:")
 
 
@@ -142,7 +153,7 @@ def test_an_urgent_rule_sends_at_once_and_the_post_leaves_its_paper_out(research
 
     urgent, post = telegram.bot_messages(MINJI["id"])
     assert urgent.text.startswith("New paper for your watch rule “Sparse attention”")
-    assert DIFFUSION_VIDEO["title"] in urgent.text and urgent.labels == ["Save", "Not for me", "Discuss"]
+    assert DIFFUSION_VIDEO["title"] in urgent.text and urgent.labels == list(BUTTONS)
     assert VIDEO_CODECS["title"] in post.text and DIFFUSION_VIDEO["title"] not in post.text
 
 
@@ -260,6 +271,76 @@ def test_a_button_pressed_by_someone_unlinked_says_how_to_link_and_stores_nothin
     assert TelegramUpdate.objects.get().payload == {}
 
 
+def test_share_goes_to_whom_the_person_chose_last_time_and_says_whom(
+    researcher, other_researcher, make_person, bot, post, smtp, django_capture_on_commit_callbacks
+):
+    make_person("hana", display_name="Hana Lee")  # in the lab, not chosen: hears nothing
+    earlier = make_paper(day=DAY - timedelta(days=1), arxiv_id="2611.00090")
+    with django_capture_on_commit_callbacks(execute=True):
+        share_paper(
+            earlier, sharer=researcher, note="Read it", recipients=Recipients(people=(other_researcher,))
+        )
+    smtp.messages.clear()
+
+    bot.press(private_chat(MINJI), MINJI, post, "Share 2")
+    bot.poll()
+    bot.press(private_chat(MINJI), MINJI, post, "Share 2")
+    bot.poll()
+
+    share = Share.objects.get(paper__arxiv_id=DIFFUSION_VIDEO["arxiv_id"])
+    assert (share.person, share.to_lab, list(share.recipients.all())) == (
+        researcher,
+        False,
+        [other_researcher],
+    )
+    assert answers(bot) == [
+        ("Shared with Taeho Yoon. To choose others or add a note, share from the paper's page.", False),
+        ("Already shared with Taeho Yoon.", False),
+    ]
+    [told] = smtp.messages
+    assert told["To"] == other_researcher.email and told["Subject"] == "Minji Kim shared a paper with you"
+    assert DIFFUSION_VIDEO["title"] in told.get_body(("plain",)).get_content()
+    assert Notification.objects.filter(kind=Notification.Kind.SHARE, share=share).count() == 1
+
+
+def test_a_first_share_from_the_chat_goes_to_the_lab(researcher, bot, post):
+    Channel.objects.create(kind=Channel.Kind.TELEGRAM, target=str(LAB_GROUP["id"]), linked_at=timezone.now())
+
+    bot.press(private_chat(MINJI), MINJI, post, "Share 1")
+    bot.poll()
+
+    assert Share.objects.get().to_lab
+    [in_the_lab] = bot.bot_messages(LAB_GROUP["id"])
+    assert in_the_lab.text.startswith("Minji Kim shared a paper with the lab")
+    assert VIDEO_CODECS["title"] in in_the_lab.text
+    assert answers(bot)[0][0].startswith("Shared with the lab.")
+
+
+def test_share_pressed_by_someone_unlinked_says_how_to_link_and_shares_nothing(bot, post):
+    bot.press(private_chat(MINJI), STRANGER, post, "Share 1")
+
+    bot.poll()
+
+    assert answers(bot) == [
+        ("Link your Telegram to the Lab Portal first: on your profile, press “Connect Telegram”.", True)
+    ]
+    assert not Share.objects.exists()
+
+
+def test_the_share_answer_names_the_lab_in_the_pressers_language(make_person, bot, daily):
+    jiwoo = make_person("jiwoo", language="ko")
+    linked(jiwoo, JIWOO)
+    WatchRule.objects.create(person=jiwoo, name="비디오", query="video")
+    daily(VIDEO_CODECS)
+    [korean_post] = bot.bot_messages(JIWOO["id"])
+
+    bot.press(private_chat(JIWOO), JIWOO, korean_post, "공유")
+    bot.poll()
+
+    [(answer, _alert)] = answers(bot)
+    assert answer.startswith("랩") and "Shared" not in answer
+
+
 def test_the_bot_answers_in_the_pressers_language(make_person, bot, daily):
     jiwoo = make_person("jiwoo", language="ko")
     linked(jiwoo, JIWOO)
@@ -299,7 +380,7 @@ def test_discuss_in_a_group_posts_the_papers_own_message_once(researcher, lead, 
     _post, own = bot.bot_messages(GROUP["id"])
     assert own.reply_to == team_post.message_id
     assert DIFFUSION_VIDEO["title"] in own.text and "your reply becomes a comment" in own.text
-    assert own.labels == ["Save", "Not for me", "Discuss"]
+    assert own.labels == list(BUTTONS)
     assert [text for text, _alert in answers(bot)] == [
         "Reply to the paper's own message to discuss it here and in the portal."
     ] * 2
