@@ -13,7 +13,8 @@ what the overlap reads again), and 10,000 older papers are stored for libraries 
 recommender's pool, all real papers of the lab's corpus with timestamps moved to those days;
 200 people with a Telegram chat each and 8 saved papers each, and 500 watch rules as people
 write them (words and phrases few papers use, authors, a category with a word, a few "like my
-library"), all pushed at once. Then, as in production:
+library"), all in the morning chat post, the author watches urgent (sent at once, as people mark
+them). Then, as in production:
 
 - a stand-in arXiv on 127.0.0.1 answers the query API, each request after 1 to 3 s, and shows
   tonight's papers from a chosen moment (the announcement) on;
@@ -334,7 +335,7 @@ def make_rules(count: int, people: list, history: list[dict], words: dict, rng: 
         rules.append(
             WatchRule(
                 person=people[n % len(people)], name=f"rule {n}", query=query, authors=names,
-                categories=codes, min_recommendation=library, instant=True,
+                categories=codes, min_recommendation=library, in_chat=True, urgent=bool(names),
             )
         )  # fmt: skip
     return rules
