@@ -65,7 +65,7 @@ coverage: $(STAMP)
 	$(BIN)/pytest --cov --cov-report= --cov-fail-under=0
 	@echo "Least-covered modules:"
 	@$(BIN)/coverage report --sort=cover --skip-covered --fail-under=0 | sed -n '1,22p'
-	$(BIN)/coverage report --format=total --precision=1
+	$(BIN)/coverage report --format=total
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
