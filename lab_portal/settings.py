@@ -5,6 +5,7 @@ in-process, a local-memory cache and DEBUG on. Production sets DEBUG=0 and then 
 SECRET_KEY and ALLOWED_HOSTS, or start-up stops with the variable's name.
 """
 
+import math
 import os
 import tempfile
 import zoneinfo
@@ -47,14 +48,21 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
 
 
-def env_float(name: str, default: float) -> float:
+def env_seconds(name: str, default: float, *, zero: bool = True) -> float:
+    """A length of time in seconds, fractions allowed; zero only where it means "none" (a spacing or
+    a backoff), never for a timeout."""
     value = env(name)
     if not value:
         return default
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number of seconds.") from None
+    # float() also reads "nan", "inf" and "-1", none of which is a wait anything could keep.
+    if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not zero):
+        least = "0 or more" if zero else "more than 0"
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number of seconds {least}.")
+    return seconds
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -386,13 +394,13 @@ ARXIV_API_URL = env("ARXIV_API_URL", "https://export.arxiv.org/api/query")
 ARXIV_OAI_URL = env("ARXIV_OAI_URL", "https://oaipmh.arxiv.org/oai")
 ARXIV_CATEGORIES = env_list("ARXIV_CATEGORIES", "cs.CV cs.CL cs.LG cs.AI cs.IR cs.SD eess.AS stat.ML")
 # arXiv asks for one request every three seconds from the whole lab, enforced through Redis.
-ARXIV_REQUEST_SPACING = env_float("ARXIV_REQUEST_SPACING", 3)
-ARXIV_TIMEOUT = env_float("ARXIV_TIMEOUT", 30)
+ARXIV_REQUEST_SPACING = env_seconds("ARXIV_REQUEST_SPACING", 3)
+ARXIV_TIMEOUT = env_seconds("ARXIV_TIMEOUT", 30, zero=False)
 ARXIV_RETRIES = env_int("ARXIV_RETRIES", 4)
-ARXIV_RETRY_BACKOFF = env_float("ARXIV_RETRY_BACKOFF", 3)  # seconds, doubled on each retry
+ARXIV_RETRY_BACKOFF = env_seconds("ARXIV_RETRY_BACKOFF", 3)  # seconds, doubled on each retry
 # A failed daily run is followed by another after this many seconds, doubled for each failure
 # in a row (up to an hour), until one succeeds.
-ARXIV_RUN_RETRY_BACKOFF = env_float("ARXIV_RUN_RETRY_BACKOFF", 60)
+ARXIV_RUN_RETRY_BACKOFF = env_seconds("ARXIV_RUN_RETRY_BACKOFF", 60)
 # Results per request (arXiv serves up to 2,000). 1,000 takes a day's ~1,500 papers in two requests
 # instead of eight under the three-second rule, and each page is one bulk write: 1,000-row pages
 # stored at 0.90x COPY's rate and 3.1x a save() loop, 200-row pages 0.74x and 2.3x (bench/ingest.py).
@@ -448,9 +456,9 @@ if SLACK_LAB_WEBHOOK_URL and slack.webhook_url(SLACK_LAB_WEBHOOK_URL, SLACK_WEBH
         "SLACK_LAB_WEBHOOK_URL must be https://<a host in SLACK_WEBHOOK_HOSTS>/services/…, with no "
         "port, user or query."
     )
-NOTIFY_HTTP_TIMEOUT = float(env("NOTIFY_HTTP_TIMEOUT", "10"))
+NOTIFY_HTTP_TIMEOUT = env_seconds("NOTIFY_HTTP_TIMEOUT", 10, zero=False)
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 8)
-NOTIFY_RETRY_BACKOFF = float(env("NOTIFY_RETRY_BACKOFF", "30"))  # seconds, doubled on each retry
+NOTIFY_RETRY_BACKOFF = env_seconds("NOTIFY_RETRY_BACKOFF", 30)  # seconds, doubled on each retry
 # How long one attempt may hold a delivery; longer than any timeout above, so only a dead worker
 # outlives it.
 NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 300)

@@ -5,11 +5,11 @@ import functools
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from time import monotonic, sleep
 
 import arxiv
 import redis
@@ -47,7 +47,8 @@ class MalformedPage(FetchError):
 
 
 # Reserves the next free request slot on Redis's clock, so every process and host agrees: the
-# caller waits the returned milliseconds, and the slot after it is `spacing` later.
+# caller waits until the slot, and the slot after it is `spacing` later. Returns the slot and the
+# moment it was taken, in milliseconds.
 _RESERVE_SLOT = """
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -55,11 +56,20 @@ local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
 if slot < now_ms then slot = now_ms end
 local spacing = tonumber(ARGV[1])
 redis.call('SET', KEYS[1], slot + spacing, 'PX', slot - now_ms + spacing)
-return slot - now_ms
+return {slot, now_ms}
 """
 
 _local_lock = threading.Lock()
 _local_next_slot = 0.0
+
+
+@dataclass(frozen=True)
+class Slot:
+    """When a request to arXiv may go: `at` seconds on the lab-wide clock (Redis's, or this
+    process's own without Redis), which is `wait` seconds after the slot was reserved."""
+
+    at: float
+    wait: float
 
 
 @functools.cache
@@ -67,24 +77,30 @@ def _reserve_script(url: str):
     return redis.Redis.from_url(url).register_script(_RESERVE_SLOT)
 
 
-def wait_for_slot(spacing: float) -> None:
-    """Sleep until this process may send the lab's next request to arXiv."""
+def reserve_slot(spacing: float) -> Slot:
+    """Take the lab's next free slot for a request to arXiv, `spacing` seconds after the last."""
     global _local_next_slot
-    if spacing <= 0:
-        return
     if settings.REDIS_URL:
-        delay = (
-            _reserve_script(settings.REDIS_URL)(keys=[SLOT_KEY], args=[max(1, round(spacing * 1000))]) / 1000
+        slot_ms, now_ms = _reserve_script(settings.REDIS_URL)(
+            keys=[SLOT_KEY], args=[max(1, round(spacing * 1000))]
         )
-    else:
-        # Without Redis (development, eager tasks) one process is all there is.
-        with _local_lock:
-            now = time.monotonic()
-            slot = max(now, _local_next_slot)
-            _local_next_slot = slot + spacing
-        delay = slot - now
-    if delay > 0:
-        time.sleep(delay)
+        return Slot(at=slot_ms / 1000, wait=(slot_ms - now_ms) / 1000)
+    # Without Redis (development, eager tasks) one process is all there is.
+    with _local_lock:
+        now = monotonic()
+        slot = max(now, _local_next_slot)
+        _local_next_slot = slot + spacing
+    return Slot(at=slot, wait=slot - now)
+
+
+def wait_for_slot(spacing: float) -> Slot | None:
+    """Sleep until this process may send the lab's next request to arXiv."""
+    if spacing <= 0:
+        return None
+    slot = reserve_slot(spacing)
+    if slot.wait > 0:
+        sleep(slot.wait)
+    return slot
 
 
 class SpacedSession(requests.Session):
@@ -170,7 +186,7 @@ class ArxivClient(arxiv.Client):
             if attempt == self.retries:
                 break
             logger.warning("arXiv page %s; retrying in %.1f s: %s", problem, wait, url)
-            time.sleep(wait)
+            sleep(wait)
         raise FetchError(f"{problem} ({self.retries + 1} tries)")
 
     def pages(self, search: arxiv.Search, *, start: int = 0) -> Iterator[Page]:

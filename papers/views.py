@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from . import bibtex, queries
 from .announcement import retry_at
@@ -55,6 +56,8 @@ def _next_url(request: HttpRequest, **changes) -> str:
     return f"{request.path}?{query.urlencode()}"
 
 
+# A page or, asked by htmx, a part of it: a cache or the back button must not mix the two.
+@vary_on_headers("HX-Request")
 def feed(request: HttpRequest, day: date | None = None, category: str = "") -> HttpResponse:
     """An announcement day (the latest by default), as arXiv lists it, for everyone in the lab."""
     form = FeedFilterForm(request.GET)
@@ -108,6 +111,7 @@ def category_feed(request: HttpRequest, code: str) -> HttpResponse:
     return feed(request, category=code)
 
 
+@vary_on_headers("HX-Request")
 def archive(request: HttpRequest) -> HttpResponse:
     """Everything stored, newest first, for browsing further back than one day."""
     form = FeedFilterForm(request.GET)
@@ -309,6 +313,7 @@ def library_bibtex(request: HttpRequest) -> HttpResponse:
     )
 
 
+@vary_on_headers("HX-Request")
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     papers, more, terms = [], False, None
@@ -339,6 +344,7 @@ def _require_lead(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
+@vary_on_headers("HX-Request")
 def fetch_status(request: HttpRequest) -> HttpResponse:
     """For leads: what the last fetch runs did, when a failed daily run is tried again, and a
     button to fetch now. Everyone else gets 403."""

@@ -183,3 +183,37 @@ def test_oidc_settings_name_a_missing_endpoint():
 
     assert result.returncode != 0
     assert "OIDC_OP_AUTHORIZATION_ENDPOINT is not set" in result.stderr
+
+
+SECONDS = ["ARXIV_REQUEST_SPACING", "ARXIV_TIMEOUT", "ARXIV_RETRY_BACKOFF", "ARXIV_RUN_RETRY_BACKOFF",
+           "NOTIFY_HTTP_TIMEOUT", "NOTIFY_RETRY_BACKOFF"]  # fmt: skip
+TIMEOUTS = {"ARXIV_TIMEOUT", "NOTIFY_HTTP_TIMEOUT"}
+NOT_SECONDS = ["soon", "nan", "inf", "-1", "1e999", "3 s"]
+
+
+@pytest.mark.parametrize(("name", "value"), list(zip(SECONDS, NOT_SECONDS, strict=True)))
+def test_settings_refuse_a_number_of_seconds_that_is_none(name, value):
+    result = run_django("pass", **{name: value})
+
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {name}={value!r} is not a number of seconds" in result.stderr
+
+
+@pytest.mark.parametrize("name", SECONDS)
+def test_settings_take_zero_seconds_only_where_zero_means_none(name):
+    result = run_django(f"from django.conf import settings; print(settings.{name})", **{name: " 0 "})
+
+    if name in TIMEOUTS:
+        assert result.returncode != 0
+        assert f"{name}='0' is not a number of seconds more than 0." in result.stderr
+    else:
+        assert (result.returncode, result.stdout) == (0, "0.0\n")
+
+
+def test_settings_read_seconds_with_fractions():
+    names = ", ".join(f"settings.{name}" for name in SECONDS)
+    code = f"from django.conf import settings; print({names})"
+
+    result = run_django(code, **dict.fromkeys(SECONDS, "2.5"))
+
+    assert (result.returncode, result.stdout, result.stderr) == (0, "2.5 2.5 2.5 2.5 2.5 2.5\n", "")

@@ -13,7 +13,6 @@ chosen moment (arXiv's announcement), `page_delay` makes it take its time over e
 """
 
 import copy
-import itertools
 import json
 import re
 import threading
@@ -254,10 +253,6 @@ class ArxivServer:
     def fail(self, start: int, *replies: Reply) -> None:
         """Answer the next requests for `start` with these replies, then as usual."""
         self.hiccups[start].extend(replies)
-
-    def gaps(self) -> list[float]:
-        times = sorted(arrival.at for arrival in self.arrivals)
-        return [later - earlier for earlier, later in itertools.pairwise(times)]
 
     def reply(self, params: dict[str, str]) -> Reply:
         start = int(params.get("start", 0))

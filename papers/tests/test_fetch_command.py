@@ -24,6 +24,7 @@ from papers.tests.arxiv_server import (
     recording,
     truncated,
 )
+from papers.tests.conftest import spaced
 
 SUMMARY = re.compile(
     r"^Fetched (\d+) papers? in (\d+) pages?: (\d+) new, (\d+) updated, (\d+) unchanged \(\d+\.\d s\)\.$"
@@ -88,13 +89,14 @@ def test_fetch_arxiv_window_and_categories_reach_the_query(db, server):
     assert SUMMARY.match(lines[-1]).groups() == ("1", "1", "1", "0", "0")
 
 
-def test_fetch_arxiv_delay_spaces_requests(db, server):
+def test_fetch_arxiv_delay_spaces_requests(db, server, slots):
     server.serve_pages(*TESTING_PAGES[:3])
 
     fetch_arxiv("--since", "2026-01-01", "--delay", "0.2")
 
-    assert len(server.arrivals) == 3
-    assert min(server.gaps()) >= 0.18
+    assert len(server.arrivals) == len(slots.taken) == 3
+    assert spaced(slots.gaps(), 0.2)
+    assert sorted(slots.slept) == slots.waits()
 
 
 def test_fetch_arxiv_without_a_window_is_the_daily_fetch_new_announcement_first(db, server, settings):

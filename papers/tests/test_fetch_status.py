@@ -42,6 +42,15 @@ def test_fetch_status_polls_while_a_run_is_running(login, lead):
     assert 'value="200"' in response.text
 
 
+def test_fetch_status_page_and_its_polled_part_both_vary_on_htmx(login, lead):
+    client = login(lead)
+
+    page, part = client.get("/papers/fetch/"), client.get("/papers/fetch/", headers={"HX-Request": "true"})
+
+    assert "<html" in page.text and "<html" not in part.text
+    assert "HX-Request" in page.headers["Vary"] and "HX-Request" in part.headers["Vary"]
+
+
 def test_fetch_now_refuses_a_second_run_while_one_is_running(login, lead):
     FetchRun.objects.create(status="running", kind="daily")
 

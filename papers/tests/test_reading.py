@@ -109,6 +109,24 @@ def test_feed_load_more_is_a_link_and_an_htmx_partial(reader, db):
     assert "Load more" not in partial.text
 
 
+@pytest.mark.parametrize(
+    "url", ["/papers/", "/papers/day/2026-06-30/", "/papers/category/cs.CV/", "/papers/all/",
+            "/papers/search/?q=paper&sort=date"],
+)  # fmt: skip
+def test_pages_with_an_htmx_part_tell_caches_that_it_depends_on_htmx(reader, db, url):
+    for n in range(30):
+        make_paper(arxiv_id=f"2606.{n:05d}", title=f"Paper {n:02d}", day=DAY, categories=["cs.CV"])
+    plain = reader.get(url)
+    more = re.search(r'<a class="button" href="([^"]+)" hx-get="\1"', plain.text).group(1)
+    more = more.replace("&amp;", "&")
+
+    pages = [plain, reader.get(more), reader.get(more, headers={"HX-Request": "true"})]
+
+    assert [page.status_code for page in pages] == [200, 200, 200]
+    assert "<html" in pages[1].text and "<html" not in pages[2].text
+    assert all("HX-Request" in page.headers["Vary"] for page in pages)
+
+
 def test_feed_query_count_does_not_grow_with_length_or_depth(reader, db, django_assert_max_num_queries):
     for n in range(80):
         make_paper(arxiv_id=f"2606.{n:05d}", day=DAY)
