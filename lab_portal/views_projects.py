@@ -24,7 +24,6 @@ from django.views.decorators.http import require_safe
 from .forms import ProjectForm
 from .models import Project
 
-
 # The statuses that mark a step of the story, worded for it (called inside the request's language).
 STATUS_EVENTS = {
     "submitted": lambda: _("Submitted to %(venue)s"),

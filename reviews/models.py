@@ -206,6 +206,7 @@ class Draft(models.Model):
     open_to_lab = models.BooleanField(
         _("open to the whole lab"),
         default=False,
+        db_default=False,
         help_text=_("Everyone in the lab may read the current version; reviews stay private."),
     )
 

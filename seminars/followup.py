@@ -177,14 +177,16 @@ def add_action_item(talk: Talk, *, owner, text: str, due_date, by) -> ActionItem
 
 
 def can_tick(item: ActionItem, user) -> bool:
-    """The owner ticks their item off; so may whoever runs its talk, or hosts a later talk of the
-    same project (where earlier items are reviewed and marked addressed)."""
+    """The owner ticks their item off; so does the host of a later talk of the same project, where
+    the earlier items are gone through and marked addressed. Nobody else: an item is the owner's
+    word that it is done."""
     if not user.is_authenticated:
         return False
-    if item.owner_id == user.pk or can_manage(item.talk, user):
+    if item.owner_id == user.pk:
         return True
     project_id = item.talk.project_id
-    return bool(project_id) and Talk.objects.filter(project_id=project_id, host=user).exists()
+    later = Talk.objects.filter(project_id=project_id, host=user, starts_at__gt=item.talk.starts_at)
+    return bool(project_id) and later.exists()
 
 
 def earlier_open_items(talk: Talk) -> list[ActionItem]:

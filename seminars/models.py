@@ -314,7 +314,9 @@ class Talk(models.Model):
         on_delete=models.SET_NULL,
         related_name="talks",
     )
-    stage = models.CharField(_("stage"), max_length=20, choices=Project.Stage.choices, blank=True)
+    stage = models.CharField(
+        _("stage"), max_length=20, choices=Project.Stage.choices, blank=True, default="", db_default=""
+    )
     slides = models.FileField(_("slides"), upload_to=upload_slides, blank=True)
     slides_url = models.URLField(_("slides link"), max_length=500, blank=True)
     recording_url = models.URLField(_("recording"), max_length=500, blank=True)
@@ -513,7 +515,9 @@ class TalkRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="talk_requests",
     )
-    stage = models.CharField(_("stage"), max_length=20, choices=Project.Stage.choices, blank=True)
+    stage = models.CharField(
+        _("stage"), max_length=20, choices=Project.Stage.choices, blank=True, default="", db_default=""
+    )
     draft = models.ForeignKey(
         "reviews.Draft",
         verbose_name=_("draft to present"),

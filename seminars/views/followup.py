@@ -4,7 +4,8 @@ Who may see what: everyone logged in sees a talk's slides, recording and action 
 materials and new action items are for the host, the leads and a speaker from the lab (403 for
 others); feedback is given by any lab member but the speaker once the talk has started (403
 otherwise) and read only by the speaker, the host and the leads (403 for others); an action
-item is ticked off by its owner alone (403). Unknown talks and items are 404.
+item is ticked off by its owner, or by the host of a later talk of its project (403 for
+others). Unknown talks and items are 404.
 """
 
 from django.contrib import messages
