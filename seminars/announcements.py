@@ -60,7 +60,7 @@ def _talk_item(talk: Talk, zone: ZoneInfo) -> Item:
     summary = f"{_when(talk, zone)} · {talk.speaker or _('Speaker to be announced')}"
     if talk.room_id:
         summary += f" · {talk.room.name}"
-    return Item(title=talk.title, url=talk.get_absolute_url(), summary=summary)
+    return Item(title=talk.title, portal_url=talk.get_absolute_url(), summary=summary)
 
 
 def announce_talk(talk: Talk) -> bool:

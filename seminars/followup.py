@@ -140,7 +140,9 @@ def save_materials(
     recording_url: str,
     papers: list[Paper],
 ) -> Talk:
-    had_slides, had_recording = bool(talk.slides or talk.slides_url), bool(talk.recording_url)
+    # Read from the database: a bound form has already put the new values on `talk`.
+    before = Talk.objects.values("slides", "slides_url", "recording_url").get(pk=talk.pk)
+    had_slides, had_recording = bool(before["slides"] or before["slides_url"]), bool(before["recording_url"])
     with transaction.atomic():
         replaced = talk.slides.name if (slides or remove_slides) else ""
         if slides is not None:
