@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .addresses import is_taken
 from .channels import slack_webhook_url
-from .models import Channel, ChatLinkCode, Team, User
+from .models import Channel, ChatLinkCode, Project, Team, User
 
 
 def form_errors(form: forms.Form, *, labels: bool = False) -> str:
@@ -181,3 +181,21 @@ class ChannelForm(forms.ModelForm):
             except ValidationError:
                 self.add_error("target", _("Enter an e-mail address."))
         return target
+
+
+class ProjectForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["title", "description", "team", "people", "target_venue"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "people": forms.SelectMultiple(attrs={"size": 8}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["people"].queryset = User.objects.active()
+        self.fields["people"].help_text = _(
+            "Who works on it: they may edit it, and its story is on their page."
+        )
+        self.fields["target_venue"].help_text = _("Where the paper is meant to go, if that is known.")

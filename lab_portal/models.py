@@ -626,3 +626,73 @@ class FeedKey(models.Model):
             cls.objects.filter(pk=token.pk).update(last_used_at=now)
             token.last_used_at = now
         return token
+
+
+class ProjectQuerySet(models.QuerySet):
+    def involving(self, user):
+        return self.filter(people=user)
+
+
+class Project(models.Model):
+    """A line of research from its first results to its paper: talks, action items, drafts and
+    reviews point at it, so its page can tell the whole story. It lives here, below the apps,
+    because both seminars and reviews refer to it."""
+
+    class Stage(models.TextChoices):
+        FIRST_RESULTS = "first_results", _("First results")
+        PROGRESS = "progress", _("Progress")
+        PRE_SUBMISSION = "pre_submission", _("Pre-submission")
+
+    title = models.CharField(_("title"), max_length=300)
+    description = models.TextField(_("description"), blank=True, help_text=_("Markdown, with $math$."))
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="projects",
+    )
+    people = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("people"), blank=True, related_name="projects"
+    )
+    target_venue = models.ForeignKey(
+        "reviews.Venue",
+        verbose_name=_("target venue"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="projects",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("started"), default=timezone.now, editable=False)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("project", args=[self.pk])
+
+    def can_edit(self, user) -> bool:
+        return user.is_authenticated and (user.is_lead or self.people.filter(pk=user.pk).exists())
+
+    def action_items(self):
+        """The action items its talks produced. The seminars app's model is looked up by name:
+        this app sits below the others and imports none of them."""
+        from django.apps import apps
+
+        action_item = apps.get_model("seminars", "ActionItem")
+        return action_item.objects.filter(talk__project=self).select_related("owner", "talk")

@@ -231,6 +231,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "seminars.extend_series",
         "schedule": 24 * 60 * 60,
     },
+    # The Monday post of the week's talks and action-item reminders; both keyed by their day, so
+    # an hourly run sends each once (seminars/announcements.py).
+    "seminar-announcements": {
+        "task": "seminars.announce",
+        "schedule": 60 * 60,
+    },
     # Hosts of talks still titled TBA a week ahead are told once (seminars/invitations.py).
     "flag-tba-talks": {
         "task": "seminars.flag_tba_talks",
@@ -416,6 +422,13 @@ DIGEST_HOUR = env_int("DIGEST_HOUR", 8)
 SEMINAR_INVITATION_DAYS = env_int("SEMINAR_INVITATION_DAYS", 30)
 SEMINAR_PHOTO_MAX_BYTES = env_int("SEMINAR_PHOTO_MAX_BYTES", 2 * 1024 * 1024)
 SEMINAR_SLIDES_MAX_BYTES = env_int("SEMINAR_SLIDES_MAX_BYTES", 50 * 1024 * 1024)
+# An outside speaker's link keeps working this many days after the talk ends, for the slides
+# and the feedback given to them; then it expires whatever SEMINAR_INVITATION_DAYS says.
+SEMINAR_SPEAKER_DAYS_AFTER = env_int("SEMINAR_SPEAKER_DAYS_AFTER", 14)
+# The lab's channels get the week's talks on Monday from this hour, in the lab's zone.
+WEEKLY_TALKS_HOUR = env_int("WEEKLY_TALKS_HOUR", 9)
+if not 0 <= WEEKLY_TALKS_HOUR <= 23:
+    raise ImproperlyConfigured(f"WEEKLY_TALKS_HOUR={WEEKLY_TALKS_HOUR} must be an hour from 0 to 23.")
 
 # Pre-submission reviews: the largest draft PDF accepted (every upload is also checked by its
 # content), and how many days before a venue's deadline a draft's reviews are due by default.

@@ -5,7 +5,7 @@ from django.http import Http404
 from django.urls import include, path
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
-from . import views
+from . import views, views_projects
 
 
 def oidc_only(view):
@@ -37,6 +37,10 @@ urlpatterns = [
     path("people/", views.people, name="people"),
     path("people/<str:username>/", views.person, name="person"),
     path("teams/<slug:slug>/", views.team, name="team"),
+    path("projects/", views_projects.projects, name="projects"),
+    path("projects/new/", views_projects.new_project, name="new-project"),
+    path("projects/<int:pk>/", views_projects.project, name="project"),
+    path("projects/<int:pk>/edit/", views_projects.edit_project, name="edit-project"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("django.contrib.auth.urls")),
     path(

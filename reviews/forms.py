@@ -10,7 +10,7 @@ from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
-from lab_portal.models import validate_timezone
+from lab_portal.models import Project, validate_timezone
 
 from .models import ANYWHERE_ON_EARTH, Bid, Deadline, Draft, Review, ReviewRound, Venue
 from .uploads import check_pdf, human_size, max_bytes
@@ -108,12 +108,14 @@ class DraftForm(forms.ModelForm):
 
     class Meta:
         model = Draft
-        fields = ["title", "abstract", "deadline", "review_by", "anonymous"]
+        fields = ["title", "abstract", "project", "deadline", "review_by", "anonymous"]
         widgets = {"abstract": forms.Textarea(attrs={"rows": 8}), "review_by": DATE_INPUT}
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["coauthors"].queryset = get_user_model().objects.active().exclude(pk=user.pk)
+        self.fields["project"].queryset = Project.objects.all()
+        self.fields["project"].help_text = _("The line of work this draft belongs to, if any.")
         self.fields["deadline"].queryset = Deadline.objects.upcoming().select_related("venue")
         self.fields["deadline"].label_from_instance = deadline_choice
         self.fields["review_by"].required = False
@@ -150,6 +152,10 @@ class VersionForm(forms.Form):
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=Draft.Status.choices)
+
+
+class OpenToLabForm(forms.Form):
+    open_to_lab = forms.BooleanField(label=_("Open to the whole lab"), required=False)
 
 
 class VenueForm(forms.ModelForm):

@@ -25,6 +25,9 @@ from .uploads import private_storage
 # ("Etc/GMT-12" would be UTC+12, a day early.)
 ANYWHERE_ON_EARTH = "Etc/GMT+12"
 
+# How long before and after a talk that presents a draft its audience may read the draft.
+DRAFT_READING_WINDOW = timedelta(days=7)
+
 # Models with a `timezone` field shadow the module inside their class body.
 _now = timezone.now
 
@@ -114,6 +117,33 @@ class DraftQuerySet(models.QuerySet):
         reviewing = ReviewAssignment.objects.filter(draft=OuterRef("pk"), reviewer=user)
         return self.filter(Q(Exists(authored)) | Q(Exists(reviewing)))
 
+    def readable_by(self, user, now: datetime | None = None):
+        """Drafts this person may read the current version of: those they may see, those their
+        authors opened to the lab, and those a talk presents to its audience (everyone signed up,
+        the host and the speaker) from a week before the talk until a week after it.
+
+        The talk rows are reached through the reverse relation from seminars, never by importing
+        that app: a draft knows nothing of talks but that they may present it."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_lead:
+            return self.all()
+        now = now or timezone.now()
+        window = Q(
+            talks__status="scheduled",
+            talks__starts_at__lte=now + DRAFT_READING_WINDOW,
+            talks__ends_at__gte=now - DRAFT_READING_WINDOW,
+        )
+        audience = (
+            Q(talks__host=user)
+            | Q(talks__speaker_user=user)
+            | Q(talks__registrations__user=user, talks__registrations__status__in=["confirmed", "waitlisted"])
+        )
+        presented = Draft.objects.filter(window & audience).values("pk")
+        return self.filter(
+            Q(pk__in=self.visible_to(user).values("pk")) | Q(open_to_lab=True) | Q(pk__in=presented)
+        )
+
     def authored_by(self, user):
         return self.filter(Exists(DraftAuthor.objects.filter(draft=OuterRef("pk"), person=user)))
 
@@ -164,6 +194,22 @@ class Draft(models.Model):
         related_name="drafts",
     )
 
+    project = models.ForeignKey(
+        "lab_portal.Project",
+        verbose_name=_("project"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="drafts",
+    )
+    # The authors' choice: everyone in the lab may read the current version (not the reviews).
+    open_to_lab = models.BooleanField(
+        _("open to the whole lab"),
+        default=False,
+        db_default=False,
+        help_text=_("Everyone in the lab may read the current version; reviews stay private."),
+    )
+
     objects = DraftQuerySet.as_manager()
 
     class Meta:
@@ -180,6 +226,9 @@ class Draft(models.Model):
 
     def is_visible_to(self, user) -> bool:
         return Draft.objects.visible_to(user).filter(pk=self.pk).exists()
+
+    def is_readable_by(self, user) -> bool:
+        return Draft.objects.readable_by(user).filter(pk=self.pk).exists()
 
     def is_author(self, user) -> bool:
         return user.is_authenticated and self.authors.filter(person=user).exists()

@@ -95,3 +95,8 @@ def set_status(draft: Draft, *, status: str) -> bool:
     )
     draft.refresh_from_db(fields=["status", "updated_at", "status_changed_at"])
     return bool(changed)
+
+
+def set_open_to_lab(draft: Draft, *, open_to_lab: bool) -> None:
+    Draft.objects.filter(pk=draft.pk).update(open_to_lab=open_to_lab, updated_at=timezone.now())
+    draft.open_to_lab = open_to_lab

@@ -11,6 +11,7 @@ urlpatterns = [
     path("drafts/<int:pk>/versions/new/", views.upload_version, name="upload-version"),
     path("drafts/<int:pk>/versions/<int:number>.pdf", views.download, name="download"),
     path("drafts/<int:pk>/status/", views.set_status, name="set-status"),
+    path("drafts/<int:pk>/open/", views.open_to_lab, name="open-to-lab"),
     path("venues/", views.venues, name="venues"),
     path("venues/new/", views.add_venue, name="add-venue"),
     path("deadlines/new/", views.add_deadline, name="add-deadline"),

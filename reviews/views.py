@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST, require_safe
 from . import services
 from .calendars import deadlines_calendar
 from .discussion import load_thread
-from .forms import DeadlineForm, DraftForm, StatusForm, VenueForm, VersionForm
+from .forms import DeadlineForm, DraftForm, OpenToLabForm, StatusForm, VenueForm, VersionForm
 from .models import Deadline, Draft, Venue
 from .queues import owed_reviews, with_review_counts
 from .reviewing import review_panel
@@ -38,6 +38,13 @@ def _require_lead(request: HttpRequest) -> None:
 def _get_draft(request: HttpRequest, pk: int) -> Draft:
     """The draft if this person may see it; 404 otherwise, so its existence is not revealed."""
     drafts = Draft.objects.visible_to(request.user).select_related(*LIST_RELATED, "created_by", "paper")
+    return get_object_or_404(drafts, pk=pk)
+
+
+def _get_draft_for_reader(request: HttpRequest, pk: int) -> Draft:
+    """The draft if this person may at least read its current version (a talk's audience, or a
+    draft open to the lab); 404 otherwise."""
+    drafts = Draft.objects.readable_by(request.user).select_related(*LIST_RELATED, "created_by", "paper")
     return get_object_or_404(drafts, pk=pk)
 
 
@@ -67,7 +74,10 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def new_draft(request: HttpRequest) -> HttpResponse:
-    form = DraftForm(request.POST or None, request.FILES or None, user=request.user)
+    # `?project=<pk>` from a project's "add a draft" link; a malformed value is ignored.
+    project = request.GET.get("project", "")
+    initial = {"project": int(project)} if project.isdigit() and len(project) < 10 else {}
+    form = DraftForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         draft = services.create_draft(
@@ -87,7 +97,9 @@ def new_draft(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def draft(request: HttpRequest, pk: int) -> HttpResponse:
-    draft = _get_draft(request, pk)
+    draft = _get_draft_for_reader(request, pk)
+    if not draft.is_visible_to(request.user):
+        return _reader_page(request, draft)
     is_author = draft.is_author(request.user)
     context = {
         "draft": draft,
@@ -99,10 +111,42 @@ def draft(request: HttpRequest, pk: int) -> HttpResponse:
         "status_form": StatusForm(initial={"status": draft.status})
         if is_author or request.user.is_lead
         else None,
+        "open_form": OpenToLabForm(initial={"open_to_lab": draft.open_to_lab}) if is_author else None,
+        "talks": draft.talks.order_by("starts_at"),
+        # What earlier seminars of the project asked for, beside the draft its reviewers read.
+        "open_items": draft.project.action_items().open() if draft.project_id else [],
     }
     context["review_panel"] = review_panel(draft, request.user)
     context["discussion"] = load_thread(draft, viewer=request.user)
     return render(request, "reviews/draft.html", context)
+
+
+def _reader_page(request: HttpRequest, draft: Draft) -> HttpResponse:
+    """A reader who is neither author, reviewer nor lead: the current version and nothing else."""
+    context = {
+        "draft": draft,
+        "reader": True,
+        "shows_authors": draft.shows_authors_to(request.user),
+        "authors": draft.authors.select_related("person"),
+        "versions": [draft.latest_version] if draft.latest_version else [],
+        "talks": draft.talks.order_by("starts_at"),
+    }
+    return render(request, "reviews/draft.html", context)
+
+
+@require_POST
+def open_to_lab(request: HttpRequest, pk: int) -> HttpResponse:
+    draft = _get_draft_for_author(request, pk)
+    form = OpenToLabForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose whether the lab may read the draft."))
+    else:
+        services.set_open_to_lab(draft, open_to_lab=form.cleaned_data["open_to_lab"])
+        if draft.open_to_lab:
+            messages.success(request, _("Everyone in the lab may now read the current version."))
+        else:
+            messages.success(request, _("Only the authors, reviewers and leads may read the draft now."))
+    return redirect(draft)
 
 
 def upload_version(request: HttpRequest, pk: int) -> HttpResponse:
@@ -135,8 +179,11 @@ def set_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_safe
 def download(request: HttpRequest, pk: int, number: int) -> FileResponse:
-    draft = _get_draft(request, pk)
+    draft = _get_draft_for_reader(request, pk)
     version = get_object_or_404(draft.versions, number=number)
+    # A reader (a talk's audience, the lab) gets the current version only, never an earlier one.
+    if not draft.is_visible_to(request.user) and version != draft.latest_version:
+        raise Http404
     try:
         handle = version.file.open("rb")
     except FileNotFoundError:

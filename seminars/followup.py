@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from papers.models import Paper
 
+from . import announcements
 from .forms import DATE_INPUT, parse_paper_ids, people
 from .invitations import head
 from .models import ActionItem, Feedback, Registration, Talk
@@ -79,6 +80,7 @@ class FollowUp:
     feedback_count: int = 0
     feedback_average: float | None = None
     action_items: list[ActionItem] = field(default_factory=list)
+    earlier_items: list[ActionItem] = field(default_factory=list)
     action_item_form: forms.Form | None = None
 
     @property
@@ -88,6 +90,10 @@ class FollowUp:
     @property
     def is_seminar(self) -> bool:
         return self.talk.kind == Talk.Kind.SEMINAR
+
+    @property
+    def has_earlier_items(self) -> bool:
+        return bool(self.earlier_items)
 
     @property
     def has_materials(self) -> bool:
@@ -111,6 +117,7 @@ def followup_for(talk: Talk, user, *, feedback_form=None, action_item_form=None)
         result.feedback_count, result.feedback_average = summary["count"], summary["average"]
     if result.is_seminar:
         result.action_items = list(talk.action_items.select_related("owner", "talk"))
+        result.earlier_items = earlier_open_items(talk)
         if manage:
             result.action_item_form = action_item_form or ActionItemForm()
     return result
@@ -133,6 +140,9 @@ def save_materials(
     recording_url: str,
     papers: list[Paper],
 ) -> Talk:
+    # Read from the database: a bound form has already put the new values on `talk`.
+    before = Talk.objects.values("slides", "slides_url", "recording_url").get(pk=talk.pk)
+    had_slides, had_recording = bool(before["slides"] or before["slides_url"]), bool(before["recording_url"])
     with transaction.atomic():
         replaced = talk.slides.name if (slides or remove_slides) else ""
         if slides is not None:
@@ -146,6 +156,11 @@ def save_materials(
         if replaced:
             storage = talk.slides.storage
             transaction.on_commit(lambda: storage.delete(replaced))
+        announcements.materials_posted(
+            talk,
+            slides=not had_slides and bool(talk.slides or talk.slides_url),
+            recording=not had_recording and bool(talk.recording_url),
+        )
     return talk
 
 
@@ -157,7 +172,33 @@ def give_feedback(talk: Talk, *, user, rating: int, comments: str) -> Feedback:
 
 
 def add_action_item(talk: Talk, *, owner, text: str, due_date, by) -> ActionItem:
-    return ActionItem.objects.create(talk=talk, owner=owner, text=text, due_date=due_date, created_by=by)
+    with transaction.atomic():
+        item = ActionItem.objects.create(talk=talk, owner=owner, text=text, due_date=due_date, created_by=by)
+        announcements.action_item_given(item)
+    return item
+
+
+def can_tick(item: ActionItem, user) -> bool:
+    """The owner ticks their item off; so does the host of a later talk of the same project, where
+    the earlier items are gone through and marked addressed. Nobody else: an item is the owner's
+    word that it is done."""
+    if not user.is_authenticated:
+        return False
+    if item.owner_id == user.pk:
+        return True
+    project_id = item.talk.project_id
+    later = Talk.objects.filter(project_id=project_id, host=user, starts_at__gt=item.talk.starts_at)
+    return bool(project_id) and later.exists()
+
+
+def earlier_open_items(talk: Talk) -> list[ActionItem]:
+    """The open items from the project's earlier talks, which this talk builds on."""
+    if not talk.project_id:
+        return []
+    earlier = ActionItem.objects.open().filter(
+        talk__project_id=talk.project_id, talk__starts_at__lt=talk.starts_at
+    )
+    return list(earlier.select_related("owner", "talk"))
 
 
 def set_action_item_done(item: ActionItem, *, done: bool) -> bool:

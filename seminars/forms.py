@@ -10,7 +10,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from lab_portal.models import User, validate_timezone
+from lab_portal.models import Project, User, validate_timezone
 from papers.models import Paper
 from papers.services import parse_reference
 from reviews.models import Draft
@@ -98,6 +98,8 @@ class TalkForm(forms.ModelForm):
             "speaker_bio",
             "speaker_timezone",
             "draft",
+            "project",
+            "stage",
         ]
         widgets = {
             "abstract": forms.Textarea(attrs={"rows": 8}),
@@ -125,6 +127,10 @@ class TalkForm(forms.ModelForm):
             self.fields["draft"].help_text = _(
                 "A lab draft this talk presents; only its readers see the link."
             )
+        self.fields["project"].queryset = Project.objects.all()
+        self.fields["stage"].help_text = _(
+            "Where the project stands: first results, progress or pre-submission."
+        )
         if talk.pk:
             self.initial.setdefault("date", talk.local_start.date())
             self.initial.setdefault("start_time", talk.local_start.time())
@@ -136,6 +142,9 @@ class TalkForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        draft = data.get("draft")
+        if draft and draft.project_id and not data.get("project"):
+            data["project"] = self.instance.project = draft.project
         zone = data.get("timezone")
         day, start, end = data.get("date"), data.get("start_time"), data.get("end_time")
         if not (zone and day and start and end):
@@ -244,15 +253,22 @@ class TalkRequestForm(forms.ModelForm):
 
     class Meta:
         model = TalkRequest
-        fields = ["kind", "title", "notes", "preferred_after"]
+        fields = ["kind", "title", "notes", "project", "stage", "draft", "preferred_after"]
         widgets = {"preferred_after": DATE_INPUT, "notes": forms.Textarea(attrs={"rows": 6})}
 
-    field_order = ["kind", "paper_id", "title", "notes", "preferred_after"]
+    field_order = ["kind", "paper_id", "title", "notes", "project", "stage", "draft", "preferred_after"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["title"].required = False
         self.fields["title"].help_text = _("For a paper, its title is used when this is empty.")
+        self.fields["project"].queryset = Project.objects.all()
+        # One's own drafts: the seminar presents them to its audience.
+        self.fields["draft"].queryset = Draft.objects.authored_by(user).select_related("deadline__venue")
+        self.fields["draft"].help_text = _(
+            "A draft of yours to present; the request joins the draft's project, and the seminar's "
+            "audience may read the draft's current version from a week before the talk."
+        )
 
     def clean_paper_id(self) -> Paper | None:
         text = self.cleaned_data["paper_id"]
@@ -274,6 +290,13 @@ class TalkRequestForm(forms.ModelForm):
             else:
                 self.add_error("title", _("Give your seminar a working title."))
         self.instance.paper = paper
+        draft, project = data.get("draft"), data.get("project")
+        if draft and draft.project_id:
+            if project and project != draft.project:
+                message = _("This draft belongs to the project “%(project)s”.")
+                self.add_error("project", message % {"project": draft.project})
+            else:
+                data["project"] = self.instance.project = draft.project
         return data
 
 
@@ -288,6 +311,10 @@ class ProposeQueryForm(forms.Form):
         except ValueError:
             return None
         return Paper.objects.filter(arxiv_id=arxiv_id).first()
+
+
+class ProjectQueryForm(forms.Form):
+    project = forms.ModelChoiceField(queryset=Project.objects.all(), required=False)
 
 
 class DecisionForm(forms.Form):

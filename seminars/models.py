@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from lab_portal.models import FeedKey, new_feed_key, validate_timezone
+from lab_portal.models import FeedKey, Project, new_feed_key, validate_timezone
 
 # The exclusion constraint that PostgreSQL adds in migration 0002 (see there); named here so the
 # code that turns its IntegrityError into a form error recognises it.
@@ -306,6 +306,17 @@ class Talk(models.Model):
         on_delete=models.SET_NULL,
         related_name="talks",
     )
+    project = models.ForeignKey(
+        Project,
+        verbose_name=_("project"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="talks",
+    )
+    stage = models.CharField(
+        _("stage"), max_length=20, choices=Project.Stage.choices, blank=True, default="", db_default=""
+    )
     slides = models.FileField(_("slides"), upload_to=upload_slides, blank=True)
     slides_url = models.URLField(_("slides link"), max_length=500, blank=True)
     recording_url = models.URLField(_("recording"), max_length=500, blank=True)
@@ -491,6 +502,25 @@ class TalkRequest(models.Model):
     paper = models.ForeignKey(
         "papers.Paper",
         verbose_name=_("paper"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="talk_requests",
+    )
+    project = models.ForeignKey(
+        Project,
+        verbose_name=_("project"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="talk_requests",
+    )
+    stage = models.CharField(
+        _("stage"), max_length=20, choices=Project.Stage.choices, blank=True, default="", db_default=""
+    )
+    draft = models.ForeignKey(
+        "reviews.Draft",
+        verbose_name=_("draft to present"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

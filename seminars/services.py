@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from papers.models import Paper
 
+from . import announcements
 from .models import ROOM_OVERLAP_CONSTRAINT, TBA, Series, Talk, TalkRequest
 from .registration import fill_seats
 from .signals import talk_changed
@@ -64,6 +65,7 @@ def create_talk(talk: Talk, *, papers: list[Paper] = ()) -> Talk:
     with transaction.atomic():
         _book(talk)
         talk.related_papers.set(papers)
+        announcements.announce_talk(talk)
     return talk
 
 
@@ -88,6 +90,8 @@ def update_talk(talk: Talk, *, old: dict, papers: list[Paper] | None = None) -> 
             talk.bump_sequence()
         if changed:
             talk_changed.send(sender=Talk, talk=talk, changed=changed, old=old)
+        # A talk of a series is confirmed when its title is set: the lab hears of it then, once.
+        announcements.announce_talk(talk)
     return changed
 
 
@@ -187,13 +191,17 @@ def accept_request(talk_request: TalkRequest, *, talk: Talk, papers: list[Paper]
         TalkRequest.objects.filter(pk=locked.pk).update(
             status=TalkRequest.Status.ACCEPTED, talk=talk, decided_by=by, decided_at=timezone.now()
         )
-    talk_request.refresh_from_db()
+        talk_request.refresh_from_db()
+        announcements.request_decided(talk_request)
     return talk
 
 
 def decline_request(talk_request: TalkRequest, *, note: str, by) -> bool:
-    declined = TalkRequest.objects.filter(pk=talk_request.pk, status=TalkRequest.Status.PENDING).update(
-        status=TalkRequest.Status.DECLINED, decision_note=note, decided_by=by, decided_at=timezone.now()
-    )
-    talk_request.refresh_from_db()
+    with transaction.atomic():
+        declined = TalkRequest.objects.filter(pk=talk_request.pk, status=TalkRequest.Status.PENDING).update(
+            status=TalkRequest.Status.DECLINED, decision_note=note, decided_by=by, decided_at=timezone.now()
+        )
+        talk_request.refresh_from_db()
+        if declined:
+            announcements.request_decided(talk_request)
     return bool(declined)

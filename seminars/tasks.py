@@ -20,6 +20,15 @@ def send_reminders() -> int:
     return sent
 
 
+@shared_task(name="seminars.announce")
+def announce() -> dict:
+    """Hourly: the Monday post of the week's talks, and reminders of action items due tomorrow."""
+    from .announcements import post_week, remind_action_items
+
+    now = timezone.now()
+    return {"week_posted": post_week(now=now), "items_reminded": remind_action_items(now=now)}
+
+
 @shared_task(name="seminars.extend_series")
 def extend_series() -> int:
     """Daily: keep every active series scheduled twelve weeks ahead."""

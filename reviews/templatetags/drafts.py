@@ -5,5 +5,6 @@ register = template.Library()
 
 @register.filter
 def visible_to(draft, user) -> bool:
-    """`{% if talk.draft|visible_to:user %}`: whether this person may open the draft."""
-    return draft is not None and draft.is_visible_to(user)
+    """`{% if talk.draft|visible_to:user %}`: whether this person may open the draft (at least
+    its current version, as a talk's audience or when it is open to the lab)."""
+    return draft is not None and draft.is_readable_by(user)

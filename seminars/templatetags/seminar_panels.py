@@ -31,3 +31,8 @@ def followup(talk: Talk, user) -> followup_facts.FollowUp:
 @register.filter
 def overdue(item: ActionItem) -> bool:
     return followup_facts.is_overdue(item)
+
+
+@register.filter
+def can_tick(item: ActionItem, user) -> bool:
+    return followup_facts.can_tick(item, user)

@@ -4,7 +4,8 @@ Who may see what: everyone logged in sees a talk's slides, recording and action 
 materials and new action items are for the host, the leads and a speaker from the lab (403 for
 others); feedback is given by any lab member but the speaker once the talk has started (403
 otherwise) and read only by the speaker, the host and the leads (403 for others); an action
-item is ticked off by its owner alone (403). Unknown talks and items are 404.
+item is ticked off by its owner, or by the host of a later talk of its project (403 for
+others). Unknown talks and items are 404.
 """
 
 from django.contrib import messages
@@ -36,9 +37,9 @@ def _get_talk_for_manager(request: HttpRequest, pk: int) -> Talk:
     return talk
 
 
-def _get_action_item_for_owner(request: HttpRequest, pk: int) -> ActionItem:
+def _get_action_item_for_ticker(request: HttpRequest, pk: int) -> ActionItem:
     item = get_object_or_404(ActionItem.objects.select_related("talk", "owner"), pk=pk)
-    if item.owner_id != request.user.pk:
+    if not followup.can_tick(item, request.user):
         raise PermissionDenied
     return item
 
@@ -148,8 +149,9 @@ def add_action_item(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def action_item_done(request: HttpRequest, pk: int) -> HttpResponse:
-    """The owner ticks an item off (done=1) or opens it again (done=0)."""
-    item = _get_action_item_for_owner(request, pk)
+    """The owner, the talk's host or the host of a later talk of its project ticks an item off
+    (done=1) or opens it again (done=0)."""
+    item = _get_action_item_for_ticker(request, pk)
     done = request.POST.get("done", "1") != "0"
     followup.set_action_item_done(item, done=done)
     if request.htmx:

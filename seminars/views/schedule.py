@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from ..forms import (
     DecisionForm,
     GenerateForm,
+    ProjectQueryForm,
     ProposeQueryForm,
     SeriesForm,
     TalkForm,
@@ -43,6 +44,7 @@ from ..services import (
 )
 
 LIST_RELATED = ("room", "series", "host", "speaker_user")
+PAGE_RELATED = (*LIST_RELATED, "project")
 
 
 def _require_lead(request: HttpRequest) -> None:
@@ -51,7 +53,7 @@ def _require_lead(request: HttpRequest) -> None:
 
 
 def _get_talk(pk: int) -> Talk:
-    return get_object_or_404(Talk.objects.select_related(*LIST_RELATED), pk=pk)
+    return get_object_or_404(Talk.objects.select_related(*PAGE_RELATED), pk=pk)
 
 
 def _get_talk_for_editor(request: HttpRequest, pk: int) -> Talk:
@@ -265,7 +267,9 @@ def propose(request: HttpRequest) -> HttpResponse:
     query = ProposeQueryForm(request.GET)
     paper = query.cleaned_data["paper"] if query.is_valid() else None
     initial = {"kind": TalkRequest.Kind.PAPER, "paper_id": paper.arxiv_id} if paper else {}
-    form = TalkRequestForm(request.POST or None, initial=initial)
+    if project := _project_from_query(request):
+        initial["project"] = project.pk
+    form = TalkRequestForm(request.POST or None, initial=initial, user=request.user)
     if request.method == "POST" and form.is_valid():
         form.instance.requester = request.user
         form.save()
@@ -274,8 +278,14 @@ def propose(request: HttpRequest) -> HttpResponse:
     return render(request, "seminars/propose.html", {"form": form, "paper": paper})
 
 
+def _project_from_query(request: HttpRequest):
+    """`?project=<pk>` from a project's "request a seminar" link; ignored when malformed."""
+    query = ProjectQueryForm(request.GET)
+    return query.cleaned_data["project"] if query.is_valid() else None
+
+
 def requests(request: HttpRequest) -> HttpResponse:
-    shown = TalkRequest.objects.select_related("requester", "paper", "talk", "decided_by")
+    shown = TalkRequest.objects.select_related("requester", "paper", "talk", "decided_by", "project")
     if not request.user.is_lead:
         shown = shown.filter(requester=request.user)
     context = {
@@ -296,6 +306,9 @@ def _talk_from_request(talk_request: TalkRequest, lead) -> dict:
         "speaker_user": talk_request.requester if own_work else None,
         "speaker_name": "" if own_work else talk_request.requester.name,
         "papers": talk_request.paper.arxiv_id if talk_request.paper else "",
+        "project": talk_request.project_id,
+        "stage": talk_request.stage,
+        "draft": talk_request.draft_id,
         "date": max(talk_request.preferred_after or timezone.localdate(), timezone.localdate()),
     }
 
