@@ -61,6 +61,9 @@ def parse_args():
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--rebuild", action="store_true", help="drop and rebuild the scale database")
     parser.add_argument("--repeat", type=int, default=20, help="timed runs of each feed page (default 20)")
+    parser.add_argument(
+        "--database", default=DATABASE, help=f"the database to build or reuse (default {DATABASE})"
+    )
     return parser.parse_args()
 
 
@@ -75,14 +78,15 @@ def server_url(database: str) -> str:
 def prepare_database(args) -> None:
     import psycopg
 
+    database = args.database
     with psycopg.connect(server_url("postgres"), autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone()
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
         if exists and args.rebuild:
-            admin.execute(f'DROP DATABASE "{DATABASE}"')
+            admin.execute(f'DROP DATABASE "{database}"')
             exists = None
         if not exists:
-            admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    os.environ["DATABASE_URL"] = server_url(DATABASE)
+            admin.execute(f'CREATE DATABASE "{database}"')
+    os.environ["DATABASE_URL"] = server_url(database)
 
 
 def build(args) -> None:
@@ -96,7 +100,7 @@ def build(args) -> None:
     call_command("migrate", verbosity=0)
     have = Paper.objects.count()
     if have >= args.papers:
-        print(f"Reusing {DATABASE}: {have:,} papers.")
+        print(f"Reusing {args.database}: {have:,} papers.")
         return
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE papers_paper CASCADE")
@@ -107,12 +111,22 @@ def build(args) -> None:
     columns = ", ".join(f.column for f in fields)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'papers_paper' "
-            "AND indexname NOT LIKE '%%pkey' AND indexname NOT LIKE '%%arxiv_id_key'"
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE tablename IN ('papers_paper', 'papers_paperauthor') "
+            "AND indexname NOT LIKE '%%pkey' AND indexname NOT LIKE '%%arxiv_id_key' "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint)"
         )
         indexes = cursor.fetchall()
         for name, _ in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
+        # The author index's unique constraint is rebuilt afterwards too, as a restore would.
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'papers_paperauthor'::regclass AND contype = 'u'"
+        )
+        for name, definition in cursor.fetchall():
+            cursor.execute(f'ALTER TABLE papers_paperauthor DROP CONSTRAINT "{name}"')
+            indexes.append((name, f'ALTER TABLE papers_paperauthor ADD CONSTRAINT "{name}" {definition}'))
     started, written, repeat = time.perf_counter(), 0, 0
     rng = random.Random(7)
     while written < args.papers:
@@ -131,12 +145,38 @@ def build(args) -> None:
         repeat += 1
         rate = written / (time.perf_counter() - started)
         print(f"  {written:,} rows, {rate:,.0f} rows/s", flush=True)
+    index_authors()
     print("  building indexes ...", flush=True)
     with connection.cursor() as cursor:
         for _, definition in indexes:
             cursor.execute(definition)
         cursor.execute("ANALYZE papers_paper")
+        cursor.execute("ANALYZE papers_paperauthor")
     print(f"Built in {time.perf_counter() - started:,.0f} s.")
+
+
+def index_authors() -> None:
+    """The author index as upsert_papers writes it (PaperAuthor.rows_for), by COPY."""
+    from django.db import connection, transaction
+
+    from papers.models import PaperAuthor
+
+    started, written = time.perf_counter(), 0
+    copy_sql = "COPY papers_paperauthor (paper_id, position, surname, initial) FROM STDIN"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DECLARE papers NO SCROLL CURSOR FOR SELECT id, authors FROM papers_paper")
+        while True:
+            # One connection: each batch is read, then copied, never both at once.
+            cursor.execute("FETCH 20000 FROM papers")
+            rows = cursor.fetchall()
+            if not rows:
+                break
+            with cursor.cursor.copy(copy_sql) as copy:
+                for pk, authors in rows:
+                    for row in PaperAuthor.rows_for(pk, authors):
+                        copy.write_row((pk, row.position, row.surname, row.initial))
+                        written += 1
+    print(f"  {written:,} author index rows in {time.perf_counter() - started:,.0f} s", flush=True)
 
 
 def varied(row: dict, repeat: int, rng: random.Random) -> dict:

@@ -1,4 +1,5 @@
 import re
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 # new_feed_key: migration 0005 names it as papers.models.new_feed_key.
 from lab_portal.models import FeedKey, new_feed_key  # noqa: F401
+
+from .names import index_keys, names_agree
 
 ARXIV_TZ = ZoneInfo("America/New_York")
 # arXiv's daily cutoff: what is submitted before 14:00 US Eastern on a weekday is announced that
@@ -79,9 +82,16 @@ class PaperQuerySet(models.QuerySet):
         return self.filter(categories__icontains=f'"{code}"')
 
     def by_author(self, name: str):
+        """Papers listing `name` exactly as written, found through the author index."""
+        papers = self.filter(pk__in=PaperAuthor.objects.agreeing([name]).values("paper_id"))
         if connection.vendor == "postgresql":
-            return self.filter(authors__contains=[name])
-        return self.filter(authors__icontains=f'"{name}"')
+            return papers.filter(authors__contains=[name])
+        return papers.filter(authors__icontains=f'"{name}"')
+
+    def by_names(self, names: Iterable[str]):
+        """Papers one of whose authors may agree with one of `names` (a superset: the author
+        index holds surnames and initials; `authored` decides)."""
+        return self.filter(pk__in=PaperAuthor.objects.agreeing(names).values("paper_id"))
 
     def for_person(self, user):
         """Papers that name the person as an author or touch one of their research interests."""
@@ -135,6 +145,8 @@ class Paper(models.Model):
             models.Index(
                 fields=["primary_category", "-first_announced", "-arxiv_id"], name="paper_primary_feed"
             ),
+            # A person's recent papers, a review round's three years of expertise.
+            models.Index(fields=["published"], name="paper_published"),
         ]
         verbose_name = _("paper")
         verbose_name_plural = _("papers")
@@ -152,6 +164,81 @@ class Paper(models.Model):
     @property
     def versioned_id(self) -> str:
         return f"{self.arxiv_id}v{self.version}"
+
+
+class PaperAuthorQuerySet(models.QuerySet):
+    def agreeing(self, names: Iterable[str]):
+        """The rows of every author whose name may agree with one of `names`."""
+        match = models.Q(pk__in=[])
+        for name in names:
+            for surname, initial in index_keys(str(name)):
+                # A bare surname agrees with any given name, and any given name with a bare surname.
+                match |= (
+                    models.Q(surname=surname, initial__in=[initial, ""])
+                    if initial
+                    else models.Q(surname=surname)
+                )
+        return self.filter(match)
+
+
+class PaperAuthor(models.Model):
+    """One reading of one of a paper's authors, by folded surname and first initial.
+
+    Kept by `upsert_papers` in the transaction that writes the paper, so a person's papers, an
+    author watch rule's matches and a draft author's co-authors are read through an index
+    instead of every paper's author list. A name without a comma has two readings ("Jung-Woo
+    Ha" is filed under "ha" and under "jungwoo"), so an author may have two rows.
+    """
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="author_index", db_index=False)
+    position = models.PositiveSmallIntegerField()  # in `paper.authors`
+    surname = models.CharField(max_length=64)
+    initial = models.CharField(max_length=1, blank=True)
+
+    objects = PaperAuthorQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # Also the index that finds a paper's rows when the paper is rewritten or deleted.
+            models.UniqueConstraint(fields=["paper", "position", "surname"], name="paper_author_once"),
+        ]
+        indexes = [models.Index(fields=["surname", "initial", "paper"], name="paper_author_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.paper_id}#{self.position} {self.surname} {self.initial}"
+
+    @staticmethod
+    def rows_for(paper_id: int, authors: list) -> list["PaperAuthor"]:
+        return [
+            PaperAuthor(paper_id=paper_id, position=position, surname=surname, initial=initial)
+            for position, author in enumerate(authors[:32767])
+            for surname, initial in sorted(index_keys(str(author)))
+        ]
+
+
+def authored(names_of: Mapping[object, Iterable[str]], papers=None) -> dict[object, set[int]]:
+    """{owner: ids of the papers of `papers` (default: all) one of whose authors agrees with one
+    of the owner's names}. One indexed query; only the candidate authors are read in Python."""
+    by_surname: dict[str, list[tuple[object, str]]] = {}
+    for owner, names in names_of.items():
+        for name in {str(n) for n in names if str(n).strip()}:
+            for surname, _initial in index_keys(name):
+                by_surname.setdefault(surname, []).append((owner, name))
+    found: dict[object, set[int]] = {}
+    if not by_surname:
+        return found
+    rows = PaperAuthor.objects.agreeing({name for pairs in by_surname.values() for _o, name in pairs})
+    if papers is not None:
+        rows = rows.filter(paper__in=papers.values("pk"))
+    candidates = rows.values_list("paper_id", "position", "surname", "paper__authors")
+    for paper_id, position, surname, authors in candidates.iterator(chunk_size=5000):
+        if position >= len(authors or []):
+            continue
+        written = str(authors[position])
+        for owner, name in by_surname.get(surname, ()):
+            if paper_id not in found.get(owner, ()) and names_agree(written, name):
+                found.setdefault(owner, set()).add(paper_id)
+    return found
 
 
 class FetchRunQuerySet(models.QuerySet):
@@ -194,6 +281,9 @@ class FetchRun(models.Model):
     unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
     error = models.TextField(_("error"), blank=True)
     task_id = models.CharField(_("task id"), max_length=64, blank=True)
+    # What this run stored as new or changed, so matching reads exactly these and never what
+    # another process (a paper added by id, a backfill) stored in the meantime.
+    papers = models.ManyToManyField(Paper, verbose_name=_("papers"), blank=True, related_name="fetch_runs")
 
     objects = FetchRunQuerySet.as_manager()
 

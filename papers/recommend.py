@@ -3,8 +3,8 @@
 Once per fetch run (never per request) the task `papers.train_recommendations`:
 
 1. gathers every active person's library: their bookmarks (tagged ones count double) and the
-   papers they wrote, found by comparing `User.arxiv_names` with `Paper.authors` after folding
-   accents, case, hyphens and spaces ("Jung-Woo Há" is "Jungwoo Ha");
+   papers they wrote, found through the author index by the names on their profile, read as
+   watch rules read them (accents, case, hyphens, initials and order: "J.-W. Há" is "Jungwoo Ha");
 2. fits one TF-IDF over a corpus sample: the negative pool (a seeded random sample of
    `POOL_SIZE` papers first announced in the `POOL_DAYS` days before the day, or the latest
    papers before it when those days hold too few), every library
@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from lab_portal.models import User
 
-from .models import Bookmark, Dismissal, FetchRun, Paper, Recommendation, RecommenderState
+from .models import Bookmark, Dismissal, FetchRun, Paper, Recommendation, RecommenderState, authored
 from .watch import fold, stem
 
 logger = logging.getLogger(__name__)
@@ -383,21 +383,9 @@ def _short(title: str, limit: int = 90) -> str:
 
 
 def authored_papers(people: Iterable[User], papers=None) -> dict[int, set[int]]:
-    """{person id: ids of papers whose authors include one of the person's names on arXiv}."""
-    owners: dict[str, set[int]] = {}
-    for person in people:
-        for name in person.arxiv_names or []:
-            if key := name_key(str(name)):
-                owners.setdefault(key, set()).add(person.pk)
-    found: dict[int, set[int]] = {}
-    if not owners:
-        return found
-    papers = Paper.objects.all() if papers is None else papers
-    for pk, authors in papers.values_list("pk", "authors").iterator(chunk_size=5000):
-        for author in authors or []:
-            for person in owners.get(name_key(str(author)), ()):
-                found.setdefault(person, set()).add(pk)
-    return found
+    """{person id: ids of papers one of whose authors agrees with one of the person's names on
+    arXiv}, read through the author index (papers.models.authored)."""
+    return authored({person.pk: person.arxiv_names or [] for person in people}, papers)
 
 
 def libraries_of(people: Sequence[User]) -> dict[int, dict[int, float]]:

@@ -8,7 +8,17 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import ARXIV_TZ, Bookmark, Dismissal, FetchRun, Paper, Recommendation, Tag, announcement_day
+from .models import (
+    ARXIV_TZ,
+    Bookmark,
+    Dismissal,
+    FetchRun,
+    Paper,
+    PaperAuthor,
+    Recommendation,
+    Tag,
+    announcement_day,
+)
 from .queries import forget_feed_frame
 
 # "2401.01234", "2401.01234v2", "hep-th/9901001", "math.GT/0309136v1", with or without "arXiv:"
@@ -134,23 +144,32 @@ def upsert_papers(records: list[PaperRecord], *, run: FetchRun | None = None) ->
             paper = record.as_paper()
             old = stored.get(record.arxiv_id)
             if old is None:
-                counts.new += 1
                 inserts.append(paper)
                 continue
-            if record.version < old.version or (
+            if _not_newer(paper, old) or (
                 record.version == old.version
                 and all(getattr(paper, f) == getattr(old, f) for f in _COMPARED_FIELDS)
             ):
                 counts.unchanged += 1
                 continue
-            else:
-                counts.updated += 1
-                paper.versions = _merge_versions(old.versions, paper.versions)
-                if record.version == old.version:  # a metadata fix, not a new version
-                    paper.last_announced = old.last_announced
+            paper.versions = _merge_versions(old.versions, paper.versions)
+            if record.version == old.version:  # a metadata fix, not a new version
+                paper.last_announced = old.last_announced
             writes.append(paper)
-        _write(inserts, writes)
-        if inserts or writes:
+        written = _write(inserts, writes)
+        new_ids = {paper.arxiv_id for paper in inserts}
+        counts.new = sum(arxiv_id in new_ids for arxiv_id in written)
+        counts.updated = len(written) - counts.new
+        # What another writer stored meanwhile at a newer version stays, and counts as unchanged.
+        counts.unchanged += len(inserts) + len(writes) - len(written)
+        if written:
+            _index_authors(written, {p.arxiv_id: p.authors for p in inserts + writes}, new_ids)
+            if run is not None:
+                through = FetchRun.papers.through
+                through.objects.bulk_create(
+                    [through(fetchrun_id=run.pk, paper_id=pk) for pk in written.values()],
+                    ignore_conflicts=True,
+                )
             transaction.on_commit(forget_feed_frame)
         if run is not None:
             FetchRun.objects.filter(pk=run.pk).update(
@@ -162,17 +181,47 @@ def upsert_papers(records: list[PaperRecord], *, run: FetchRun | None = None) ->
     return counts
 
 
-def _write(inserts: list[Paper], updates: list[Paper]) -> None:
-    """Insert the new papers and update the changed ones of one page, in the caller's transaction."""
-    if connection.vendor != "postgresql":
-        papers = inserts + updates
-        if papers:
-            Paper.objects.bulk_create(
-                papers, update_conflicts=True, unique_fields=["arxiv_id"], update_fields=_UPDATED_FIELDS
-            )
-        return
+def _not_newer(paper: Paper, old: Paper) -> bool:
+    """Whether `paper` is older than what is stored: a lower version, or the same one updated before."""
+    return (paper.version, paper.updated) < (old.version, old.updated)
+
+
+# The row a writer keeps when another has stored the paper: the higher version, then the later
+# `updated`. In the ON CONFLICT clause, so that two writers racing (the daily fetch and a paper
+# added by id) never let the older one win, whatever each read before it wrote.
+_KEEP_NEWER = "(papers_paper.version, papers_paper.updated) <= (EXCLUDED.version, EXCLUDED.updated)"
+
+
+def _index_authors(written: dict[str, int], authors: dict[str, list], new_ids: set[str]) -> None:
+    """Rewrite the author index of the papers just written, in the caller's transaction."""
+    changed = [pk for arxiv_id, pk in written.items() if arxiv_id not in new_ids]
+    if changed:
+        PaperAuthor.objects.filter(paper_id__in=changed).delete()
+    rows = [row for arxiv_id, pk in written.items() for row in PaperAuthor.rows_for(pk, authors[arxiv_id])]
+    if connection.vendor == "postgresql" and rows:
+        fields = [f for f in PaperAuthor._meta.concrete_fields if not f.primary_key]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        with connection.cursor() as cursor:
+            _copy_rows(cursor, PaperAuthor._meta.db_table, columns, fields, rows)
+    else:
+        PaperAuthor.objects.bulk_create(rows, batch_size=500)
+
+
+def _write(inserts: list[Paper], updates: list[Paper]) -> dict[str, int]:
+    """Insert the new papers and update the changed ones of one page, in the caller's transaction.
+    Returns {arxiv id: pk} of the rows written: an update older than the stored row is not."""
     fields = [field for field in Paper._meta.concrete_fields if not field.primary_key]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    assignments = ", ".join(
+        f"{name} = EXCLUDED.{name}"
+        for name in (connection.ops.quote_name(Paper._meta.get_field(f).column) for f in _UPDATED_FIELDS)
+    )
+    conflict = (
+        f"ON CONFLICT (arxiv_id) DO UPDATE SET {assignments} WHERE {_KEEP_NEWER} RETURNING arxiv_id, id"
+    )
+    if connection.vendor != "postgresql":
+        return _write_rows(inserts + updates, fields, columns, conflict)
+    written: dict[str, int] = {}
     if inserts:
         # Papers the page's SELECT did not find go straight in with COPY, the fastest way
         # PostgreSQL takes rows. Should another process store one of them in between, the unique
@@ -180,24 +229,40 @@ def _write(inserts: list[Paper], updates: list[Paper]) -> None:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 _copy_rows(cursor, "papers_paper", columns, fields, inserts)
+            ids = Paper.objects.filter(arxiv_id__in=[p.arxiv_id for p in inserts]).values_list(
+                "arxiv_id", "pk"
+            )
+            written.update(ids)
         except IntegrityError:
             updates = inserts + updates
     if not updates:
-        return
+        return written
     # COPY into a staging table, then one INSERT ... ON CONFLICT from it: COPY streams rows while
     # the server works, where a multi-row INSERT has the client quote every value first.
-    assignments = ", ".join(
-        f"{name} = EXCLUDED.{name}"
-        for name in (connection.ops.quote_name(Paper._meta.get_field(f).column) for f in _UPDATED_FIELDS)
-    )
     # Only column names are formatted into the SQL; every value travels through COPY.
     stage = f"SELECT {columns} FROM papers_paper WITH NO DATA"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS paper_stage ON COMMIT DELETE ROWS AS {stage}")
         _copy_rows(cursor, "paper_stage", columns, fields, updates)
         upsert = f"INSERT INTO papers_paper ({columns}) SELECT {columns} FROM paper_stage"  # noqa: S608
-        cursor.execute(f"{upsert} ON CONFLICT (arxiv_id) DO UPDATE SET {assignments}")
+        cursor.execute(f"{upsert} {conflict}")
+        written.update(cursor.fetchall())
         cursor.execute("TRUNCATE paper_stage")  # the next page of this transaction starts empty
+    return written
+
+
+def _write_rows(papers: list[Paper], fields: list, columns: str, conflict: str) -> dict[str, int]:
+    """The same upsert one row at a time, for SQLite (a development database)."""
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO papers_paper ({columns}) VALUES ({placeholders}) {conflict}"  # noqa: S608
+    written = {}
+    with connection.cursor() as cursor:
+        for paper in papers:
+            cursor.execute(
+                sql, [field.get_db_prep_save(getattr(paper, field.attname), connection) for field in fields]
+            )
+            written.update(cursor.fetchall())
+    return written
 
 
 def _copy_rows(cursor, table: str, columns: str, fields: list, papers: list[Paper]) -> None:

@@ -9,7 +9,6 @@ issue allows (bench/match.py).
 """
 
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,32 +27,18 @@ from lab_portal.notify import Message, notify
 from .discussion import paper_item
 from .models import Notification, Paper, Recommendation, WatchRule
 
+# The name reading lives beside the models' author index; other modules import it from here too.
+from .names import Name, author_anchors, fold, names_agree, parse_name  # noqa: F401
+
 _WORD = re.compile(r"[a-z0-9]+")
 _HYPHENATED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
-# Combining marks, which NFKD splits off letters: what "strip accents" removes.
-_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 # Query syntax: a quoted phrase, a parenthesis, or a run of anything else.
 _QUERY_TOKEN = re.compile(r'"([^"]*)"?|(\()|(\))|([^\s()"]+)')
-# Letters NFKD leaves whole, spelt the way English-language papers write them.
-_UNDECOMPOSABLE = str.maketrans(
-    {"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "Æ": "AE", "æ": "ae", "Œ": "OE",
-     "œ": "oe", "ß": "ss", "Þ": "Th", "þ": "th", "\u0131": "i"}
-)  # fmt: skip
 _OPERATORS = {"AND", "OR", "NOT"}
-# Name particles that belong to the surname: "Ludwig van Beethoven" is filed under "van beethoven".
-_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "da", "di", "du", "la", "le", "dos", "das"}
 
 
 class QueryError(ValueError):
     """A query that cannot be read, with a message fit to show under the form field."""
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: "Müller" → "muller", "Ångström" → "angstrom"."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSABLE))
-    return _COMBINING.sub("", decomposed).lower()
 
 
 @lru_cache(maxsize=65536)
@@ -234,89 +219,6 @@ def parse_query(query: str):
     if sum(kind in ("(", "NOT") for kind, _value in tokens) > MAX_NESTING:
         raise QueryError(_("A query can have at most %(n)s parentheses and NOTs.") % {"n": MAX_NESTING})
     return _Parser(tokens).parse() if tokens else None
-
-
-# Author names -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Name:
-    surname: str  # folded, without hyphens or spaces: "garcialopez"
-    given: tuple[str, ...]  # folded given names; an initial is one letter: ("j", "w")
-
-    def agrees_with(self, other: "Name") -> bool:
-        if self.surname != other.surname:
-            return False
-        if not self.given or not other.given or "".join(self.given) == "".join(other.given):
-            return True  # a bare surname matches any first name; "Jung-Woo" = "Jungwoo"
-        # Given names side by side: full names must be equal, an initial agrees with any name
-        # it begins. "J.-W." agrees with "Jung-Woo" and "Jungwoo"; "John A." with "John";
-        # "Jung-Woo" does not agree with "Jung-Hoon", nor "J.-W." with "J.-H.".
-        for mine, theirs in zip(self.given, other.given, strict=False):
-            if len(mine) > 1 and len(theirs) > 1:
-                if mine != theirs:
-                    return False
-            elif mine[0] != theirs[0]:
-                return False
-        return True
-
-
-def _given_parts(text: str) -> tuple[str, ...]:
-    parts = []
-    for chunk in re.split(r"\s+", text.strip()):
-        if chunk.isalpha() and chunk.isupper() and len(chunk) <= 3:
-            parts.extend(fold(chunk))  # "JW" is two initials
-            continue
-        # "J.-W." → j, w; "Jung-Woo" → jung, woo; "J.W." → j, w
-        for piece in re.split("[-\u2010.]+", chunk):
-            folded = "".join(_WORD.findall(fold(piece)))
-            if folded:
-                parts.append(folded)
-    return tuple(parts)
-
-
-def _surname(text: str) -> str:
-    return "".join(_WORD.findall(fold(text)))
-
-
-def parse_name(name: str) -> list[Name]:
-    """The readings of a name: "Ha, Jung-Woo" has one; "Jung-Woo Ha" is read both ways, since
-    the surname comes first in many of the lab's languages ("Ha Jung-Woo")."""
-    name = " ".join(name.split())
-    if "," in name:
-        surname, given = name.split(",", 1)
-        return [Name(_surname(surname), _given_parts(given))] if _surname(surname) else []
-    tokens = name.split(" ")
-    if not tokens or not tokens[0]:
-        return []
-    if len(tokens) == 1:
-        return [Name(_surname(tokens[0]), ())]
-    cut = len(tokens) - 1
-    while cut > 1 and fold(tokens[cut - 1]) in _PARTICLES:
-        cut -= 1  # "Ludwig van Beethoven": the surname is "van Beethoven"
-    readings = [Name(_surname(" ".join(tokens[cut:])), _given_parts(" ".join(tokens[:cut])))]
-    surname_first = Name(_surname(tokens[0]), _given_parts(" ".join(tokens[1:])))
-    if surname_first != readings[0] and not any(len(part) == 1 for part in readings[0].given):
-        # "J. Smith" has an initial first: it is not written surname first.
-        readings.append(surname_first)
-    return [reading for reading in readings if reading.surname]
-
-
-def author_anchors(name: str) -> set[str]:
-    """Words under which a rule naming this author is indexed: each reading's surname, whole
-    ("vanbeethoven", "jungwoo") and as its last word ("beethoven", "woo"), since a paper's
-    authors give their surnames in one of these forms."""
-    readings = parse_name(name)
-    anchors = {reading.surname for reading in readings}
-    for word in _WORD.findall(fold(name)):
-        if word not in _PARTICLES and any(reading.surname.endswith(word) for reading in readings):
-            anchors.add(word)
-    return anchors
-
-
-def names_agree(a: str, b: str) -> bool:
-    """Whether two spellings may name the same person ("Jung-Woo Ha", "J.-W. Ha", "Ha, Jungwoo")."""
-    return any(x.agrees_with(y) for x in parse_name(a) for y in parse_name(b))
 
 
 # Papers and rules -------------------------------------------------------------------------------
@@ -523,9 +425,8 @@ _PAPER_FIELDS = ["id", "arxiv_id", "version", "title", "abstract", "authors", "c
 
 
 def papers_of_run(run):
-    """The papers a run stored as new or changed: upsert stamps `fetched_at` only on those."""
-    until = run.finished_at or timezone.now()
-    return Paper.objects.filter(fetched_at__gte=run.started_at, fetched_at__lte=until, withdrawn=False)
+    """The papers a run stored as new or changed, as `upsert_papers` recorded them with the run."""
+    return Paper.objects.filter(fetch_runs=run, withdrawn=False)
 
 
 def notify_matches(papers) -> int:

@@ -1,9 +1,10 @@
 """Who knows what: affinity between drafts and reviewers from the paper store.
 
-A person's expertise is the text of their own recent papers (found through the arXiv names on
-their profile, compared by `name_key` so "Ha, Jung-woo" and "Jungwoo Ha" agree), the papers in
-their library and their declared research interests. A draft's affinity to a reviewer is the
-cosine similarity of the TF-IDF vectors of the draft's title and abstract and the reviewer's text.
+A person's expertise is the text of their own recent papers (found through the author index by
+the arXiv names on their profile, read as watch rules read names, so "Ha, Jung-woo", "J.-W. Ha"
+and "Jungwoo Ha" agree), the papers in their library and their declared research interests. A
+draft's affinity to a reviewer is the cosine similarity of the TF-IDF vectors of the draft's title
+and abstract and the reviewer's text.
 
 `nan` marks a pair that may never be assigned: the reviewer wrote the draft or declared a conflict
 with it. Conflicts are always one person and one draft; nothing here conflicts a whole team or an
@@ -19,8 +20,9 @@ from datetime import timedelta
 import numpy as np
 from django.utils import timezone
 
-from papers.models import Bookmark, Paper
-from papers.recommend import TfIdf, name_key
+from papers.models import Bookmark, Paper, authored
+from papers.names import Name, parse_name
+from papers.recommend import TfIdf
 
 from .models import Bid, Conflict, Draft, DraftAuthor
 
@@ -48,29 +50,43 @@ class Affinity:
         return float("nan") if i is None or j is None else float(self.matrix[i, j])
 
 
-def _keys(person) -> set[str]:
-    return {key for name in (person.arxiv_names or []) if (key := name_key(str(name)))}
+def _names(person) -> list[str]:
+    return [str(name) for name in person.arxiv_names or [] if str(name).strip()]
 
 
 def _recent_papers(people, since) -> dict[int, list[tuple[str, list[str]]]]:
-    """{person id: [(title and abstract, author keys)]} of their own papers since `since`."""
-    owners: dict[str, set[int]] = {}
-    for person in people:
-        for key in _keys(person):
-            owners.setdefault(key, set()).add(person.pk)
-    found: dict[int, list[tuple[str, list[str]]]] = {}
-    if not owners:
-        return found
-    papers = Paper.objects.filter(published__gte=since, withdrawn=False)
-    for title, abstract, authors in papers.values_list("title", "abstract", "authors").iterator(2000):
-        keys = [name_key(str(a)) for a in authors or []]
-        for person in {p for key in keys for p in owners.get(key, ())}:
-            found.setdefault(person, []).append((f"{title}\n{abstract}", keys))
-    return found
+    """{person id: [(title and abstract, authors)]} of their own papers since `since`."""
+    recent = Paper.objects.filter(published__gte=since, withdrawn=False)
+    theirs = authored({person.pk: _names(person) for person in people}, recent)
+    ids = {pk for papers in theirs.values() for pk in papers}
+    rows = {pk: (f"{title}\n{abstract}", authors or []) for pk, title, abstract, authors in (
+        Paper.objects.filter(pk__in=ids).values_list("pk", "title", "abstract", "authors")
+    )}  # fmt: skip
+    return {person: [rows[pk] for pk in sorted(papers)] for person, papers in theirs.items()}
 
 
-def expertise_texts(people: Sequence, *, now=None) -> tuple[dict[int, str], dict[int, set[str]]]:
-    """Each person's expertise text, and the name keys of everyone they wrote with recently."""
+class Names:
+    """Name readings grouped by surname: whether any of them agrees with a name, in a lookup."""
+
+    def __init__(self, names=()):
+        self.by_surname: dict[str, list[Name]] = {}
+        for name in names:
+            self.add(str(name))
+
+    def add(self, name: str) -> None:
+        for reading in parse_name(name):
+            self.by_surname.setdefault(reading.surname, []).append(reading)
+
+    def agrees_with(self, name: str) -> bool:
+        return any(
+            reading.agrees_with(known)
+            for reading in parse_name(name)
+            for known in self.by_surname.get(reading.surname, ())
+        )
+
+
+def expertise_texts(people: Sequence, *, now=None) -> tuple[dict[int, str], dict[int, Names]]:
+    """Each person's expertise text, and the names of everyone they wrote with recently."""
     since = (now or timezone.now()) - timedelta(days=365 * RECENT_YEARS)
     papers = _recent_papers(people, since)
     library: dict[int, list[str]] = {}
@@ -81,21 +97,23 @@ def expertise_texts(people: Sequence, *, now=None) -> tuple[dict[int, str], dict
     for person in people:
         own = papers.get(person.pk, [])
         texts[person.pk] = "\n".join(
-            [person.research_interests, *(text for text, _keys in own), *library.get(person.pk, [])]
+            [person.research_interests, *(text for text, _authors in own), *library.get(person.pk, [])]
         )
-        mine = _keys(person)
-        coauthors[person.pk] = {key for _text, keys in own for key in keys} - mine
+        mine = Names(_names(person))
+        coauthors[person.pk] = Names(
+            name for _text, authors in own for name in authors if not mine.agrees_with(str(name))
+        )
     return texts, coauthors
 
 
-def _author_keys(drafts) -> dict[int, set[str]]:
-    keys: dict[int, set[str]] = {draft.pk: set() for draft in drafts}
+def _author_names(drafts) -> dict[int, set[str]]:
+    names: dict[int, set[str]] = {draft.pk: set() for draft in drafts}
     for author in DraftAuthor.objects.filter(draft__in=drafts).select_related("person"):
-        names = _keys(author.person) | {name_key(author.person.name)} if author.person_id else set()
+        if author.person_id:
+            names[author.draft_id].update([*_names(author.person), author.person.name])
         if author.name:
-            names.add(name_key(author.name))
-        keys[author.draft_id] |= {key for key in names if key}
-    return keys
+            names[author.draft_id].add(author.name)
+    return {pk: {name for name in found if name.strip()} for pk, found in names.items()}
 
 
 def affinity(drafts: Sequence[Draft], reviewers: Sequence, *, now=None) -> Affinity:
@@ -113,11 +131,13 @@ def affinity(drafts: Sequence[Draft], reviewers: Sequence, *, now=None) -> Affin
     draft_row = {d.pk: i for i, d in enumerate(drafts)}
     column = {r.pk: j for j, r in enumerate(reviewers)}
 
-    author_keys = _author_keys(drafts)
+    author_names = _author_names(drafts)
     coauthored = np.zeros((m, n), dtype=bool)
     for i, draft in enumerate(drafts):
         for j, reviewer in enumerate(reviewers):
-            coauthored[i, j] = bool(author_keys[draft.pk] & coauthors[reviewer.pk])
+            coauthored[i, j] = any(
+                coauthors[reviewer.pk].agrees_with(name) for name in author_names[draft.pk]
+            )
     matrix = np.where(coauthored, matrix * COAUTHOR_FACTOR, matrix)
 
     for draft_id, person_id, level in Bid.objects.filter(draft__in=drafts, person__in=reviewers).values_list(

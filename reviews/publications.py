@@ -2,24 +2,22 @@
 
 A paper is a draft's when its title is the draft's title (folded, lower case, punctuation and
 spacing ignored) and one of its authors is one of the draft's lab authors, by any of the names
-they gave (User.arxiv_names) or their display name. Candidates come from the full-text index on
-PostgreSQL, restricted to papers announced since shortly before the draft was written, so a
-lookup reads a handful of rows among a million.
+they gave (User.arxiv_names) or their display name, read as watch rules read names. Candidates
+are the lab authors' papers announced since shortly before the draft was written, found through
+the author index, so a lookup reads a handful of rows among a million.
 """
 
 import logging
 import re
 from datetime import timedelta
 
-from django.db import connection, transaction
-from django.db.models import BooleanField, Prefetch
-from django.db.models.expressions import RawSQL
+from django.db import transaction
+from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
 from lab_portal.notify import Message, notify
-from papers.models import Paper
-from papers.recommend import name_key
-from papers.watch import fold
+from papers.models import Paper, authored
+from papers.names import fold
 
 from .models import Draft, DraftAuthor
 
@@ -27,53 +25,34 @@ logger = logging.getLogger(__name__)
 
 # People put a paper on arXiv before (or without) opening its draft in the portal, too.
 SLACK = timedelta(days=120)
-# A title matches few papers; more candidates than this means the words are too common to tell.
-CANDIDATES = 50
 _NOT_ALNUM = re.compile(r"[\W_]+")
-_WORDS = re.compile(r"[^\W_]+")
 
 
 def normalise_title(title: str) -> str:
     return _NOT_ALNUM.sub(" ", fold(title).lower()).strip()
 
 
-def author_keys(draft: Draft) -> set[str]:
-    """The name keys of the draft's lab authors (reads `draft.authors` with their people)."""
-    keys = set()
+def author_names(draft: Draft) -> set[str]:
+    """The names the draft's lab authors publish under (reads `draft.authors` with their people)."""
+    names = set()
     for author in draft.authors.all():
         if author.person_id:
             person = author.person
-            keys.update(name_key(name) for name in [*person.arxiv_names, person.name] if name)
-    keys.discard("")
-    return keys
-
-
-def _candidates(draft: Draft):
-    since = (draft.created_at - SLACK).date()
-    # Only words an accent or a hyphen cannot spell another way: the paper may write "Muller" for
-    # "Müller" or "self supervised" for "self-supervised". The titles are compared exactly after.
-    words = [word for word in _WORDS.findall(draft.title.lower()) if word.isascii() and len(word) > 2]
-    # first_announced, not published: it is in the full-text index (papers migration 0004).
-    papers = Paper.objects.filter(first_announced__gte=since, withdrawn=False)
-    if connection.vendor == "postgresql":
-        # The words travel as a parameter; a title's words are all in its paper's vector.
-        query = " ".join(words) or draft.title
-        hit = RawSQL("search @@ plainto_tsquery('english', %s)", [query], output_field=BooleanField())
-        papers = papers.alias(hit=hit).filter(hit=True)
-    else:
-        for word in words[:3]:
-            papers = papers.filter(title__icontains=word)
-    return papers.order_by("first_announced", "arxiv_id")[:CANDIDATES]
+            names.update(str(name) for name in [*person.arxiv_names, person.name] if str(name).strip())
+    return names
 
 
 def find_paper(draft: Draft) -> Paper | None:
     """The earliest paper in the store that is this draft's, if any."""
-    keys = author_keys(draft)
+    names = author_names(draft)
     title = normalise_title(draft.title)
-    if not keys or not title:
+    if not names or not title:
         return None
-    for paper in _candidates(draft):
-        if normalise_title(paper.title) == title and keys & {name_key(name) for name in paper.authors}:
+    since = (draft.created_at - SLACK).date()
+    recent = Paper.objects.filter(first_announced__gte=since, withdrawn=False)
+    theirs = authored({draft.pk: names}, recent).get(draft.pk, set())
+    for paper in Paper.objects.filter(pk__in=theirs).order_by("first_announced", "arxiv_id"):
+        if normalise_title(paper.title) == title:
             return paper
     return None
 

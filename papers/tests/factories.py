@@ -31,7 +31,7 @@ def record(**fields) -> PaperRecord:
     return PaperRecord(**{**defaults, **fields})
 
 
-def make_paper(**fields) -> Paper:
+def make_paper(*, run=None, **fields) -> Paper:
     rec = record(**fields)
-    upsert_papers([rec])
+    upsert_papers([rec], run=run)
     return Paper.objects.get(arxiv_id=rec.arxiv_id)

@@ -57,7 +57,7 @@ def daily(django_capture_on_commit_callbacks):
     def run(*papers: dict, kind: str = FetchRun.Kind.DAILY) -> FetchRun:
         fetch = FetchRun.objects.create(kind=kind, started_at=timezone.now() - timedelta(seconds=1))
         for fields in papers:
-            make_paper(day=DAY, **fields)
+            make_paper(day=DAY, run=fetch, **fields)
         FetchRun.objects.filter(pk=fetch.pk).update(
             status=FetchRun.Status.SUCCEEDED, finished_at=timezone.now()
         )
@@ -109,10 +109,7 @@ def test_a_later_matching_of_the_run_posts_only_what_it_added(
     linked(researcher, MINJI)
     WatchRule.objects.create(person=researcher, name="Video", query="video OR diffusion")
     run = daily(DIFFUSION_AUDIO, DIFFUSION_VIDEO, VIDEO_CODECS)
-    make_paper(day=DAY, **GRAPHS)  # stored by the same run, matched only by a rule added later
-    Paper.objects.filter(arxiv_id=GRAPHS["arxiv_id"]).update(
-        fetched_at=timezone.now() - timedelta(seconds=0.5)
-    )
+    make_paper(day=DAY, run=run, **GRAPHS)  # stored by the same run, matched only by a rule added later
     WatchRule.objects.create(person=researcher, name="Graphs", query="graph")
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -84,7 +84,7 @@ def test_link_by_start_get_the_morning_post_and_save_a_paper_to_the_library(
 
     WatchRule.objects.create(person=researcher, name="Video", query="video")
     run = FetchRun.objects.create(kind=FetchRun.Kind.DAILY, started_at=timezone.now() - timedelta(seconds=1))
-    make_paper(**PAPER)
+    make_paper(run=run, **PAPER)
     FetchRun.objects.filter(pk=run.pk).update(status=FetchRun.Status.SUCCEEDED, finished_at=timezone.now())
     match_watch_rules.apply_async(kwargs={"run_id": run.pk}).get(timeout=60)
     post = eventually(lambda: tg.bot_messages(MINJI["id"])[1:], "the morning post")[0]
