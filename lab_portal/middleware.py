@@ -1,6 +1,8 @@
 import zoneinfo
 
+from django.http import HttpResponseBadRequest
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 
 class PersonPreferencesMiddleware:
@@ -23,3 +25,35 @@ class PersonPreferencesMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", translation.get_language())
         return response
+
+
+def _holds_nul(values) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in items) for key, items in values.lists())
+
+
+def refuse_nul_bytes(get_response):
+    """Answer 400 to a NUL character anywhere in the path, the query, a posted field or a cookie.
+
+    No text the portal keeps or looks up may hold one (PostgreSQL refuses it in every text
+    column), and no browser sends one: refusing it here, before any view, answers every URL the
+    same way instead of each lookup failing with a server error.
+    """
+
+    def middleware(request):
+        posted = request.method == "POST" and request.content_type in FORM_TYPES
+        if (
+            "\x00" in request.path_info
+            or _holds_nul(request.GET)
+            or (posted and _holds_nul(request.POST))
+            or any("\x00" in key + value for key, value in request.COOKIES.items())
+        ):
+            return HttpResponseBadRequest(
+                gettext("The request holds a NUL character, which no address or form field may contain."),
+                content_type="text/plain; charset=utf-8",
+            )
+        return get_response(request)
+
+    return middleware
+
+
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
