@@ -32,8 +32,8 @@ def _isolated(settings, tmp_path):
     # Sessions in the database whatever REDIS_URL says (with Redis the portal reads them from the
     # cache), so the query-count tests count the same on every setup.
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
-    # Draft PDFs (the demo's too) go to a fresh directory per test, never the project's.
-    settings.REVIEW_FILES_ROOT = tmp_path / "private"
+    # Uploads (the demo's drafts too) go to a fresh directory per test, never the project's.
+    use_local_files(settings, tmp_path / "files")
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     yield
@@ -42,6 +42,20 @@ def _isolated(settings, tmp_path):
     # running eager tasks at once (the concurrency tests) can leave it set, and every later
     # `.get()` in this process would then refuse. Real workers never run eager tasks in threads.
     _set_task_join_will_block(False)
+
+
+def use_local_files(settings, root: Path) -> Path:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "lab_portal.files.PrivateFileSystemStorage", "OPTIONS": {"location": root}},
+    }
+    return root
+
+
+@pytest.fixture
+def files_root(settings) -> Path:
+    """The directory this test's uploads go to."""
+    return Path(settings.STORAGES["default"]["OPTIONS"]["location"])
 
 
 @pytest.fixture
