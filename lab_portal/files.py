@@ -24,12 +24,27 @@ from django.core.files.storage import FileSystemStorage, Storage, default_storag
 from django.db import models
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger(__name__)
 
 # The folders the portal's uploads are named under (see each FileField's upload_to). Only these
 # are swept, so a bucket prefix or directory shared by mistake loses nothing else.
 UPLOAD_FOLDERS = ("drafts/", "seminars/")
+
+
+# Shown when the storage refused a write (a full disk, a bucket that is down or denies us): the
+# upload's row rolled back with it, so the person only has to try again.
+NOT_STORED = _("The file could not be stored just now, so nothing was saved. Please try again shortly.")
+
+
+def store_errors() -> tuple[type[BaseException], ...]:
+    """What a storage raises when it cannot write: OSError on a disk, botocore's errors on S3."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        return (OSError,)
+    return (OSError, BotoCoreError, ClientError)
 
 
 class NoPublicUrl(ValueError):
@@ -123,12 +138,15 @@ def import_legacy_files(model: type[models.Model], fields: list[str], storage: S
 
 
 def copy_storage(source: Storage, target: Storage) -> int:
-    """Copy every uploaded file from one storage to another (a backup, or a restore); return how many."""
+    """Copy every uploaded file from one storage to another (a backup, or a restore), replacing a
+    file of the same name; return how many."""
     copied = 0
     for name, _modified in walk(source):
         if target.exists(name):
             target.delete(name)
         with source.open(name, "rb") as handle:
-            target.save(name, handle)
+            stored = target.save(name, handle)
+        if stored != name:
+            raise RuntimeError(f"{name} was stored as {stored}; its row would lose it.")
         copied += 1
     return copied

@@ -103,9 +103,11 @@ def test_upload_that_fails_in_storage_notifies_nobody(
     blocked.write_text("a file where the draft directory should be")
     use_local_files(settings, blocked)
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(OSError):
-        upload(login(researcher), draft)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = upload(login(researcher), draft)
 
+    assert response.status_code == 503
+    assert "could not be stored just now, so nothing was saved" in response.text
     assert draft.versions.count() == 1
     assert callbacks == []
     assert mail.outbox == []
