@@ -190,6 +190,17 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600)
 CELERY_RESULT_EXPIRES = 86400
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Heartbeats for /healthz (lab_portal/heartbeats.py): each worker records one this often, and
+# /healthz fails when no worker's is younger than WORKER_HEARTBEAT_MAX_AGE or beat's (recorded
+# whenever it sends a task, at least every 30 seconds) is older than BEAT_HEARTBEAT_MAX_AGE.
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 30)
+WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 180)
+BEAT_HEARTBEAT_MAX_AGE = env_int("BEAT_HEARTBEAT_MAX_AGE", 180)
+if WORKER_HEARTBEAT_SECONDS < 1 or WORKER_HEARTBEAT_MAX_AGE <= WORKER_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "WORKER_HEARTBEAT_MAX_AGE must be longer than WORKER_HEARTBEAT_SECONDS (at least 1), or a "
+        "running worker would look stopped."
+    )
 CELERY_BEAT_SCHEDULE = {
     # arXiv announces at 20:00 US Eastern, Sunday to Thursday: the watcher starts the daily fetch
     # as soon as the new papers are visible, and retries a failed one (papers/announcement.py).
