@@ -7,6 +7,7 @@ import time
 import uuid
 from io import StringIO
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from celery.result import _set_task_join_will_block
@@ -32,8 +33,8 @@ def _isolated(settings, tmp_path):
     # Sessions in the database whatever REDIS_URL says (with Redis the portal reads them from the
     # cache), so the query-count tests count the same on every setup.
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
-    # Draft PDFs (the demo's too) go to a fresh directory per test, never the project's.
-    settings.REVIEW_FILES_ROOT = tmp_path / "private"
+    # Uploads (the demo's drafts too) go to a fresh directory per test, never the project's.
+    use_local_files(settings, tmp_path / "files")
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     yield
@@ -42,6 +43,83 @@ def _isolated(settings, tmp_path):
     # running eager tasks at once (the concurrency tests) can leave it set, and every later
     # `.get()` in this process would then refuse. Real workers never run eager tasks in threads.
     _set_task_join_will_block(False)
+
+
+def use_local_files(settings, root: Path) -> Path:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "lab_portal.files.PrivateFileSystemStorage", "OPTIONS": {"location": root}},
+    }
+    return root
+
+
+@pytest.fixture
+def files_root(settings) -> Path:
+    """The directory this test's uploads go to."""
+    return Path(settings.STORAGES["default"]["OPTIONS"]["location"])
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> str:
+    """A real S3-compatible server (moto's) on 127.0.0.1, for the whole run; its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_files(settings, s3_server):
+    """This test's uploads go to a fresh bucket on the S3 server, as FILE_STORAGE=s3 would send
+    them; `s3_files.env` configures another process the same way, `s3_files.client` reads it."""
+    import boto3
+
+    bucket = f"lab-{uuid.uuid4().hex[:12]}"
+    env = {
+        "FILE_STORAGE": "s3",
+        "S3_BUCKET": bucket,
+        "S3_ENDPOINT_URL": s3_server,
+        "S3_REGION": "us-east-1",
+        "S3_ACCESS_KEY_ID": "lab-portal-test",
+        "S3_SECRET_ACCESS_KEY": "lab-portal-test-secret",
+        "S3_PREFIX": "portal",
+        "S3_ADDRESSING_STYLE": "path",
+    }
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        region_name=env["S3_REGION"],
+        aws_access_key_id=env["S3_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["S3_SECRET_ACCESS_KEY"],
+    )
+    client.create_bucket(Bucket=bucket)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "lab_portal.s3.PrivateS3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "endpoint_url": s3_server,
+                "region_name": env["S3_REGION"],
+                "access_key": env["S3_ACCESS_KEY_ID"],
+                "secret_key": env["S3_SECRET_ACCESS_KEY"],
+                "location": env["S3_PREFIX"],
+                "default_acl": None,
+                "querystring_auth": True,
+                "file_overwrite": False,
+                "addressing_style": "path",
+            },
+        },
+    }
+
+    def keys() -> list[str]:
+        listing = client.list_objects_v2(Bucket=bucket)
+        return sorted(item["Key"] for item in listing.get("Contents", []))
+
+    return SimpleNamespace(bucket=bucket, env=env, client=client, keys=keys)
 
 
 @pytest.fixture

@@ -4,11 +4,15 @@ import os
 from celery import Celery
 from celery.signals import task_failure
 
+from .heartbeats import WorkerHeartbeat
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lab_portal.settings")
 
 app = Celery("lab_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Every worker records that it is alive, and beat that it is scheduling, for /healthz.
+app.steps["worker"].add(WorkerHeartbeat)
 
 logger = logging.getLogger("lab_portal.tasks")
 

@@ -696,3 +696,21 @@ class Project(models.Model):
 
         action_item = apps.get_model("seminars", "ActionItem")
         return action_item.objects.filter(talk__project=self).select_related("owner", "talk")
+class Heartbeat(models.Model):
+    """When a background process last showed it was alive: one row per Celery worker (`worker:`
+    and its name) and one for beat, read by /healthz. In the database, not Redis: a flushed Redis
+    must not make a running worker look dead."""
+
+    name = models.CharField(max_length=255, unique=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def record(cls, name: str) -> None:
+        cls.objects.update_or_create(name=name, defaults={"seen_at": timezone.now()})
+
+    @classmethod
+    def latest(cls, *, prefix: str) -> "Heartbeat | None":
+        return cls.objects.filter(name__startswith=prefix).order_by("-seen_at").first()

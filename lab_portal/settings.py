@@ -199,6 +199,17 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600)
 CELERY_RESULT_EXPIRES = 86400
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Heartbeats for /healthz (lab_portal/heartbeats.py): each worker records one this often, and
+# /healthz fails when no worker's is younger than WORKER_HEARTBEAT_MAX_AGE or beat's (recorded
+# whenever it sends a task, at least every 30 seconds) is older than BEAT_HEARTBEAT_MAX_AGE.
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 30)
+WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 180)
+BEAT_HEARTBEAT_MAX_AGE = env_int("BEAT_HEARTBEAT_MAX_AGE", 180)
+if WORKER_HEARTBEAT_SECONDS < 1 or WORKER_HEARTBEAT_MAX_AGE <= WORKER_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "WORKER_HEARTBEAT_MAX_AGE must be longer than WORKER_HEARTBEAT_SECONDS (at least 1), or a "
+        "running worker would look stopped."
+    )
 CELERY_BEAT_SCHEDULE = {
     # arXiv announces at 20:00 US Eastern, Sunday to Thursday: the watcher starts the daily fetch
     # as soon as the new papers are visible, and retries a failed one (papers/announcement.py).
@@ -206,6 +217,11 @@ CELERY_BEAT_SCHEDULE = {
     "watch-arxiv-announcement": {
         "task": "papers.watch_announcement",
         "schedule": 30,
+    },
+    # Uploaded files whose row never committed or was deleted (lab_portal/files.py).
+    "sweep-orphan-files": {
+        "task": "lab_portal.sweep_orphan_files",
+        "schedule": 60 * 60,
     },
     "clear-expired-sessions": {
         "task": "lab_portal.clear_expired_sessions",
@@ -355,12 +371,47 @@ except (zoneinfo.ZoneInfoNotFoundError, ValueError):
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
-MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
-# Draft PDFs: never under MEDIA_ROOT, served only through reviews.views.download.
-REVIEW_FILES_ROOT = Path(env("REVIEW_FILES_ROOT", str(BASE_DIR / "private" / "reviews")))
-MEDIA_URL = "media/"
+# Uploaded files (draft PDFs, speakers' photos, slides) go through Django's storage API to a
+# local directory (one machine) or an S3-compatible bucket every host shares. Either way they are
+# private: only views that check who is asking stream them (lab_portal/files.py).
+FILE_STORAGE = env("FILE_STORAGE", "local").lower()
+FILES_ROOT = Path(env("FILES_ROOT", str(BASE_DIR / "files")))
+if FILE_STORAGE == "local":
+    _files = {"BACKEND": "lab_portal.files.PrivateFileSystemStorage", "OPTIONS": {"location": FILES_ROOT}}
+elif FILE_STORAGE == "s3":
+    _s3 = "FILE_STORAGE=s3 needs it"
+    _files = {
+        "BACKEND": "lab_portal.s3.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": env_required("S3_BUCKET", _s3),
+            # Unset: AWS itself; set for MinIO, Ceph, R2 and other S3-compatible servers.
+            "endpoint_url": env("S3_ENDPOINT_URL") or None,
+            "region_name": env("S3_REGION") or None,
+            # Unset: boto3's own chain (AWS_ACCESS_KEY_ID, an instance role, ~/.aws).
+            "access_key": env("S3_ACCESS_KEY_ID") or None,
+            "secret_key": env("S3_SECRET_ACCESS_KEY") or None,
+            "location": env("S3_PREFIX").strip("/"),
+            # No ACL on the objects: the bucket's own policy (private) decides, never public-read.
+            "default_acl": None,
+            "querystring_auth": True,
+            # Two uploads never overwrite each other (a draft's version names are its own anyway).
+            "file_overwrite": False,
+            "addressing_style": env("S3_ADDRESSING_STYLE") or None,
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"FILE_STORAGE={FILE_STORAGE!r}: use local (the default) or s3.")
+# A file no row names (an upload whose row failed, a row deleted) is removed by the hourly sweep
+# once it is this old, so an upload still being committed is never taken.
+FILE_ORPHAN_GRACE_MINUTES = env_int("FILE_ORPHAN_GRACE_MINUTES", 60)
+# Where uploads were kept before FILE_STORAGE: the migration that moved them copies files from
+# here, and README's upgrade note tells when the directories may go.
+LEGACY_FILE_ROOTS = [
+    Path(env("REVIEW_FILES_ROOT", str(BASE_DIR / "private" / "reviews"))),
+    Path(env("MEDIA_ROOT", str(BASE_DIR / "media"))),
+]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _files,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

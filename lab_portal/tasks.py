@@ -4,7 +4,7 @@ from celery import shared_task
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from . import chat, notify
+from . import chat, files, notify
 from .models import Delivery
 
 logger = logging.getLogger(__name__)
@@ -45,3 +45,10 @@ def handle_telegram_update(*, update_id: int) -> bool:
 @shared_task(name="lab_portal.handle_waiting_updates")
 def handle_waiting_updates() -> dict[str, int]:
     return chat.handle_waiting()
+
+
+@shared_task(name="lab_portal.sweep_orphan_files")
+def sweep_orphan_files() -> int:
+    removed = files.sweep_orphans()
+    logger.info("Removed %d uploaded files no row names", removed)
+    return removed

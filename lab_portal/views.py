@@ -21,10 +21,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from . import addresses, chat, telegram
+from . import addresses, chat, heartbeats, telegram
 from .channels import DeliveryError
 from .forms import ChannelForm, ConnectTelegramForm, DigestForm, ProfileForm
-from .models import Channel, ChatLinkCode, Delivery, Team, User
+from .models import Channel, ChatLinkCode, Delivery, Heartbeat, Team, User
 from .notify import send_test_message
 from .tasks import handle_telegram_update
 
@@ -159,10 +159,15 @@ def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """For the lab's monitoring: can the portal reach its database and its Redis?"""
+    """For the lab's monitoring: can the portal reach its database and its Redis, is a Celery
+    worker running and is beat scheduling? A JSON field per part; 503 when one is down."""
     checks = {"database": _check_database()}
     if settings.REDIS_URL:
+        # With a broker the work runs in workers on beat's schedule (without one, in-process).
         checks["redis"] = _check_redis()
+        if checks["database"]["ok"]:
+            checks["worker"] = _check_heartbeat(heartbeats.WORKER_PREFIX, settings.WORKER_HEARTBEAT_MAX_AGE)
+            checks["beat"] = _check_heartbeat(heartbeats.BEAT, settings.BEAT_HEARTBEAT_MAX_AGE)
     healthy = all(check["ok"] for check in checks.values())
     body = {"status": "ok" if healthy else "failing", **checks}
     if checks["database"]["ok"]:
@@ -188,6 +193,17 @@ def _check_database() -> dict:
         return {"ok": True}
     except Exception as exc:  # any failure is a finding to report, not a crash
         return {"ok": False, "error": exc.__class__.__name__}
+
+
+def _check_heartbeat(prefix: str, max_age: int) -> dict:
+    last = Heartbeat.latest(prefix=prefix)
+    if last is None:
+        return {"ok": False, "last_seen": None, "error": "never seen"}
+    age = round((timezone.now() - last.seen_at).total_seconds())
+    check = {"ok": age <= max_age, "last_seen": last.seen_at.isoformat(), "age_seconds": age}
+    if not check["ok"]:
+        check["error"] = f"silent for more than {max_age} seconds"
+    return check
 
 
 def _check_redis() -> dict:

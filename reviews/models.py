@@ -18,8 +18,6 @@ from django.utils.translation import pgettext_lazy
 
 from lab_portal.models import validate_timezone
 
-from .uploads import private_storage
-
 # Anywhere on Earth is UTC-12. The POSIX-style Etc/ names invert the sign: "Etc/GMT+12" is
 # twelve hours *behind* UTC, i.e. UTC-12, the zone in which a deadline passes last on Earth.
 # ("Etc/GMT-12" would be UTC+12, a day early.)
@@ -292,7 +290,7 @@ class DraftVersion(models.Model):
         Draft, verbose_name=_("draft"), on_delete=models.CASCADE, related_name="versions"
     )
     number = models.PositiveIntegerField(_("version"))
-    file = models.FileField(_("PDF"), upload_to=version_path, storage=private_storage, max_length=300)
+    file = models.FileField(_("PDF"), upload_to=version_path, max_length=300)
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     size = models.PositiveBigIntegerField(_("size in bytes"))
     note = models.TextField(_("what changed"), blank=True)

@@ -5,6 +5,7 @@ file is removed again, so a failed upload leaves nothing behind."""
 from collections.abc import Callable
 from functools import partial
 
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from .discussion import notify_new_version
 from .models import Draft, DraftAuthor, DraftVersion
-from .uploads import CheckedPdf, private_storage
+from .uploads import CheckedPdf
 
 
 def _with_cleanup(write: Callable[[list[str]], object]):
@@ -23,7 +24,7 @@ def _with_cleanup(write: Callable[[list[str]], object]):
             return write(stored)
     except BaseException:
         for name in stored:
-            private_storage.delete(name)
+            default_storage.delete(name)
         raise
 
 

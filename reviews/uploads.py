@@ -1,25 +1,21 @@
 """Draft PDFs: where they are kept and what an upload must be before anything is stored.
 
-The files live outside MEDIA_ROOT, in a storage that has no URL at all: the only way to read a
-draft is `reviews.views.download`, which checks who is asking. An upload is judged by its bytes,
-never its name: a PDF header in the first kilobyte (as readers accept), an end-of-file marker
-near the end (a cut-off upload has none), no /Encrypt entry (reviewers cannot open a
-password-protected file, and the portal could not index it later), and at most
+The files live in the portal's private storage (lab_portal/files.py), which has no URL at all:
+the only way to read a draft is `reviews.views.download`, which checks who is asking. An upload
+is judged by its bytes, never its name: a PDF header in the first kilobyte (as readers accept),
+an end-of-file marker near the end (a cut-off upload has none), no /Encrypt entry (reviewers
+cannot open a password-protected file, and the portal could not index it later), and at most
 REVIEW_PDF_MAX_BYTES. The SHA-256 is computed in the same pass over the chunks.
 """
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
-from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
 HEADER = b"%PDF-"
@@ -34,30 +30,6 @@ TRAILER_WINDOW = 1024
 ENCRYPT_ENTRY = re.compile(rb"/Encrypt\s*(?:\d+\s+\d+\s+R|<<)")
 # Long enough to hold an entry split across two chunks.
 OVERLAP = 64
-
-
-def files_root() -> Path:
-    # Not under MEDIA_ROOT: whatever serves MEDIA_URL in production can never reach a draft.
-    return Path(settings.REVIEW_FILES_ROOT)
-
-
-@deconstructible
-class PrivateStorage(FileSystemStorage):
-    """File storage for drafts, read from settings on each use so tests can point it elsewhere."""
-
-    @property
-    def base_location(self) -> str:
-        return str(files_root())
-
-    @property
-    def location(self) -> str:
-        return os.path.abspath(self.base_location)
-
-    def url(self, name):
-        raise ValueError("Draft files have no public URL; serve them through reviews.views.download.")
-
-
-private_storage = PrivateStorage()
 
 
 def max_bytes() -> int:

@@ -7,6 +7,7 @@ the draft's authors (403 for its reviewers; leads may change the status). Venues
 listed to everyone and added by leads (403 for others). Every change is a POST.
 """
 
+import logging
 from datetime import timedelta
 
 from django.contrib import messages
@@ -19,6 +20,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from lab_portal import files
+
 from . import services
 from .calendars import deadlines_calendar
 from .discussion import load_thread
@@ -28,6 +31,8 @@ from .queues import owed_reviews, with_review_counts
 from .reviewing import review_panel
 
 LIST_RELATED = ("deadline__venue",)
+
+logger = logging.getLogger(__name__)
 
 
 def _require_lead(request: HttpRequest) -> None:
@@ -78,21 +83,34 @@ def new_draft(request: HttpRequest) -> HttpResponse:
     project = request.GET.get("project", "")
     initial = {"project": int(project)} if project.isdigit() and len(project) < 10 else {}
     form = DraftForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        draft = services.create_draft(
-            form.instance,
-            by=request.user,
-            coauthors=data["coauthors"],
-            outside_authors=data["outside_authors"],
-            upload=data["pdf"],
-            checked=data["pdf"].checked,
-            note=data["note"],
-        )
-        messages.success(request, _("Your draft is saved with its first version."))
-        return redirect(draft)
+        try:
+            draft = services.create_draft(
+                form.instance,
+                by=request.user,
+                coauthors=data["coauthors"],
+                outside_authors=data["outside_authors"],
+                upload=data["pdf"],
+                checked=data["pdf"].checked,
+                note=data["note"],
+            )
+        except files.store_errors():
+            status = _not_stored(form)
+        else:
+            messages.success(request, _("Your draft is saved with its first version."))
+            return redirect(draft)
     no_deadlines = not Deadline.objects.upcoming().exists()
-    return render(request, "reviews/draft_form.html", {"form": form, "no_deadlines": no_deadlines})
+    context = {"form": form, "no_deadlines": no_deadlines}
+    return render(request, "reviews/draft_form.html", context, status=status)
+
+
+def _not_stored(form) -> int:
+    # The storage failed, not the person: their upload rolled back whole, so they may try again.
+    logger.exception("A draft PDF could not be stored")
+    form.add_error("pdf", files.NOT_STORED)
+    return 503
 
 
 @require_safe
@@ -152,14 +170,19 @@ def open_to_lab(request: HttpRequest, pk: int) -> HttpResponse:
 def upload_version(request: HttpRequest, pk: int) -> HttpResponse:
     draft = _get_draft_for_author(request, pk)
     form = VersionForm(request.POST or None, request.FILES or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["pdf"]
-        version = services.add_version(
-            draft, upload=upload, checked=upload.checked, note=form.cleaned_data["note"], by=request.user
-        )
-        messages.success(request, _("Version %(number)d is uploaded.") % {"number": version.number})
-        return redirect(draft)
-    return render(request, "reviews/version_form.html", {"draft": draft, "form": form})
+        try:
+            version = services.add_version(
+                draft, upload=upload, checked=upload.checked, note=form.cleaned_data["note"], by=request.user
+            )
+        except files.store_errors():
+            status = _not_stored(form)
+        else:
+            messages.success(request, _("Version %(number)d is uploaded.") % {"number": version.number})
+            return redirect(draft)
+    return render(request, "reviews/version_form.html", {"draft": draft, "form": form}, status=status)
 
 
 @require_POST

@@ -1,4 +1,20 @@
-def test_healthz_answers_json_to_anonymous_monitors(client, db):
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from lab_portal.models import Heartbeat
+
+
+@pytest.fixture
+def background_alive(db):
+    """A worker and beat that have just shown they are alive, as they do on a healthy portal."""
+    Heartbeat.record("worker:celery@web-1")
+    Heartbeat.record("beat")
+
+
+def test_healthz_answers_json_to_anonymous_monitors(client, background_alive):
     response = client.get("/healthz")
 
     assert response.status_code == 200
@@ -7,7 +23,7 @@ def test_healthz_answers_json_to_anonymous_monitors(client, db):
     assert response.json()["database"] == {"ok": True}
 
 
-def test_healthz_reports_a_reachable_redis(client, db, redis_url):
+def test_healthz_reports_a_reachable_redis(client, background_alive, redis_url):
     response = client.get("/healthz")
 
     assert response.status_code == 200
@@ -53,3 +69,49 @@ def test_healthz_reports_the_age_of_the_last_successful_fetch(client, db):
 
     assert last["new"] == 42
     assert 5 * 3600 - 5 <= last["age_seconds"] <= 5 * 3600 + 60
+
+
+def test_healthz_reports_when_a_worker_and_beat_were_last_seen(client, background_alive, redis_url):
+    body = client.get("/healthz").json()
+
+    assert body["worker"]["ok"] is True and body["beat"]["ok"] is True
+    assert body["worker"]["age_seconds"] <= 5
+
+
+def test_healthz_turns_red_when_the_scheduler_stops(client, background_alive, redis_url, settings):
+    settings.BEAT_HEARTBEAT_MAX_AGE = 180
+    # The worker keeps beating; beat has stopped since the fixture's heartbeat.
+    with time_machine.travel(timezone.now() + timedelta(seconds=181), tick=False):
+        Heartbeat.record("worker:celery@web-1")
+        response = client.get("/healthz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "failing"
+    assert body["worker"]["ok"] is True
+    assert body["beat"] == {
+        "ok": False,
+        "last_seen": Heartbeat.objects.get(name="beat").seen_at.isoformat(),
+        "age_seconds": 181,
+        "error": "silent for more than 180 seconds",
+    }
+
+
+def test_healthz_turns_red_when_no_worker_runs(client, background_alive, redis_url, settings):
+    Heartbeat.objects.filter(name__startswith="worker:").delete()
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["worker"] == {"ok": False, "last_seen": None, "error": "never seen"}
+    assert response.json()["beat"]["ok"] is True
+
+
+def test_one_live_worker_of_two_is_enough(client, background_alive, redis_url):
+    with time_machine.travel(timezone.now() - timedelta(hours=1), tick=False):
+        Heartbeat.record("worker:celery@web-2")  # stopped an hour ago
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json()["worker"]["ok"] is True

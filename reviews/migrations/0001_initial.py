@@ -4,7 +4,6 @@ import django.db.models.deletion
 import django.utils.timezone
 import lab_portal.models
 import reviews.models
-import reviews.uploads
 from django.conf import settings
 from django.db import migrations, models
 
@@ -92,7 +91,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('number', models.PositiveIntegerField(verbose_name='version')),
-                ('file', models.FileField(max_length=300, storage=reviews.uploads.PrivateStorage(), upload_to=reviews.models.version_path, verbose_name='PDF')),
+                ('file', models.FileField(max_length=300, upload_to=reviews.models.version_path, verbose_name='PDF')),
                 ('sha256', models.CharField(max_length=64, verbose_name='SHA-256')),
                 ('size', models.PositiveBigIntegerField(verbose_name='size in bytes')),
                 ('note', models.TextField(blank=True, verbose_name='what changed')),

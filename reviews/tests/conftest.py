@@ -1,11 +1,10 @@
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def review_files(settings, tmp_path):
-    """Draft PDFs go to a fresh directory per test, never the project's."""
-    settings.REVIEW_FILES_ROOT = tmp_path / "private"
-    return settings.REVIEW_FILES_ROOT
+@pytest.fixture
+def review_files(files_root):
+    """Where this test's draft PDFs are stored (a fresh directory, never the project's)."""
+    return files_root
 
 
 @pytest.fixture

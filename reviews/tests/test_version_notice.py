@@ -5,6 +5,7 @@ from django.core import mail
 from django.db import transaction
 from django.urls import reverse
 
+from conftest import use_local_files
 from lab_portal.models import Channel, Delivery
 from reviews import services
 from reviews.models import DraftVersion, ReviewAssignment
@@ -100,11 +101,13 @@ def test_upload_that_fails_in_storage_notifies_nobody(
 ):
     blocked = tmp_path / "not-a-directory"
     blocked.write_text("a file where the draft directory should be")
-    settings.REVIEW_FILES_ROOT = blocked
+    use_local_files(settings, blocked)
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(OSError):
-        upload(login(researcher), draft)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = upload(login(researcher), draft)
 
+    assert response.status_code == 503
+    assert "could not be stored just now, so nothing was saved" in response.text
     assert draft.versions.count() == 1
     assert callbacks == []
     assert mail.outbox == []

@@ -24,11 +24,6 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 200
 LINK = re.compile(r"/seminars/talks/(\d+)/speaker/([A-Za-z0-9_-]+)/")
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def host(researcher):
     return researcher

@@ -8,6 +8,8 @@ item is ticked off by its owner, or by the host of a later talk of its project (
 others). Unknown talks and items are 404.
 """
 
+import logging
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -17,11 +19,14 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from lab_portal import files
 from lab_portal.forms import form_errors
 
 from .. import followup
 from ..followup import ActionItemForm, FeedbackForm, MaterialsForm
 from ..models import ActionItem, Talk
+
+logger = logging.getLogger(__name__)
 
 PANEL = "seminars/includes/followup_panel.html"
 
@@ -56,19 +61,28 @@ def _back(request: HttpRequest, fallback: str) -> HttpResponse:
 def edit_materials(request: HttpRequest, pk: int) -> HttpResponse:
     talk = _get_talk_for_manager(request, pk)
     form = MaterialsForm(request.POST or None, request.FILES or None, instance=talk)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        followup.save_materials(
-            talk,
-            slides=data["slides"],
-            remove_slides=data.get("remove_slides", False),
-            slides_url=data["slides_url"],
-            recording_url=data["recording_url"],
-            papers=data["papers"],
-        )
-        messages.success(request, _("The talk's materials are saved."))
-        return redirect(talk)
-    return render(request, "seminars/materials.html", {"talk": talk, "form": form})
+        try:
+            followup.save_materials(
+                talk,
+                slides=data["slides"],
+                remove_slides=data.get("remove_slides", False),
+                slides_url=data["slides_url"],
+                recording_url=data["recording_url"],
+                papers=data["papers"],
+            )
+        except files.store_errors():
+            # The storage failed, not the host: the talk rolled back whole, so they may try again.
+            logger.exception("Slides for talk %s could not be stored", talk.pk)
+            talk.refresh_from_db()
+            form.add_error("slides", files.NOT_STORED)
+            status = 503
+        else:
+            messages.success(request, _("The talk's materials are saved."))
+            return redirect(talk)
+    return render(request, "seminars/materials.html", {"talk": talk, "form": form}, status=status)
 
 
 def slides(request: HttpRequest, pk: int) -> FileResponse:
