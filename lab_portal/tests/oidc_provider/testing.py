@@ -30,7 +30,9 @@ class Provider:
 
     def add_person(self, username: str, *, email: str, name: str = "", **account) -> str:
         """Creates or updates a person at the provider; returns their subject."""
-        return self.control("user", username=username, email=email, name=name, password=PASSWORD, **account)["sub"]
+        return self.control("user", username=username, email=email, name=name, password=PASSWORD, **account)[
+            "sub"
+        ]
 
     def register_portal(self, *portal_urls: str, skip_authorization: bool = False) -> None:
         self.control(
@@ -61,7 +63,13 @@ def start_provider(directory: Path) -> Provider:
     port = free_port()
     log = (directory / "provider.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "lab_portal.tests.oidc_provider", str(port), str(directory / "provider.sqlite3")],
+        [
+            sys.executable,
+            "-m",
+            "lab_portal.tests.oidc_provider",
+            str(port),
+            str(directory / "provider.sqlite3"),
+        ],
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -103,7 +111,9 @@ class ProviderBrowser:
                 timeout=10,
             )
             assert response.status_code == 302, "the provider refused the person's password"
-            response = self.http.get(urljoin(url, response.headers["Location"]), allow_redirects=False, timeout=10)
+            response = self.http.get(
+                urljoin(url, response.headers["Location"]), allow_redirects=False, timeout=10
+            )
         if response.status_code == 200:  # the consent form
             fields = {name: html.unescape(value) for name, value in _HIDDEN.findall(response.text)}
             if allow:
