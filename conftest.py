@@ -295,3 +295,34 @@ def smtp(settings):
     with SmtpServer() as server:
         server.configure(settings)
         yield server
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory):
+    """A real OpenID Connect provider (django-oauth-toolkit) on 127.0.0.1, for the session."""
+    from lab_portal.tests.oidc_provider.testing import start_provider
+
+    provider = start_provider(tmp_path_factory.mktemp("provider"))
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def sso(settings, oidc_provider):
+    """Single sign-on turned on against the test provider, the way settings.py does it from the
+    environment; the provider behaves and knows the portal at http://testserver."""
+    from lab_portal.tests.oidc_provider.testing import CLIENT_ID, CLIENT_SECRET
+
+    settings.OIDC_ENABLED = True
+    settings.OIDC_RP_CLIENT_ID = CLIENT_ID
+    settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
+    settings.OIDC_DISCOVERY_URL = oidc_provider.discovery_url
+    settings.OIDC_RP_SIGN_ALGO = "RS256"
+    settings.OIDC_RP_SCOPES = "openid email profile"
+    settings.OIDC_PROVIDER_NAME = "Lab ID"
+    settings.OIDC_GROUPS_CLAIM = "groups"
+    settings.OIDC_TIMEOUT = 2
+    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "lab_portal.auth.LabOIDCBackend"]
+    oidc_provider.register_portal("http://testserver")
+    oidc_provider.hang()
+    return oidc_provider

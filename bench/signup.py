@@ -98,7 +98,7 @@ def make_people(count: int, prefix: str) -> list[tuple[str, str]]:
     for person in people:
         session = SessionStore()
         session[SESSION_KEY] = str(person.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = "lab_portal.auth.PasswordBackend"
         session[HASH_SESSION_KEY] = person.get_session_auth_hash()
         session.create()
         # An unmasked 32-character CSRF secret is a valid cookie and a valid header alike.

@@ -1,11 +1,13 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from . import accounts
 from .channels import slack_webhook_url
-from .models import Channel, ChatLinkCode, Delivery, SsoIdentity, Team, TelegramUpdate, User
+from .models import Channel, ChatLinkCode, Delivery, SignOnPolicy, SsoIdentity, Team, TelegramUpdate, User
 from .notify import requeue
 
 
@@ -34,10 +36,11 @@ class SsoIdentityInline(admin.TabularInline):
 
 @admin.register(User)
 class PersonAdmin(UserAdmin):
-    list_display = ["username", "display_name", "email", "team", "role", "is_active"]
+    list_display = ["username", "display_name", "email", "team", "requested_team", "role", "is_active"]
     inlines = [SsoIdentityInline]
     readonly_fields = ["pending_email"]
-    list_filter = ["role", "team", "is_active"]
+    list_filter = ["role", "team", "is_active", "awaiting_approval", "requested_team"]
+    actions = ["approve", "put_in_requested_team"]
     search_fields = ["username", "display_name", "email", "first_name", "last_name"]
     fieldsets = [
         *UserAdmin.fieldsets,
@@ -48,6 +51,8 @@ class PersonAdmin(UserAdmin):
                     "display_name",
                     "pending_email",
                     "team",
+                    "requested_team",
+                    "awaiting_approval",
                     "role",
                     "timezone",
                     "language",
@@ -57,6 +62,20 @@ class PersonAdmin(UserAdmin):
             },
         ),
     ]
+
+    @admin.action(description=_("Approve the selected accounts (they can log in)"))
+    def approve(self, request, queryset):
+        count = accounts.approve(queryset)
+        self.message_user(request, ngettext("%d account approved.", "%d accounts approved.", count) % count)
+
+    @admin.action(description=_("Put the selected people in the team they asked for"))
+    def put_in_requested_team(self, request, queryset):
+        count = 0
+        for person in queryset.filter(requested_team__isnull=False):
+            person.team, person.requested_team = person.requested_team, None
+            person.save(update_fields=["team", "requested_team"])
+            count += 1
+        self.message_user(request, ngettext("%d person moved.", "%d people moved.", count) % count)
 
     def save_model(self, request, obj, form, change):
         # The admin role is what opens this site: keep Django's flags in step with it.
@@ -139,3 +158,22 @@ class TelegramUpdateAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(SignOnPolicy)
+class SignOnPolicyAdmin(admin.ModelAdmin):
+    """One policy for the lab: it is edited, never added twice or deleted."""
+
+    filter_horizontal = ["break_glass"]
+
+    def has_add_permission(self, request):
+        return not SignOnPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        # Straight to the one policy, or to the form that saves it the first time.
+        if SignOnPolicy.objects.exists():
+            return redirect("admin:lab_portal_signonpolicy_change", 1)
+        return redirect("admin:lab_portal_signonpolicy_add")

@@ -2,13 +2,14 @@ import zoneinfo
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from .addresses import is_taken
 from .channels import slack_webhook_url
-from .models import Channel, ChatLinkCode, Project, Team, User
+from .models import Channel, ChatLinkCode, Project, SignOnPolicy, Team, User
 
 
 def form_errors(form: forms.Form, *, labels: bool = False) -> str:
@@ -199,3 +200,60 @@ class ProjectForm(forms.ModelForm):
             "Who works on it: they may edit it, and its story is on their page."
         )
         self.fields["target_venue"].help_text = _("Where the paper is meant to go, if that is known.")
+
+
+class LogInForm(AuthenticationForm):
+    """The password form, whose refusals fit how the lab logs in: under single sign-on a person
+    without a portal password is pointed to the provider's button, and with password log-in
+    turned off everyone but the break-glass administrators is."""
+
+    def get_invalid_login_error(self) -> ValidationError:
+        if settings.OIDC_ENABLED:
+            provider = settings.OIDC_PROVIDER_NAME
+            if not SignOnPolicy.current().password_login:
+                text = _(
+                    "Password log-in is turned off: log in with %(provider)s. Only the administrators "
+                    "named for emergencies can use a password here."
+                )
+            else:
+                text = _(
+                    "Enter a correct username and password. If you log in with %(provider)s, use its "
+                    "button above: your account may have no portal password."
+                )
+            return ValidationError(text % {"provider": provider}, code="invalid_login")
+        return super().get_invalid_login_error()
+
+
+class LabPasswordResetForm(PasswordResetForm):
+    """No reset mail for a password its owner may not use."""
+
+    def get_users(self, email):
+        policy = SignOnPolicy.current()
+        return (user for user in super().get_users(email) if policy.password_allowed(user))
+
+
+class WelcomeForm(forms.ModelForm):
+    """A first log-in through single sign-on: what the portal needs to be useful from day one."""
+
+    arxiv_names = NameListField(
+        label=_("Names on arXiv"),
+        required=False,
+        help_text=_("One per line, as they appear on your papers: “Jung-Woo Ha”, “J.-W. Ha”."),
+    )
+    timezone = forms.ChoiceField(label=_("Time zone"))
+    requested_team = forms.ModelChoiceField(
+        queryset=Team.objects.order_by("name"),
+        required=False,
+        label=_("Your team"),
+        empty_label=_("No team, or not sure yet"),
+        help_text=_("An admin puts you in the team; until then you see the whole lab's papers and talks."),
+    )
+
+    class Meta:
+        model = User
+        fields = ["display_name", "requested_team", "timezone", "language", "arxiv_names"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["display_name"].required = True
+        self.fields["timezone"].choices = [(name, name) for name in sorted(zoneinfo.available_timezones())]

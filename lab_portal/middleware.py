@@ -1,8 +1,14 @@
 import zoneinfo
 
-from django.http import HttpResponseBadRequest
+from django.conf import settings
+from django.contrib import auth
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
+
+from . import sso
+from .models import SignOnPolicy
 
 
 class PersonPreferencesMiddleware:
@@ -57,3 +63,25 @@ def refuse_nul_bytes(get_response):
 
 
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+class SignOnSessionCheck:
+    """Sessions opened through single sign-on are re-checked with the provider every few minutes
+    (the admins choose how many), so a person deactivated there is out of the portal within
+    that time. The check happens on the person's next request after the interval."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if settings.OIDC_ENABLED and request.user.is_authenticated and sso.session_is_sso(request):
+            interval = SignOnPolicy.current().recheck_minutes * 60
+            if sso.check_due(request, interval) and not sso.recheck(request):
+                auth.logout(request)
+                request.session["sso_session_ended"] = True
+                if request.headers.get("HX-Request"):
+                    # htmx would swap the log-in page into a fragment: send the whole page there.
+                    response = HttpResponse(status=204)
+                    response["HX-Redirect"] = reverse("login")
+                    return response
+        return self.get_response(request)

@@ -5,7 +5,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -93,6 +95,22 @@ class User(AbstractUser):
     # A new address waits here until its owner opens the link sent to it (lab_portal/addresses.py):
     # it reserves nothing and matches nobody, so typing someone else's address changes nothing.
     pending_email = models.EmailField(_("new e-mail address, not yet confirmed"), blank=True)
+    # Single sign-on: a first log-in asks for what the portal needs before the dashboard, a
+    # newcomer may ask to join a team (admins decide), and may wait for an admin's approval.
+    needs_welcome = models.BooleanField(_("first log-in questions not yet answered"), default=False)
+    requested_team = models.ForeignKey(
+        Team,
+        verbose_name=_("asked to join team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    awaiting_approval = models.BooleanField(
+        _("awaiting approval"),
+        default=False,
+        help_text=_("Signed up through single sign-on; can log in once an admin approves the account."),
+    )
 
     objects = PersonManager()
 
@@ -139,9 +157,101 @@ class User(AbstractUser):
         """The admin role is what opens Django's admin site: keep Django's flags in step with it."""
         self.is_staff = self.is_superuser = self.role == self.Role.ADMIN
 
+    @cached_property
+    def uses_password(self) -> bool:
+        """Whether this person logs in with a portal password (and so may change it)."""
+        return self.has_usable_password() and (
+            not settings.OIDC_ENABLED or SignOnPolicy.current().password_allowed(self)
+        )
+
     @property
     def is_portal_admin(self) -> bool:
         return self.role == self.Role.ADMIN or self.is_superuser
+
+
+class SignOnPolicy(models.Model):
+    """How single sign-on admits people, set by the lab's admins on the admin site (one row)."""
+
+    password_login = models.BooleanField(
+        _("password log-in"),
+        default=True,
+        help_text=_(
+            "With single sign-on on, turn this off so people log in only through the provider; "
+            "the administrators named below keep their passwords for when the provider is down."
+        ),
+    )
+    break_glass = models.ManyToManyField(
+        User,
+        verbose_name=_("administrators who keep password log-in"),
+        blank=True,
+        limit_choices_to=models.Q(role=User.Role.ADMIN) | models.Q(is_superuser=True),
+        related_name="+",
+    )
+    recheck_minutes = models.PositiveIntegerField(
+        _("re-check sessions every (minutes)"),
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text=_("A person deactivated at the provider loses access to the portal within this time."),
+    )
+    allowed_domains = models.CharField(
+        _("admitted e-mail domains"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Space-separated, such as “lab.example.org”. Blank, with no groups either: anyone "
+            "the provider signs in."
+        ),
+    )
+    allowed_groups = models.CharField(
+        _("admitted provider groups"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Space-separated group names from the provider's groups claim; a member of any is admitted."
+        ),
+    )
+    approve_new_accounts = models.BooleanField(
+        _("new accounts wait for approval"),
+        default=False,
+        help_text=_("A first log-in creates an inactive account that an admin approves."),
+    )
+
+    class Meta:
+        verbose_name = _("single sign-on policy")
+        verbose_name_plural = _("single sign-on policy")
+
+    def __str__(self) -> str:
+        return str(_("Single sign-on policy"))
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+        cache.delete(self.CACHE_KEY)
+
+    CACHE_KEY = "sign-on-policy"
+
+    @classmethod
+    def current(cls) -> "SignOnPolicy":
+        """The policy, read once from the cache on the pages and checks that need it."""
+        policy = cache.get(cls.CACHE_KEY)
+        if policy is None:
+            policy = cls.objects.filter(pk=1).first() or cls(pk=1)
+            cache.set(cls.CACHE_KEY, policy, 300)
+        return policy
+
+    def password_allowed(self, user: "User") -> bool:
+        if not settings.OIDC_ENABLED or self.password_login:
+            return True
+        return self.pk is not None and self.break_glass.filter(pk=user.pk).exists()
+
+    def admits(self, email: str, groups) -> bool:
+        domains = self.allowed_domains.lower().split()
+        wanted = set(self.allowed_groups.split())
+        if not domains and not wanted:
+            return True
+        domain = email.rpartition("@")[2].lower()
+        named = {str(group) for group in groups} if isinstance(groups, list) else set()
+        return domain in domains or bool(wanted & named)
 
 
 class SsoIdentity(models.Model):
@@ -696,6 +806,8 @@ class Project(models.Model):
 
         action_item = apps.get_model("seminars", "ActionItem")
         return action_item.objects.filter(talk__project=self).select_related("owner", "talk")
+
+
 class Heartbeat(models.Model):
     """When a background process last showed it was alive: one row per Celery worker (`worker:`
     and its name) and one for beat, read by /healthz. In the database, not Redis: a flushed Redis

@@ -116,6 +116,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "lab_portal.middleware.SignOnSessionCheck",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "lab_portal.middleware.PersonPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -281,7 +282,7 @@ CELERY_BEAT_SCHEDULE = {
 AUTH_USER_MODEL = "lab_portal.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "lab_portal.auth.PasswordBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -306,21 +307,39 @@ AXES_VERBOSE = False
 # Attempts live in the cache, so the database-backed admin pages of django-axes stay off.
 AXES_ENABLE_ADMIN = False
 
-# Single sign-on through OpenID Connect, on when OIDC_RP_CLIENT_ID is set.
+# Single sign-on through OpenID Connect, on when OIDC_RP_CLIENT_ID is set. The provider's
+# endpoints come from its discovery document (OIDC_DISCOVERY_URL); the OIDC_OP_* variables
+# name them by hand for a provider without one. Who gets in, password log-in and how often
+# sessions are re-checked are the admins' to set, on the admin site (SignOnPolicy).
 OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID")
 OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_DISCOVERY_URL = env("OIDC_DISCOVERY_URL")
 if OIDC_ENABLED:
     _oidc = "Single sign-on (OIDC_RP_CLIENT_ID is set) needs it"
     OIDC_RP_CLIENT_SECRET = env_required("OIDC_RP_CLIENT_SECRET", _oidc)
     OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", "RS256")
-    OIDC_OP_AUTHORIZATION_ENDPOINT = env_required("OIDC_OP_AUTHORIZATION_ENDPOINT", _oidc)
-    OIDC_OP_TOKEN_ENDPOINT = env_required("OIDC_OP_TOKEN_ENDPOINT", _oidc)
-    OIDC_OP_USER_ENDPOINT = env_required("OIDC_OP_USER_ENDPOINT", _oidc)
-    if OIDC_RP_SIGN_ALGO.startswith("RS") or OIDC_RP_SIGN_ALGO.startswith("ES"):
-        OIDC_OP_JWKS_ENDPOINT = env_required("OIDC_OP_JWKS_ENDPOINT", _oidc)
-    OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", "openid email profile")
-    OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", "single sign-on")
+    if not OIDC_DISCOVERY_URL:
+        _oidc = "Single sign-on without OIDC_DISCOVERY_URL needs it"
+        OIDC_OP_AUTHORIZATION_ENDPOINT = env_required("OIDC_OP_AUTHORIZATION_ENDPOINT", _oidc)
+        OIDC_OP_TOKEN_ENDPOINT = env_required("OIDC_OP_TOKEN_ENDPOINT", _oidc)
+        OIDC_OP_USER_ENDPOINT = env_required("OIDC_OP_USER_ENDPOINT", _oidc)
+        if OIDC_RP_SIGN_ALGO.startswith("RS") or OIDC_RP_SIGN_ALGO.startswith("ES"):
+            OIDC_OP_JWKS_ENDPOINT = env_required("OIDC_OP_JWKS_ENDPOINT", _oidc)
+        OIDC_OP_LOGOUT_ENDPOINT = env("OIDC_OP_LOGOUT_ENDPOINT")
     AUTHENTICATION_BACKENDS.append("lab_portal.auth.LabOIDCBackend")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", "openid email profile")
+if "openid" not in OIDC_RP_SCOPES.split() or "email" not in OIDC_RP_SCOPES.split():
+    raise ImproperlyConfigured(f"OIDC_RP_SCOPES={OIDC_RP_SCOPES!r} must include openid and email.")
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", "single sign-on")
+# The claim listing a person's groups at the provider (for admitting by group).
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", "groups")
+# Seconds to wait for the provider (connect, then each read): a provider that hangs costs a
+# log-in this long, never a web worker's whole life.
+OIDC_TIMEOUT = env_seconds("OIDC_TIMEOUT", 5, zero=False)
+if not 0 < OIDC_TIMEOUT <= 60:
+    raise ImproperlyConfigured(f"OIDC_TIMEOUT={OIDC_TIMEOUT} must be more than 0 and at most 60 seconds.")
+# How long the provider's discovery document and keys are kept before they are read again.
+OIDC_DISCOVERY_CACHE_SECONDS = env_int("OIDC_DISCOVERY_CACHE_SECONDS", 3600)
 
 # Mail (Django 6.1's MAILERS): EMAIL_URL such as smtp+tls://user:password@mail.example.org:587;
 # printed to the console when unset in development, required in production (password resets).
@@ -439,7 +458,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # The provider's answer to a log-in carries a one-time code in the callback's query string:
+    # the development server's request lines leave it out.
+    "filters": {"hide_sign_on_codes": {"()": "lab_portal.sso.HideSignOnCodes"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "django.server": {"filters": ["hide_sign_on_codes"]},
+    },
 }
 
 if DEBUG and not REDIS_URL:

@@ -1,11 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404
 from django.urls import include, path
-from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from . import views, views_projects
+from .forms import LabPasswordResetForm
 
 
 def oidc_only(view):
@@ -42,17 +43,18 @@ urlpatterns = [
     path("projects/<int:pk>/", views_projects.project, name="project"),
     path("projects/<int:pk>/edit/", views_projects.edit_project, name="edit-project"),
     path("healthz", views.healthz, name="healthz"),
+    path("welcome/", views.welcome, name="welcome"),
+    path("accounts/login/", views.log_in, name="login"),
+    path("accounts/logout/", views.log_out, name="logout"),
+    path("accounts/password_change/", views.password_change, name="password_change"),
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=LabPasswordResetForm),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
-    path(
-        "oidc/authenticate/",
-        oidc_only(OIDCAuthenticationRequestView.as_view()),
-        name="oidc_authentication_init",
-    ),
-    path(
-        "oidc/callback/",
-        oidc_only(OIDCAuthenticationCallbackView.as_view()),
-        name="oidc_authentication_callback",
-    ),
+    path("oidc/authenticate/", oidc_only(views.sso_start), name="oidc_authentication_init"),
+    path("oidc/callback/", oidc_only(views.sso_callback), name="oidc_authentication_callback"),
     path("papers/", include("papers.urls")),
     path("seminars/", include("seminars.urls")),
     path("reviews/", include("reviews.urls")),

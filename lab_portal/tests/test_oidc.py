@@ -196,23 +196,25 @@ def test_sso_callback_creates_and_logs_in_new_person(client, db, oidc, claims, u
 
     person = User.objects.get(email="hana.lee@lab.example.org")
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    # A first log-in asks the welcome questions before the dashboard.
+    assert response["Location"] == "/welcome/?next=%2F"
     assert person.username == username
     assert person.display_name == "Hana Lee"
     assert not person.has_usable_password()
     assert signed_in_user_id(client) == str(person.pk)
     assert home.status_code == 200
     assert "Today for Hana Lee" in home.content.decode()
-    # The code went back to the provider with the portal's own credentials and callback address.
-    assert oidc.token_requests == [
-        {
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "grant_type": "authorization_code",
-            "code": CODE,
-            "redirect_uri": "http://testserver/oidc/callback/",
-        }
-    ]
+    # The code went back to the provider with the portal's own credentials, callback address
+    # and PKCE verifier.
+    [sent] = oidc.token_requests
+    assert len(sent.pop("code_verifier")) == 64
+    assert sent == {
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "grant_type": "authorization_code",
+        "code": CODE,
+        "redirect_uri": "http://testserver/oidc/callback/",
+    }
 
 
 def test_sso_callback_matches_existing_person_by_email(client, researcher, oidc):
@@ -266,7 +268,8 @@ def test_sso_callback_with_id_token_signed_by_wrong_secret_logs_nobody_in(client
     response = sign_in(client, oidc)
     home = client.get("/")
 
-    assert response.status_code == 400
+    assert response.status_code == 502
+    assert "could not verify Lab ID" in response.text
     assert len(oidc.token_requests) == 1
     assert signed_in_user_id(client) is None
     assert not User.objects.exists()

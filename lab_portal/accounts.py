@@ -1,0 +1,54 @@
+"""Accounts that single sign-on creates and an admin approves: who is told what."""
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from .models import Channel, User
+from .notify import Message, notify
+
+
+def tell_admins_of_signup(person: User) -> None:
+    """Each admin hears once that `person` waits for approval, in the admin's own language."""
+    admins = User.objects.active().filter(Q(role=User.Role.ADMIN) | Q(is_superuser=True))
+    url = settings.SITE_URL + reverse("admin:lab_portal_user_change", args=[person.pk])
+    for admin in admins:
+        with translation.override(admin.language):
+            text = _("%(name)s (%(email)s) logged in for the first time and waits for your approval.") % {
+                "name": person.name,
+                "email": person.email,
+            }
+            notify(
+                admin,
+                Message(
+                    subject=_("A new account waits for approval"),
+                    dedupe_key=f"signup:{person.pk}",
+                    text=text,
+                    url=url,
+                ),
+            )
+
+
+def approve(people) -> int:
+    """Lets the people waiting among `people` log in, and tells each of them."""
+    waiting = list(people.filter(awaiting_approval=True))
+    with transaction.atomic():
+        User.objects.filter(pk__in=[person.pk for person in waiting]).update(
+            awaiting_approval=False, is_active=True
+        )
+        for person in waiting:
+            with translation.override(person.language):
+                notify(
+                    person,
+                    Message(
+                        subject=_("Your Lab Portal account is approved"),
+                        dedupe_key=f"approved:{person.pk}",
+                        text=_("An administrator approved your account: you can log in now."),
+                        url=settings.SITE_URL + reverse("login"),
+                    ),
+                    kinds=[Channel.Kind.EMAIL],
+                )
+    return len(waiting)
