@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from e2e.test_seminars import logged_in_page  # noqa: F401 (a fixture)
 from lab_portal.models import User
 from reviews.models import Draft, Review
-from reviews.tests.factories import make_deadline, make_venue, pdf_bytes
+from reviews.tests.factories import make_deadline, make_draft, make_venue, pdf_bytes
 
 pytestmark = pytest.mark.browser
 
@@ -84,3 +84,39 @@ def test_draft_round_review_and_the_author_reads_it(live_server, logged_in_page,
     expect(review.get_by_role("link", name="read version v1")).to_have_attribute(
         "href", draft.versions.get(number=1).get_absolute_url()
     )
+
+
+def test_the_older_tab_is_told_its_autosave_was_refused(live_server, logged_in_page, make_person):  # noqa: F811
+    """Two tabs on one review: the newer one saves; the older one's autosave is refused (409) and
+    the page says so in its status line, and what the newer tab saved stays."""
+    author = make_person("minji", display_name="Minji Kim")
+    reviewer = make_person("sora", display_name="Sora Han")
+    draft = make_draft(author, reviewers=[reviewer], title="Sparse attention at scale", status="in_review")
+    url = f"{live_server.url}/reviews/drafts/{draft.pk}/review/"
+    older = logged_in_page("sora")
+    older.goto(url)
+    newer = older.context.new_page()
+    newer.goto(url)
+
+    newer.get_by_label("Summary").fill("Written in the newer tab.")
+    expect(newer.locator("#review-status")).to_contain_text("Saved at")
+    with older.expect_response(lambda response: "/autosave/" in response.url) as answer:
+        older.get_by_label("Summary").fill("Written in the older tab.")
+
+    assert answer.value.status == 409
+    status = older.locator("#review-status")
+    expect(status).to_contain_text(
+        "This review was saved from another window or tab. Nothing was overwritten."
+    )
+    expect(status.get_by_role("link", name="Reload the page")).to_have_attribute(
+        "href", f"/reviews/drafts/{draft.pk}/review/"
+    )
+    assert Review.objects.get().summary == "Written in the newer tab."
+    # The page keeps its old revision, so typing on is refused as well until it is reloaded.
+    with older.expect_response(lambda response: "/autosave/" in response.url) as again:
+        older.get_by_label("Summary").fill("Written in the older tab, still.")
+    assert again.value.status == 409
+    expect(status).to_contain_text("Nothing was overwritten.")
+    assert Review.objects.get().summary == "Written in the newer tab."
+    older.reload()
+    expect(older.get_by_label("Summary")).to_have_value("Written in the newer tab.")

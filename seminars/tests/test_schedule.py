@@ -506,7 +506,24 @@ def test_generate_series_again_adds_only_new_meetings_and_reports_clashes(login,
     page = response.content.decode()
     assert series.talks.count() == 4  # 25 Jun, 2, 9 and 23 Jul; the 16th is taken
     assert "1 talk scheduled." in page
-    assert "2026-07-16: Hall A is booked at that time for “Defence”" in page
+    assert "Not scheduled on Thu 16 Jul 2026: Hall A is booked at that time for “Defence”" in page
+    assert "2026-07-16" not in page
+
+
+def test_generate_series_reports_a_clash_in_the_korean_date_order(login, lead, frozen):
+    room = make_room(name="Hall A")
+    series = make_series(room=room, starts_on=date(2026, 6, 24))
+    make_talk(room=room, title="Defence", starts_at=datetime(2026, 7, 16, 7, 0, tzinfo=UTC))
+    lead.language = "ko"
+    lead.save()
+
+    response = login(lead).post(
+        reverse("seminars:generate-series", args=[series.slug]), {"until": "2026-07-24"}, follow=True
+    )
+
+    shown = text(response.content.decode())
+    assert "2026년 7월 16일 (목)에는 일정을 잡지 못했습니다: Hall A" in shown
+    assert "2026-07-16" not in shown
 
 
 def test_generate_series_refuses_a_bad_day(login, lead):

@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -231,7 +232,12 @@ def _report_generated(request: HttpRequest, generated) -> None:
         request, ngettext("%(count)d talk scheduled.", "%(count)d talks scheduled.", count) % {"count": count}
     )
     for day, clash in generated.clashes:
-        messages.warning(request, f"{day:%Y-%m-%d}: {room_taken_message(clash)}")
+        # The day in the reader's own date format, as on every page (never an ISO date).
+        messages.warning(
+            request,
+            _("Not scheduled on %(day)s: %(reason)s")
+            % {"day": date_format(day, "SHORT_WEEKDAY_DATE_FORMAT"), "reason": room_taken_message(clash)},
+        )
 
 
 def new_series(request: HttpRequest) -> HttpResponse:
