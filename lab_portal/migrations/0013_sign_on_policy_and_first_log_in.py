@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lab_portal', '0010_chat_two_way'),
+        ("lab_portal", "0012_heartbeat"),
     ]
 
     operations = [

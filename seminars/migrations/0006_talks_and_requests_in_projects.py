@@ -7,9 +7,9 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lab_portal', '0011_projects'),
-        ('reviews', '0005_drafts_in_projects_and_open_to_lab'),
-        ('seminars', '0004_speaker_link_salt'),
+        ("lab_portal", "0014_projects"),
+        ("reviews", "0006_drafts_in_projects_and_open_to_lab"),
+        ("seminars", "0005_talk_files_in_file_storage"),
     ]
 
     operations = [

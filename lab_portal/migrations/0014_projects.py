@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lab_portal', '0010_chat_two_way'),
+        ("lab_portal", "0013_sign_on_policy_and_first_log_in"),
         ('reviews', '0004_drafts_due_with_their_round'),
     ]
 

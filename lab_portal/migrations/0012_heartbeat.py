@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lab_portal', '0010_chat_two_way'),
+        ("lab_portal", "0011_own_email_channel_turned_on"),
     ]
 
     operations = [

@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lab_portal', '0011_projects'),
-        ('reviews', '0004_drafts_due_with_their_round'),
+        ("lab_portal", "0014_projects"),
+        ("reviews", "0005_draft_files_in_file_storage"),
     ]
 
     operations = [
