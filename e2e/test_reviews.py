@@ -88,11 +88,7 @@ def test_draft_round_review_and_the_author_reads_it(live_server, logged_in_page,
     )
 
 
-def test_reviewer_moves_a_started_review_to_the_newest_of_two_new_versions(
-    live_server,
-    logged_in_page,
-    make_person,  # noqa: F811
-):
+def test_reviewer_moves_a_started_review_to_the_newest_version(live_server, logged_in_page, make_person):  # noqa: F811
     author = make_person("minji", display_name="Minji Kim")
     reviewer = make_person("sora", display_name="Sora Han")
     draft = make_draft(author, reviewers=[reviewer], title="Sparse attention at scale")
