@@ -97,9 +97,9 @@ def test_a_later_matching_of_the_run_posts_only_what_it_added(
     WatchRule.objects.create(person=researcher, name="Video", query="video OR diffusion")
     run = daily(DIFFUSION_AUDIO, DIFFUSION_VIDEO, VIDEO_CODECS)
     make_paper(day=DAY, **GRAPHS)  # stored by the same run, matched only by a rule added later
-    Paper.objects.filter(arxiv_id=GRAPHS["arxiv_id"]).update(
-        fetched_at=timezone.now() - timedelta(seconds=0.5)
-    )
+    run.refresh_from_db()
+    # Inside the run's window by its own times, however long the first matching took.
+    Paper.objects.filter(arxiv_id=GRAPHS["arxiv_id"]).update(fetched_at=run.finished_at)
     WatchRule.objects.create(person=researcher, name="Graphs", query="graph")
 
     with django_capture_on_commit_callbacks(execute=True):
