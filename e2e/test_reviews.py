@@ -10,8 +10,10 @@ from playwright.sync_api import expect
 
 from e2e.test_seminars import logged_in_page  # noqa: F401 (a fixture)
 from lab_portal.models import User
-from reviews.models import Draft, Review
-from reviews.tests.factories import make_deadline, make_draft, make_venue, pdf_bytes
+from reviews import reviewing, services
+from reviews.models import Draft, Review, ReviewAssignment
+from reviews.tests.factories import make_deadline, make_draft, make_venue, pdf_bytes, pdf_upload
+from reviews.uploads import check_pdf
 
 pytestmark = pytest.mark.browser
 
@@ -120,3 +122,23 @@ def test_the_older_tab_is_told_its_autosave_was_refused(live_server, logged_in_p
     assert Review.objects.get().summary == "Written in the newer tab."
     older.reload()
     expect(older.get_by_label("Summary")).to_have_value("Written in the newer tab.")
+def test_reviewer_moves_a_started_review_to_the_newest_version(live_server, logged_in_page, make_person):  # noqa: F811
+    author = make_person("minji", display_name="Minji Kim")
+    reviewer = make_person("sora", display_name="Sora Han")
+    draft = make_draft(author, reviewers=[reviewer], title="Sparse attention at scale")
+    assignment = ReviewAssignment.objects.get(draft=draft)
+    reviewing.save_review(assignment, fields={"summary": "Block-sparse attention."}, revision=0)
+    for note in ("New experiments in section 5", "Fixed the proof of Lemma 2"):
+        upload = pdf_upload()
+        services.add_version(draft, upload=upload, checked=check_pdf(upload), note=note, by=author)
+    page = logged_in_page("sora")
+
+    page.goto(f"{live_server.url}/reviews/drafts/{draft.pk}/review/")
+    notice = page.locator(".review-newer")
+    expect(notice.locator("li")).to_have_count(2)
+    notice.get_by_role("button", name="Move my review to v3").click()
+
+    expect(page.locator(".messages")).to_contain_text("Your review is now of version 3.")
+    expect(page.locator(".review-newer")).to_have_count(0)
+    review = Review.objects.get()
+    assert (review.version.number, review.summary) == (3, "Block-sparse attention.")

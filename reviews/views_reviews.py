@@ -40,13 +40,15 @@ def _form_page(
 ) -> HttpResponse:
     draft = assignment.draft
     review = getattr(assignment, "review", None)
+    # A list: the template reads the newest of them, and the page must not ask again.
+    newer = list(reviewing.newer_versions(review)) if review and not review.is_submitted else []
     context = {
         "draft": draft,
         "assignment": assignment,
         "review": review,
         "form": form,
         "version": review.version if review else draft.latest_version,
-        "newer_versions": reviewing.newer_versions(review) if review and not review.is_submitted else [],
+        "newer_versions": newer,
         "revision": (review.revision if review else 0) if revision is None else revision,
         "notice": notice,
         "shows_authors": draft.shows_authors_to(request.user),

@@ -590,3 +590,28 @@ def test_a_save_for_an_assignment_released_meanwhile_says_so(as_persona, draft, 
         reviewing.save_review(reviewing_assignment, fields={"summary": "late keystroke"}, revision=0)
 
     assert not Review.objects.exists()
+
+
+def test_review_form_query_count_does_not_grow_with_authors_or_versions(
+    as_persona, people, make_person, django_assert_num_queries
+):
+    # Each draft's reviewer has saved a review on its first version, so newer versions are listed.
+    def reviewed(*, coauthors: int, versions: int) -> Draft:
+        team = [make_person(f"coauthor{coauthors}x{n}") for n in range(coauthors)]
+        draft = make_draft(people["author"], reviewers=[people["reviewer"]], coauthors=team)
+        autosave(as_persona("reviewer"), draft, summary="Reading it")
+        for _ in range(versions - 1):
+            add_version(draft, people["author"])
+        return draft
+
+    small, large = reviewed(coauthors=0, versions=1), reviewed(coauthors=8, versions=6)
+    client = as_persona("reviewer")
+    client.get(_url("review", small))  # the session and the person are loaded once
+    with CaptureQueriesContext(connection) as one:
+        client.get(_url("review", small))
+
+    with django_assert_num_queries(len(one.captured_queries)):
+        page = client.get(_url("review", large))
+
+    assert all(f"Coauthor8X{n}" in page.text for n in range(8))
+    assert len(reviewing.newer_versions(review_of(large, people["reviewer"]))) == 5

@@ -3,6 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from lab_portal.models import Delivery
@@ -318,3 +320,29 @@ def test_round_views_are_for_leads(client, lab, lead, researcher, name, method, 
     client.force_login(lead)
     assert getattr(client, method)(url).status_code in (200, 302, 400)
     assert not ReviewAssignment.objects.exists() or name == "round-publish"
+
+
+def test_round_page_query_count_does_not_grow_with_drafts_or_reviewers(
+    login, lead, make_person, django_assert_num_queries
+):
+    client = login(lead)
+
+    def opened(size: int) -> ReviewRound:
+        people = [make_person(f"r{size}x{n}") for n in range(size + 2)]
+        drafts = [make_draft(people[n], status=Draft.Status.IN_REVIEW) for n in range(size)]
+        round = _open(client, drafts, max_load=size + 2)
+        client.get(round.get_absolute_url())  # the first look plans the round and keeps the plan
+        return round
+
+    small = opened(1)
+    with CaptureQueriesContext(connection) as one:
+        client.get(small.get_absolute_url())
+    count = len(one.captured_queries)  # read now: every request empties the connection's log
+    large = opened(12)
+
+    with django_assert_num_queries(count):
+        page = client.get(large.get_absolute_url())
+
+    assert page.status_code == 200
+    assert ReviewAssignment.objects.count() == 0  # a look plans; only publishing assigns
+    assert all(f"R12X{n}" in page.text for n in range(14))
