@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, models
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -94,12 +95,20 @@ class PaperQuerySet(models.QuerySet):
         return self.filter(pk__in=PaperAuthor.objects.agreeing(names).values("paper_id"))
 
     def for_person(self, user):
-        """Papers that name the person as an author or touch one of their research interests."""
+        """Papers that name the person as an author or touch one of their research interests,
+        through the author index and the full-text index: never a pattern over every text."""
         match = models.Q(pk__in=[])
-        for name in user.arxiv_names[:10]:
-            match |= models.Q(authors__icontains=name)
-        for phrase in interest_phrases(user.research_interests):
-            match |= models.Q(title__icontains=phrase) | models.Q(abstract__icontains=phrase)
+        names = [str(name) for name in user.arxiv_names[:10] if str(name).strip()]
+        if names:
+            match |= models.Q(pk__in=authored({user.pk: names}, self).get(user.pk, set()))
+        phrases = interest_phrases(user.research_interests)
+        if phrases and connection.vendor == "postgresql":
+            # The phrases travel as parameters; "diffusion model" also finds "diffusion models".
+            sql = " || ".join(["phraseto_tsquery('english', %s)"] * len(phrases))
+            match |= models.Q(RawSQL(f"search @@ ({sql})", phrases, output_field=models.BooleanField()))  # noqa: S611
+        else:
+            for phrase in phrases:
+                match |= models.Q(title__icontains=phrase) | models.Q(abstract__icontains=phrase)
         return self.filter(match)
 
     def latest_day(self) -> date | None:
