@@ -209,7 +209,9 @@ class PaperAuthor(models.Model):
     class Meta:
         constraints = [
             # Also the index that finds a paper's rows when the paper is rewritten or deleted.
-            models.UniqueConstraint(fields=["paper", "position", "surname"], name="paper_author_once"),
+            models.UniqueConstraint(
+                fields=["paper", "position", "surname", "initial"], name="paper_author_once"
+            ),
         ]
         indexes = [models.Index(fields=["surname", "initial", "paper"], name="paper_author_lookup")]
 

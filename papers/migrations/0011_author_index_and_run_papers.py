@@ -64,7 +64,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='paperauthor',
-            constraint=models.UniqueConstraint(fields=('paper', 'position', 'surname'), name='paper_author_once'),
+            constraint=models.UniqueConstraint(fields=('paper', 'position', 'surname', 'initial'), name='paper_author_once'),
         ),
         migrations.RunPython(fill_author_index, migrations.RunPython.noop, elidable=True),
     ]
