@@ -590,3 +590,28 @@ def test_a_save_for_an_assignment_released_meanwhile_says_so(as_persona, draft, 
         reviewing.save_review(reviewing_assignment, fields={"summary": "late keystroke"}, revision=0)
 
     assert not Review.objects.exists()
+
+
+def test_the_review_form_costs_the_same_queries_however_many_authors_and_reviewers(
+    people, as_persona, make_person
+):
+    small = make_draft(people["author"], reviewers=[people["reviewer"]], status=Draft.Status.IN_REVIEW)
+    client = as_persona("reviewer")
+    client.get(_url("review", small))  # the session and the person are loaded once
+    with CaptureQueriesContext(connection) as one:
+        client.get(_url("review", small))
+    coauthors = [make_person(f"coauthor{n}") for n in range(4)]
+    others = [make_person(f"peer{n}") for n in range(3)]
+    large = make_draft(
+        people["author"],
+        reviewers=[people["reviewer"], *others],
+        coauthors=coauthors,
+        status=Draft.Status.IN_REVIEW,
+    )
+    autosave(client, large, summary="Halfway")
+
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(_url("review", large))
+
+    assert response.status_code == 200 and "Halfway" in response.text
+    assert len(many.captured_queries) == len(one.captured_queries)

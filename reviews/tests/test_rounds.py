@@ -3,9 +3,12 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from lab_portal.models import Delivery
+from reviews import rounds as planner
 from reviews.models import Bid, Conflict, Draft, Review, ReviewAssignment, ReviewRound, RoundPlan
 from reviews.tests.factories import make_draft
 
@@ -314,3 +317,100 @@ def test_round_views_are_for_leads(client, lab, lead, researcher, name, method, 
     client.force_login(lead)
     assert getattr(client, method)(url).status_code in (200, 302, 400)
     assert not ReviewAssignment.objects.exists() or name == "round-publish"
+
+
+def _round_page_queries(client, round) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(round.get_absolute_url())
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_round_page_shows_the_stored_plan_without_solving_or_writing(login, lab, lead, monkeypatch):
+    client = login(lead)
+    round = _open(client, lab["drafts"])
+    plan = RoundPlan.objects.get(round=round, lead=lead)
+    made_at = plan.made_at
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a GET computed affinities or solved")
+
+    monkeypatch.setattr(planner, "scores", refuse)
+    monkeypatch.setattr(planner, "plan_round", refuse)
+    monkeypatch.setattr(planner, "solve", refuse)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(round.get_absolute_url())
+
+    assert page.status_code == 200
+    writes = [
+        q["sql"] for q in captured.captured_queries if not q["sql"].lstrip().upper().startswith("SELECT")
+    ]
+    assert writes == []
+    assert RoundPlan.objects.get(pk=plan.pk).made_at == made_at
+    assert len(page.context["rows"]) == 8  # four drafts, two reviewers each
+
+
+def test_hand_edits_and_publishing_reuse_the_stored_affinities(login, lab, lead, monkeypatch):
+    client = login(lead)
+    round = _open(client, lab["drafts"])
+    plan = RoundPlan.objects.get(round=round, lead=lead)
+    draft_id, reviewer_id = plan.pairs[0]
+    monkeypatch.setattr(planner, "scores", lambda round: pytest.fail("affinities computed again"))
+
+    client.post(
+        reverse("reviews:round-remove-pair", args=[round.pk]), {"draft": draft_id, "reviewer": reviewer_id}
+    )
+    client.post(
+        reverse("reviews:round-add-pair", args=[round.pk]), {"draft": draft_id, "reviewer": reviewer_id}
+    )
+    client.post(reverse("reviews:round-publish", args=[round.pk]))
+
+    assert ReviewAssignment.objects.filter(round=round).count() == 8
+    stored = ReviewAssignment.objects.get(round=round, draft_id=draft_id, reviewer_id=reviewer_id)
+    row, column = plan.drafts.index(draft_id), plan.reviewers.index(reviewer_id)
+    assert stored.affinity == pytest.approx(plan.affinity[row][column])
+    assert not RoundPlan.objects.filter(round=round).exists()  # published: the plan is done
+
+
+def test_a_conflict_declared_after_planning_still_stops_publishing_that_pair(login, lab, lead):
+    client = login(lead)
+    round = _open(client, lab["drafts"])
+    draft_id, reviewer_id = RoundPlan.objects.get(round=round, lead=lead).pairs[0]
+    Conflict.objects.create(draft_id=draft_id, person_id=reviewer_id, reason="Joined the project")
+
+    response = client.post(reverse("reviews:round-publish", args=[round.pk]), follow=True)
+
+    assert "conflicted with it" in response.content.decode()
+    assert not ReviewAssignment.objects.filter(round=round).exists()
+
+
+def test_an_open_round_without_a_plan_offers_one_and_publishing_waits_for_it(login, lab, lead, make_person):
+    other_lead = make_person("hyejin", role=lead.role)
+    round = _open(login(lead), lab["drafts"])
+    client = login(other_lead)
+
+    page = client.get(round.get_absolute_url())
+    refused = client.post(reverse("reviews:round-publish", args=[round.pk]), follow=True)
+
+    assert "Plan the assignment" in page.content.decode()
+    assert not RoundPlan.objects.filter(lead=other_lead).exists()
+    assert "Plan the assignment first." in refused.content.decode()
+    assert not ReviewAssignment.objects.exists()
+
+
+def test_round_page_costs_the_same_queries_for_two_drafts_or_eight(login, lab, lead, make_person):
+    client = login(lead)
+    small = _open(client, lab["drafts"][:2], reviewers_per_draft=1, max_load=3)
+    client.get(small.get_absolute_url())  # the session and the person are loaded once
+    few = _round_page_queries(client, small)
+    drafts = lab["drafts"] + [
+        make_draft(make_person(f"writer{n}"), status=Draft.Status.IN_REVIEW) for n in range(4)
+    ]
+    for n in range(6):
+        make_person(f"extra{n}")
+    large = _open(client, drafts, reviewers_per_draft=2, max_load=3)
+
+    many = _round_page_queries(client, large)
+
+    assert few == many
+    assert len(RoundPlan.objects.get(round=large, lead=lead).pairs) == 16
