@@ -165,7 +165,7 @@ def index_authors() -> None:
     from papers.models import PaperAuthor
 
     started, written = time.perf_counter(), 0
-    copy_sql = "COPY papers_paperauthor (paper_id, position, surname, initial) FROM STDIN"
+    copy_sql = "COPY papers_paperauthor (paper_id, position, surname, initial, first) FROM STDIN"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DECLARE papers NO SCROLL CURSOR FOR SELECT id, authors FROM papers_paper")
         while True:
@@ -178,7 +178,7 @@ def index_authors() -> None:
                 for pk, authors in rows:
                     # Django reads jsonb as text and leaves the parsing to the field.
                     for row in PaperAuthor.rows_for(pk, json.loads(authors)):
-                        copy.write_row((pk, row.position, row.surname, row.initial))
+                        copy.write_row((pk, row.position, row.surname, row.initial, row.first))
                         written += 1
     print(f"  {written:,} author index rows in {time.perf_counter() - started:,.0f} s", flush=True)
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 # new_feed_key: migration 0005 names it as papers.models.new_feed_key.
 from lab_portal.models import FeedKey, new_feed_key  # noqa: F401
 
-from .names import index_keys, names_agree
+from .names import index_keys, lookups, names_agree
 
 ARXIV_TZ = ZoneInfo("America/New_York")
 # arXiv's daily cutoff: what is submitted before 14:00 US Eastern on a weekday is announced that
@@ -177,16 +177,16 @@ class Paper(models.Model):
 
 class PaperAuthorQuerySet(models.QuerySet):
     def agreeing(self, names: Iterable[str]):
-        """The rows of every author whose name may agree with one of `names`."""
+        """The rows of every author whose name may agree with one of `names` (names.lookups)."""
         match = models.Q(pk__in=[])
         for name in names:
-            for surname, initial in index_keys(str(name)):
-                # A bare surname agrees with any given name, and any given name with a bare surname.
-                match |= (
-                    models.Q(surname=surname, initial__in=[initial, ""])
-                    if initial
-                    else models.Q(surname=surname)
-                )
+            for surname, initials, firsts in lookups(str(name)):
+                wanted = models.Q(surname=surname)
+                if initials is not None:
+                    wanted &= models.Q(initial__in=initials)
+                if firsts is not None:
+                    wanted &= models.Q(first__in=firsts)
+                match |= wanted
         return self.filter(match)
 
 
@@ -203,6 +203,7 @@ class PaperAuthor(models.Model):
     position = models.PositiveSmallIntegerField()  # in `paper.authors`
     surname = models.CharField(max_length=64)
     initial = models.CharField(max_length=1, blank=True)
+    first = models.CharField(max_length=32, blank=True)  # the first given name, or its initial
 
     objects = PaperAuthorQuerySet.as_manager()
 
@@ -221,9 +222,9 @@ class PaperAuthor(models.Model):
     @staticmethod
     def rows_for(paper_id: int, authors: list) -> list["PaperAuthor"]:
         return [
-            PaperAuthor(paper_id=paper_id, position=position, surname=surname, initial=initial)
+            PaperAuthor(paper_id=paper_id, position=position, surname=surname, initial=initial, first=first)
             for position, author in enumerate(authors[:32767])
-            for surname, initial in sorted(index_keys(str(author)))
+            for surname, initial, first in sorted(index_keys(str(author)))
         ]
 
 
@@ -233,7 +234,7 @@ def authored(names_of: Mapping[object, Iterable[str]], papers=None) -> dict[obje
     by_surname: dict[str, list[tuple[object, str]]] = {}
     for owner, names in names_of.items():
         for name in {str(n) for n in names if str(n).strip()}:
-            for surname, _initial in index_keys(name):
+            for surname, _initial, _first in index_keys(name):
                 by_surname.setdefault(surname, []).append((owner, name))
     found: dict[object, set[int]] = {}
     if not by_surname:
@@ -241,11 +242,15 @@ def authored(names_of: Mapping[object, Iterable[str]], papers=None) -> dict[obje
     rows = PaperAuthor.objects.agreeing({name for pairs in by_surname.values() for _o, name in pairs})
     if papers is not None:
         rows = rows.filter(paper__in=papers.values("pk"))
-    candidates = rows.values_list("paper_id", "position", "surname", "paper__authors")
-    for paper_id, position, surname, authors in candidates.iterator(chunk_size=5000):
-        if position >= len(authors or []):
+    # Only the candidate's own name, not the paper's whole list (some list thousands).
+    written_name = models.Func(
+        models.F("paper__authors"), models.F("position"), arg_joiner=" ->> ", template="(%(expressions)s)",
+        output_field=models.TextField(),
+    )  # fmt: skip
+    candidates = rows.annotate(written=written_name).values_list("paper_id", "surname", "written")
+    for paper_id, surname, written in candidates.iterator(chunk_size=5000):
+        if written is None:
             continue
-        written = str(authors[position])
         for owner, name in by_surname.get(surname, ()):
             if paper_id not in found.get(owner, ()) and names_agree(written, name):
                 found.setdefault(owner, set()).add(paper_id)
