@@ -178,16 +178,50 @@ class Paper(models.Model):
 class PaperAuthorQuerySet(models.QuerySet):
     def agreeing(self, names: Iterable[str]):
         """The rows of every author whose name may agree with one of `names` (names.lookups)."""
+        wanted = [
+            (surname, initial, first)
+            for name in {str(n) for n in names}
+            for surname, initials, firsts in lookups(name)
+            for initial in (initials if initials is not None else [None])
+            for first in (firsts if firsts is not None and initial else [None])
+        ]
+        if connection.vendor == "postgresql":
+            # One statement whatever the number of names: each wanted key is an equality on
+            # the lookup index, where an OR of hundreds of filters costs Django and PostgreSQL
+            # more to build and plan than to run.
+            surnames = [s for s, i, _f in wanted if i is None]
+            initials = [(s, i) for s, i, f in wanted if i is not None and f is None]
+            firsts = [(s, i, f) for s, i, f in wanted if f is not None]
+            params = [surnames, *_columns(initials, 2), *_columns(firsts, 3)]
+            return self.filter(pk__in=RawSQL(_AGREEING, params))  # noqa: S611 - values are parameters
         match = models.Q(pk__in=[])
-        for name in names:
-            for surname, initials, firsts in lookups(str(name)):
-                wanted = models.Q(surname=surname)
-                if initials is not None:
-                    wanted &= models.Q(initial__in=initials)
-                if firsts is not None:
-                    wanted &= models.Q(first__in=firsts)
-                match |= wanted
+        for surname, initial, first in wanted:
+            key = models.Q(surname=surname)
+            if initial is not None:
+                key &= models.Q(initial=initial)
+            if first is not None:
+                key &= models.Q(first=first)
+            match |= key
         return self.filter(match)
+
+
+def _columns(rows: list[tuple], width: int) -> list[list[str]]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+
+
+# Wanted keys by how much of a name they fix: a surname, a surname and initial, or all three.
+# Each joins on the lookup index by equality.
+_AGREEING = """
+    SELECT author.id FROM papers_paperauthor author
+    JOIN unnest(%s::text[]) AS wanted (surname) USING (surname)
+    UNION ALL
+    SELECT author.id FROM papers_paperauthor author
+    JOIN unnest(%s::text[], %s::text[]) AS wanted (surname, initial) USING (surname, initial)
+    UNION ALL
+    SELECT author.id FROM papers_paperauthor author
+    JOIN unnest(%s::text[], %s::text[], %s::text[]) AS wanted (surname, initial, first)
+      USING (surname, initial, first)
+"""
 
 
 class PaperAuthor(models.Model):
