@@ -103,6 +103,8 @@ def build(args) -> None:
         print(f"Reusing {args.database}: {have:,} papers.")
         if not PaperAuthor.objects.exists():  # a store built before the author index
             index_authors()
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE papers_paperauthor")
         return
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE papers_paper CASCADE")
