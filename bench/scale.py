@@ -94,16 +94,21 @@ def build(args) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from papers.models import Paper
+    from papers.models import Paper, PaperAuthor
     from papers.services import record_from_corpus
 
     call_command("migrate", verbosity=0)
     have = Paper.objects.count()
     if have >= args.papers:
         print(f"Reusing {args.database}: {have:,} papers.")
+        if not PaperAuthor.objects.exists():  # a store built before the author index
+            index_authors()
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE papers_paperauthor")
         return
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE papers_paper CASCADE")
+        cursor.execute("TRUNCATE papers_paperauthor")
     with gzip.open(args.corpus, "rt", encoding="utf-8") as corpus:
         rows = [json.loads(line) for line in corpus]
     print(f"Building {args.papers:,} papers from {len(rows):,} real records ...", flush=True)
@@ -162,7 +167,7 @@ def index_authors() -> None:
     from papers.models import PaperAuthor
 
     started, written = time.perf_counter(), 0
-    copy_sql = "COPY papers_paperauthor (paper_id, position, surname, initial) FROM STDIN"
+    copy_sql = "COPY papers_paperauthor (paper_id, position, surname, initial, first) FROM STDIN"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DECLARE papers NO SCROLL CURSOR FOR SELECT id, authors FROM papers_paper")
         while True:
@@ -173,8 +178,9 @@ def index_authors() -> None:
                 break
             with cursor.cursor.copy(copy_sql) as copy:
                 for pk, authors in rows:
-                    for row in PaperAuthor.rows_for(pk, authors):
-                        copy.write_row((pk, row.position, row.surname, row.initial))
+                    # Django reads jsonb as text and leaves the parsing to the field.
+                    for row in PaperAuthor.rows_for(pk, json.loads(authors)):
+                        copy.write_row((pk, row.position, row.surname, row.initial, row.first))
                         written += 1
     print(f"  {written:,} author index rows in {time.perf_counter() - started:,.0f} s", flush=True)
 

@@ -122,6 +122,8 @@ def test_the_older_tab_is_told_its_autosave_was_refused(live_server, logged_in_p
     assert Review.objects.get().summary == "Written in the newer tab."
     older.reload()
     expect(older.get_by_label("Summary")).to_have_value("Written in the newer tab.")
+
+
 def test_reviewer_moves_a_started_review_to_the_newest_version(live_server, logged_in_page, make_person):  # noqa: F811
     author = make_person("minji", display_name="Minji Kim")
     reviewer = make_person("sora", display_name="Sora Han")
@@ -142,3 +144,42 @@ def test_reviewer_moves_a_started_review_to_the_newest_version(live_server, logg
     expect(page.locator(".review-newer")).to_have_count(0)
     review = Review.objects.get()
     assert (review.version.number, review.summary) == (3, "Block-sparse attention.")
+
+
+def test_a_lead_plans_a_round_another_lead_opened(live_server, logged_in_page, make_person):  # noqa: F811
+    import os
+    from pathlib import Path
+
+    from reviews.rounds import open_round
+    from reviews.tests.factories import make_draft
+
+    opener = make_person("jiwoo", display_name="Jiwoo Park", role=User.Role.LEAD)
+    make_person("hyejin", display_name="Hyejin Cho", role=User.Role.LEAD)
+    authors = [make_person(f"writer{n}", display_name=f"Writer {n}") for n in range(2)]
+    drafts = [
+        make_draft(a, status=Draft.Status.IN_REVIEW, title=f"Draft by {a.display_name}") for a in authors
+    ]
+    round = open_round(
+        by=opener, drafts=drafts, name="ICLR internal", reviewers_per_draft=1, max_load=2, min_load=0,
+        due=timezone.localdate() + timedelta(days=7),
+    )  # fmt: skip
+
+    lead = logged_in_page("hyejin")
+    lead.goto(f"{live_server.url}{round.get_absolute_url()}")
+    expect(lead.locator("table.runs tbody tr")).to_contain_text("No pairs.")
+    expect(lead.get_by_role("button", name="Publish and notify reviewers")).to_have_count(0)
+    lead.get_by_role("button", name="Plan the assignment").click()
+
+    expect(lead.locator("table.runs tbody tr")).to_have_count(2)
+    expect(lead.get_by_role("button", name="Publish and notify reviewers")).to_be_visible()
+    User.objects.filter(username="hyejin").update(language="ko")
+    lead.reload()
+    expect(lead.get_by_role("button", name="공개하고 리뷰어에게 알리기")).to_be_visible()
+    if not (shots := os.environ.get("SCREENSHOTS")):  # a directory to look at the page in both languages
+        return
+    for language in ("en", "ko"):
+        User.objects.filter(username="hyejin").update(language=language)
+        for width in (1280, 390):
+            lead.set_viewport_size({"width": width, "height": 900})
+            lead.reload()
+            lead.screenshot(path=str(Path(shots) / f"round-{language}-{width}.png"), full_page=True)

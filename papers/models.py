@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, models
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 # new_feed_key: migration 0005 names it as papers.models.new_feed_key.
 from lab_portal.models import FeedKey, new_feed_key  # noqa: F401
 
-from .names import index_keys, names_agree
+from .names import index_keys, lookups, names_agree
 
 ARXIV_TZ = ZoneInfo("America/New_York")
 # arXiv's daily cutoff: what is submitted before 14:00 US Eastern on a weekday is announced that
@@ -94,12 +95,20 @@ class PaperQuerySet(models.QuerySet):
         return self.filter(pk__in=PaperAuthor.objects.agreeing(names).values("paper_id"))
 
     def for_person(self, user):
-        """Papers that name the person as an author or touch one of their research interests."""
+        """Papers that name the person as an author or touch one of their research interests,
+        through the author index and the full-text index: never a pattern over every text."""
         match = models.Q(pk__in=[])
-        for name in user.arxiv_names[:10]:
-            match |= models.Q(authors__icontains=name)
-        for phrase in interest_phrases(user.research_interests):
-            match |= models.Q(title__icontains=phrase) | models.Q(abstract__icontains=phrase)
+        names = [str(name) for name in user.arxiv_names[:10] if str(name).strip()]
+        if names:
+            match |= models.Q(pk__in=authored({user.pk: names}, self).get(user.pk, set()))
+        phrases = interest_phrases(user.research_interests)
+        if phrases and connection.vendor == "postgresql":
+            # The phrases travel as parameters; "diffusion model" also finds "diffusion models".
+            sql = " || ".join(["phraseto_tsquery('english', %s)"] * len(phrases))
+            match |= models.Q(RawSQL(f"search @@ ({sql})", phrases, output_field=models.BooleanField()))  # noqa: S611
+        else:
+            for phrase in phrases:
+                match |= models.Q(title__icontains=phrase) | models.Q(abstract__icontains=phrase)
         return self.filter(match)
 
     def latest_day(self) -> date | None:
@@ -168,17 +177,51 @@ class Paper(models.Model):
 
 class PaperAuthorQuerySet(models.QuerySet):
     def agreeing(self, names: Iterable[str]):
-        """The rows of every author whose name may agree with one of `names`."""
+        """The rows of every author whose name may agree with one of `names` (names.lookups)."""
+        wanted = [
+            (surname, initial, first)
+            for name in {str(n) for n in names}
+            for surname, initials, firsts in lookups(name)
+            for initial in (initials if initials is not None else [None])
+            for first in (firsts if firsts is not None and initial else [None])
+        ]
+        if connection.vendor == "postgresql":
+            # One statement whatever the number of names: each wanted key is an equality on
+            # the lookup index, where an OR of hundreds of filters costs Django and PostgreSQL
+            # more to build and plan than to run.
+            surnames = [s for s, i, _f in wanted if i is None]
+            initials = [(s, i) for s, i, f in wanted if i is not None and f is None]
+            firsts = [(s, i, f) for s, i, f in wanted if f is not None]
+            params = [surnames, *_columns(initials, 2), *_columns(firsts, 3)]
+            return self.filter(pk__in=RawSQL(_AGREEING, params))  # noqa: S611 - values are parameters
         match = models.Q(pk__in=[])
-        for name in names:
-            for surname, initial in index_keys(str(name)):
-                # A bare surname agrees with any given name, and any given name with a bare surname.
-                match |= (
-                    models.Q(surname=surname, initial__in=[initial, ""])
-                    if initial
-                    else models.Q(surname=surname)
-                )
+        for surname, initial, first in wanted:
+            key = models.Q(surname=surname)
+            if initial is not None:
+                key &= models.Q(initial=initial)
+            if first is not None:
+                key &= models.Q(first=first)
+            match |= key
         return self.filter(match)
+
+
+def _columns(rows: list[tuple], width: int) -> list[list[str]]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+
+
+# Wanted keys by how much of a name they fix: a surname, a surname and initial, or all three.
+# Each joins on the lookup index by equality.
+_AGREEING = """
+    SELECT author.id FROM papers_paperauthor author
+    JOIN unnest(%s::text[]) AS wanted (surname) USING (surname)
+    UNION ALL
+    SELECT author.id FROM papers_paperauthor author
+    JOIN unnest(%s::text[], %s::text[]) AS wanted (surname, initial) USING (surname, initial)
+    UNION ALL
+    SELECT author.id FROM papers_paperauthor author
+    JOIN unnest(%s::text[], %s::text[], %s::text[]) AS wanted (surname, initial, first)
+      USING (surname, initial, first)
+"""
 
 
 class PaperAuthor(models.Model):
@@ -194,13 +237,16 @@ class PaperAuthor(models.Model):
     position = models.PositiveSmallIntegerField()  # in `paper.authors`
     surname = models.CharField(max_length=64)
     initial = models.CharField(max_length=1, blank=True)
+    first = models.CharField(max_length=32, blank=True)  # the first given name, or its initial
 
     objects = PaperAuthorQuerySet.as_manager()
 
     class Meta:
         constraints = [
             # Also the index that finds a paper's rows when the paper is rewritten or deleted.
-            models.UniqueConstraint(fields=["paper", "position", "surname"], name="paper_author_once"),
+            models.UniqueConstraint(
+                fields=["paper", "position", "surname", "initial"], name="paper_author_once"
+            ),
         ]
         indexes = [models.Index(fields=["surname", "initial", "paper"], name="paper_author_lookup")]
 
@@ -210,9 +256,9 @@ class PaperAuthor(models.Model):
     @staticmethod
     def rows_for(paper_id: int, authors: list) -> list["PaperAuthor"]:
         return [
-            PaperAuthor(paper_id=paper_id, position=position, surname=surname, initial=initial)
+            PaperAuthor(paper_id=paper_id, position=position, surname=surname, initial=initial, first=first)
             for position, author in enumerate(authors[:32767])
-            for surname, initial in sorted(index_keys(str(author)))
+            for surname, initial, first in sorted(index_keys(str(author)))
         ]
 
 
@@ -222,7 +268,7 @@ def authored(names_of: Mapping[object, Iterable[str]], papers=None) -> dict[obje
     by_surname: dict[str, list[tuple[object, str]]] = {}
     for owner, names in names_of.items():
         for name in {str(n) for n in names if str(n).strip()}:
-            for surname, _initial in index_keys(name):
+            for surname, _initial, _first in index_keys(name):
                 by_surname.setdefault(surname, []).append((owner, name))
     found: dict[object, set[int]] = {}
     if not by_surname:
@@ -230,11 +276,15 @@ def authored(names_of: Mapping[object, Iterable[str]], papers=None) -> dict[obje
     rows = PaperAuthor.objects.agreeing({name for pairs in by_surname.values() for _o, name in pairs})
     if papers is not None:
         rows = rows.filter(paper__in=papers.values("pk"))
-    candidates = rows.values_list("paper_id", "position", "surname", "paper__authors")
-    for paper_id, position, surname, authors in candidates.iterator(chunk_size=5000):
-        if position >= len(authors or []):
+    # Only the candidate's own name, not the paper's whole list (some list thousands).
+    written_name = models.Func(
+        models.F("paper__authors"), models.F("position"), arg_joiner=" ->> ", template="(%(expressions)s)",
+        output_field=models.TextField(),
+    )  # fmt: skip
+    candidates = rows.annotate(written=written_name).values_list("paper_id", "surname", "written")
+    for paper_id, surname, written in candidates.iterator(chunk_size=5000):
+        if written is None:
             continue
-        written = str(authors[position])
         for owner, name in by_surname.get(surname, ()):
             if paper_id not in found.get(owner, ()) and names_agree(written, name):
                 found.setdefault(owner, set()).add(paper_id)

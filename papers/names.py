@@ -118,15 +118,42 @@ def names_agree(a: str, b: str) -> bool:
     return any(x.agrees_with(y) for x in parse_name(a) for y in parse_name(b))
 
 
-# The longest surname the index keeps; longer ones are cut the same way on both sides.
+# The longest surname and first given name the index keeps; longer ones are cut the same way
+# on both sides.
 SURNAME_LENGTH = 64
+FIRST_LENGTH = 32
 
 
-def index_keys(name: str) -> set[tuple[str, str]]:
-    """(folded surname, first initial or "") of each reading of `name`. Two names agree only when
-    a reading of each has the same surname and, both having given names, the same first initial:
-    these keys find every paper an author's name may agree with, and `names_agree` decides."""
+def index_keys(name: str) -> set[tuple[str, str, str]]:
+    """(folded surname, first initial, first given name) of each reading of `name`, "" for none.
+
+    Two names agree only when a reading of each has the same surname and, both having given
+    names, the first given names agree: equal, or one an initial of the other, or one the start
+    of the other's names run together ("Jung" of "Jungwoo"). `lookups` turns a wanted name into
+    the keys that may agree with it; `names_agree` then decides."""
     return {
-        (reading.surname[:SURNAME_LENGTH], reading.given[0][0] if reading.given else "")
+        (
+            reading.surname[:SURNAME_LENGTH],
+            reading.given[0][0] if reading.given else "",
+            reading.given[0][:FIRST_LENGTH] if reading.given else "",
+        )
         for reading in parse_name(name)
     }
+
+
+def lookups(name: str) -> list[tuple[str, list[str] | None, list[str] | None]]:
+    """For each reading of `name`: (surname, initials, first names) a paper's author must have
+    to agree with it; None where any will do. A bare surname agrees with every given name, an
+    initial with every name it begins, a full name with itself, its initial and its starts."""
+    found = []
+    for reading in parse_name(name):
+        surname = reading.surname[:SURNAME_LENGTH]
+        if not reading.given:
+            found.append((surname, None, None))
+        elif len(reading.given[0]) == 1:
+            found.append((surname, [reading.given[0], ""], None))
+        else:
+            joined = "".join(reading.given)[:FIRST_LENGTH]
+            found.append((surname, [""], None))
+            found.append((surname, [joined[0]], [joined[:n] for n in range(1, len(joined) + 1)]))
+    return found

@@ -16,8 +16,9 @@ from datetime import timedelta
 from functools import cached_property, lru_cache
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -25,7 +26,7 @@ from lab_portal.models import Channel, User
 from lab_portal.notify import Message, notify
 
 from .discussion import paper_item
-from .models import Notification, Paper, Recommendation, WatchRule
+from .models import Notification, Paper, PaperAuthor, Recommendation, WatchRule
 
 # The name reading lives beside the models' author index; other modules import it from here too.
 from .names import Name, author_anchors, fold, names_agree, parse_name  # noqa: F401
@@ -544,6 +545,16 @@ def push(found: list[tuple]) -> bool:
 PREVIEW_DAYS = 30
 
 
+def preview_candidates(compiled: CompiledRule, *, since):
+    """The papers since `since` that may match the rule, newest first, read through indexes."""
+    rule = compiled.rule
+    window = Q(first_announced__gte=since)
+    if rule.include_updates:
+        window |= Q(last_announced__gte=since)
+    papers = Paper.objects.filter(window, withdrawn=False).filter(_narrowing(compiled, list(compiled.people)))
+    return papers.order_by("-first_announced", "-arxiv_id").only(*_PAPER_FIELDS, "first_announced")
+
+
 @dataclass
 class Preview:
     count: int
@@ -554,13 +565,9 @@ class Preview:
 def preview(rule, *, days: int = PREVIEW_DAYS, limit: int = 20) -> Preview:
     """What `rule` (saved or not) would have matched among the papers of the last `days` days."""
     since = timezone.localdate() - timedelta(days=days)
-    window = Q(first_announced__gte=since)
-    if rule.include_updates:
-        window |= Q(last_announced__gte=since)
     people = list(rule.recipients().values_list("pk", flat=True)) if rule.team_id else [rule.person_id]
     compiled = CompiledRule.of(rule, people=people)
-    papers = Paper.objects.filter(window, withdrawn=False).filter(_narrowing(compiled))
-    papers = papers.order_by("-first_announced", "-arxiv_id").only(*_PAPER_FIELDS, "first_announced")
+    papers = preview_candidates(compiled, since=since)
     scores = {}
     if compiled.min_score is not None:
         rows = Recommendation.objects.filter(person_id__in=people, paper__in=papers)
@@ -579,19 +586,54 @@ def preview(rule, *, days: int = PREVIEW_DAYS, limit: int = 20) -> Preview:
     return Preview(count=count, matches=matches, since=since)
 
 
-def _narrowing(compiled: CompiledRule) -> Q:
-    """A database filter every match passes, so the preview reads only likely papers. Words are
-    looked for as they are written, less a plural's end; the matcher then decides."""
+def _narrowing(compiled: CompiledRule, people: list[int]) -> Q:
+    """A database filter every match passes, served by an index, so the preview reads only the
+    papers that may match: the author index for the rule's authors, the stored scores for "like
+    my library", the full-text index for its words and the categories' index. Each is a
+    necessary condition, so all of them hold together; the matcher then decides."""
+    narrowing = Q()
+    if compiled.authors:
+        names = [written for written, _readings in compiled.authors]
+        narrowing &= Q(pk__in=PaperAuthor.objects.agreeing(names).values("paper_id"))
+    if compiled.min_score is not None:
+        scored = Recommendation.objects.filter(person_id__in=people, score__gte=compiled.min_score)
+        narrowing &= Q(pk__in=scored.values("paper_id"))
     if "word" in compiled.anchors:
-        narrowing = Q(pk__in=[])
-        for word in compiled.anchors["word"]:
+        narrowing &= _any_word(compiled.anchors["word"])
+    if compiled.categories:
+        narrowing &= _any_category(compiled.categories)
+    return narrowing
+
+
+def _any_word(anchors) -> Q:
+    if connection.vendor != "postgresql":
+        found = Q(pk__in=[])
+        for word in anchors:
             stem = word[:-1] if word.endswith("y") and len(word) > 3 else word
-            narrowing |= Q(title__icontains=stem) | Q(abstract__icontains=stem)
-        return narrowing
-    if "category" in compiled.anchors:
-        narrowing = Q(pk__in=[])
-        for code in compiled.anchors["category"]:
-            # The quoted code is one whole element of the JSON list; an archive ends at its dot.
-            narrowing |= Q(categories__icontains=f'"{code}"' if "." in code else f'"{code}.')
-        return narrowing
-    return Q()
+            found |= Q(title__icontains=stem) | Q(abstract__icontains=stem)
+        return found
+    # A word PostgreSQL's English dictionary drops ("the", "with") would match nothing there, so
+    # a rule anchored on one is not narrowed by words at all.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT word FROM unnest(%s::text[]) word WHERE numnode(plainto_tsquery('english', word)) = 0",
+            [sorted(anchors)],
+        )
+        if cursor.fetchall():
+            return Q()
+    # The words travel as parameters; the anchors are letters and digits only.
+    sql = " || ".join(["plainto_tsquery('english', %s)"] * len(anchors))
+    hit = RawSQL(f"search @@ ({sql})", sorted(anchors), output_field=BooleanField())  # noqa: S611
+    return Q(hit)
+
+
+def _any_category(codes) -> Q:
+    found = Q(pk__in=[])
+    for code in codes:
+        if "." not in code:
+            return Q()  # an archive ("cs") holds most of a lab's papers: nothing to narrow by
+        if connection.vendor == "postgresql":
+            found |= Q(categories__contains=[code])  # the categories' GIN index
+        else:
+            found |= Q(categories__icontains=f'"{code}"')
+    return found

@@ -145,6 +145,16 @@ def affinity(drafts: Sequence[Draft], reviewers: Sequence, *, now=None) -> Affin
     ):
         matrix[draft_row[draft_id], column[person_id]] += BID_BONUS[level]
     # Forbidden pairs last, so that no bid or factor can bring them back.
+    scores = Affinity(drafts=drafts, reviewers=reviewers, matrix=matrix, coauthored=coauthored)
+    return forbid(scores)
+
+
+def forbid(scores: Affinity) -> Affinity:
+    """`scores` with nan for every pair whose reviewer wrote the draft or declared a conflict with
+    it, as the database says now (two small indexed reads: a stored plan is checked again)."""
+    drafts, reviewers = scores.drafts, scores.reviewers
+    draft_row = {d.pk: i for i, d in enumerate(drafts)}
+    column = {r.pk: j for j, r in enumerate(reviewers)}
     forbidden = DraftAuthor.objects.filter(draft__in=drafts, person__in=reviewers).values_list(
         "draft_id", "person_id"
     )
@@ -152,5 +162,5 @@ def affinity(drafts: Sequence[Draft], reviewers: Sequence, *, now=None) -> Affin
         "draft_id", "person_id"
     )
     for draft_id, person_id in [*forbidden, *conflicts]:
-        matrix[draft_row[draft_id], column[person_id]] = np.nan
-    return Affinity(drafts=drafts, reviewers=reviewers, matrix=matrix, coauthored=coauthored)
+        scores.matrix[draft_row[draft_id], column[person_id]] = np.nan
+    return scores

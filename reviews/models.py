@@ -498,6 +498,35 @@ class ReviewRound(models.Model):
         return self.status == self.Status.OPEN
 
 
+class RoundPlan(models.Model):
+    """The assignment a lead is shaping for a round, with the affinities it was made from.
+
+    A plan is made by a POST (opening the round, solving again, a first hand edit of a published
+    round) and only shown by a GET. Its affinities are computed once, when it is made: each
+    candidate's expertise reads their recent papers, which no page view, hand edit or publish
+    should do again. Each lead has their own plan until they publish it: a proposal, not state
+    the other leads should see. Publishing checks every pair again against authors and conflicts.
+    """
+
+    round = models.ForeignKey(ReviewRound, on_delete=models.CASCADE, related_name="plans")
+    lead = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    pairs = models.JSONField(default=list)  # [[draft id, reviewer id], ...]
+    message = models.TextField(blank=True)  # why no full assignment exists
+    # What the plan was made against (reviews.rounds.base_of): publishing refuses a stale plan.
+    base = models.JSONField(default=list)
+    drafts = models.JSONField(default=list)  # draft ids, the rows of `affinity`
+    reviewers = models.JSONField(default=list)  # person ids, its columns
+    affinity = models.JSONField(default=list)  # rows of numbers, null where a pair is forbidden
+    coauthored = models.JSONField(default=list)  # rows of booleans
+    made_at = models.DateTimeField(default=_now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["round", "lead"], name="round_plan_per_lead")]
+
+    def __str__(self) -> str:
+        return f"{self.round} · {self.lead}"
+
+
 class Score(models.IntegerChoices):
     """Soundness, novelty and clarity, on the four-point scale NeurIPS and ICLR reviewers know."""
 

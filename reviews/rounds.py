@@ -23,8 +23,8 @@ from django.utils.translation import gettext as _
 from lab_portal.notify import Message, notify
 
 from .assignment import Infeasible, solve
-from .expertise import Affinity, affinity
-from .models import Draft, Review, ReviewAssignment, ReviewRound
+from .expertise import Affinity, affinity, forbid
+from .models import Conflict, Draft, DraftAuthor, Review, ReviewAssignment, ReviewRound, RoundPlan
 
 
 class PublishError(Exception):
@@ -96,7 +96,71 @@ def _owed(round: ReviewRound, reviewers, draft_ids) -> np.ndarray:
 
 
 def scores(round: ReviewRound) -> Affinity:
+    """The round's affinities from the paper store: the expensive step, run once per plan."""
     return affinity(round.drafts.order_by("pk"), candidates(round))
+
+
+def stored_scores(plan: RoundPlan) -> Affinity:
+    """The affinities a plan was made from, with its drafts and reviewers read back in order
+    (those deleted since drop out)."""
+    drafts = Draft.objects.in_bulk(plan.drafts)
+    people = get_user_model().objects.in_bulk(plan.reviewers)
+    rows = [i for i, pk in enumerate(plan.drafts) if pk in drafts]
+    columns = [j for j, pk in enumerate(plan.reviewers) if pk in people]
+    matrix = np.array(plan.affinity, dtype=float).reshape(len(plan.drafts), len(plan.reviewers))
+    coauthored = np.array(plan.coauthored, dtype=bool).reshape(matrix.shape)
+    return Affinity(
+        drafts=[drafts[plan.drafts[i]] for i in rows],
+        reviewers=[people[plan.reviewers[j]] for j in columns],
+        matrix=matrix[np.ix_(rows, columns)],
+        coauthored=coauthored[np.ix_(rows, columns)],
+    )
+
+
+def published_scores(round: ReviewRound) -> Affinity:
+    """A published round's assignments as they stand, scored by the affinity stored with each,
+    for a page that shows them before anyone plans again."""
+    assignments = list(
+        ReviewAssignment.objects.filter(draft__in=round.drafts.all()).select_related("reviewer")
+    )
+    drafts = list(round.drafts.order_by("pk"))
+    reviewers = list(candidates(round))
+    matrix = np.full((len(drafts), len(reviewers)), np.nan)
+    scores_ = Affinity(
+        drafts=drafts, reviewers=reviewers, matrix=matrix, coauthored=np.zeros(matrix.shape, bool)
+    )
+    for assignment in assignments:
+        i, j = scores_.row(assignment.draft_id), scores_.column(assignment.reviewer_id)
+        if i is not None and j is not None:
+            matrix[i, j] = assignment.affinity if assignment.affinity is not None else 0.0
+    return scores_
+
+
+def save_plan(round: ReviewRound, *, lead, pairs, message: str, scores_: Affinity, base=None) -> RoundPlan:
+    """Keep `lead`'s plan of the round with the affinities it was made from."""
+    plan, _created = RoundPlan.objects.update_or_create(
+        round=round,
+        lead=lead,
+        defaults={
+            "pairs": sorted([int(d), int(r)] for d, r in pairs),
+            "message": message,
+            "base": base if base is not None else base_of(round),
+            "drafts": [d.pk for d in scores_.drafts],
+            "reviewers": [r.pk for r in scores_.reviewers],
+            "affinity": [[None if math.isnan(v) else float(v) for v in row] for row in scores_.matrix],
+            "coauthored": scores_.coauthored.astype(bool).tolist(),
+            "made_at": timezone.now(),
+        },
+    )
+    return plan
+
+
+def forbidden(round: ReviewRound, draft_id: int, reviewer_id: int) -> bool:
+    """Whether the reviewer wrote the draft or declares a conflict with it now."""
+    return (
+        DraftAuthor.objects.filter(draft_id=draft_id, person_id=reviewer_id).exists()
+        or Conflict.objects.filter(draft_id=draft_id, person_id=reviewer_id).exists()
+    )
 
 
 def _with_started(assignments):
@@ -143,8 +207,8 @@ def _keeping_published(round: ReviewRound, scores_: Affinity) -> np.ndarray:
     return matrix
 
 
-def plan_round(round: ReviewRound) -> Plan:
-    scores_ = scores(round)
+def plan_round(round: ReviewRound, scores_: Affinity | None = None) -> Plan:
+    scores_ = scores_ if scores_ is not None else scores(round)
     drafts, reviewers = scores_.drafts, scores_.reviewers
     owed = _owed(round, reviewers, [d.pk for d in drafts])
     fixed = np.zeros(scores_.matrix.shape, dtype=bool)
@@ -172,9 +236,8 @@ def plan_round(round: ReviewRound) -> Plan:
     return plan
 
 
-def plan_from_pairs(round: ReviewRound, pairs) -> Plan:
+def plan_from_pairs(round: ReviewRound, pairs, scores_: Affinity) -> Plan:
     """The preview of a plan the lead edited by hand (pairs of draft and reviewer ids)."""
-    scores_ = scores(round)
     chosen = np.zeros(scores_.matrix.shape, dtype=bool)
     for draft_id, reviewer_id in pairs:
         i, j = scores_.row(draft_id), scores_.column(reviewer_id)
@@ -195,7 +258,7 @@ def base_of(round: ReviewRound) -> list[list[int]]:
     return [[int(not round.is_open)], *sorted(list(p) for p in published_pairs(round))]
 
 
-def publish_round(round: ReviewRound, pairs, *, base=None) -> "Published":
+def publish_round(round: ReviewRound, pairs, *, base=None, scores_: Affinity | None = None) -> "Published":
     """Write the round's assignments in one transaction and notify each new reviewer.
 
     Refuses new pairs outside the round or forbidden (author, conflict); pairs that already exist
@@ -203,8 +266,14 @@ def publish_round(round: ReviewRound, pairs, *, base=None) -> "Published":
     published, writes the difference: this round's assignments missing from `pairs` are released
     and their reviewers told, except reviews that have started, which always stay (`kept`).
     With `base` (from `base_of` when the plan was made), a plan made against assignments that
-    have changed since is refused with StalePlan instead of undoing another lead's publication."""
-    scores_ = scores(round)
+    have changed since is refused with StalePlan instead of undoing another lead's publication.
+    `scores_` are the plan's stored affinities; authors and conflicts are checked again now."""
+    if scores_ is None:
+        scores_ = scores(round)
+    else:
+        scores_ = forbid(
+            Affinity(scores_.drafts, scores_.reviewers, scores_.matrix.copy(), scores_.coauthored)
+        )
     values = {}
     with transaction.atomic():
         locked = ReviewRound.objects.select_for_update().get(pk=round.pk)

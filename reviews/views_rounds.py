@@ -5,10 +5,12 @@ Who may do what: opening, previewing, editing, solving and publishing a round ar
 a draft they can see or that is in an open round (404 otherwise, so a draft's existence is not
 revealed). Every change is a POST.
 
-The plan being edited lives in the lead's session until it is published: it is a proposal, not
-state anyone else should see, and publishing checks every pair again against the database. A
-published round can be edited and solved again the same way; the changes are published as a
-difference, and a review that has started never moves (rounds.py).
+The plan being edited is the lead's own (a RoundPlan) until it is published: a proposal, not
+state anyone else should see, and publishing checks every pair again against the database. It is
+made by a POST (opening the round, solving again, the first hand edit of a published round) with
+its affinities computed once; the round page only shows it. A published round can be edited and
+solved again the same way; the changes are published as a difference, and a review that has
+started never moves (rounds.py).
 """
 
 import math
@@ -24,7 +26,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from . import rounds as planner
 from .forms import BidForm, ConflictForm, PairForm, RoundDueForm, RoundForm
-from .models import Bid, Conflict, Draft, ReviewRound
+from .models import Bid, Conflict, Draft, ReviewRound, RoundPlan
 
 
 def _require_lead(request: HttpRequest) -> None:
@@ -37,33 +39,29 @@ def _lead_round(request: HttpRequest, pk: int) -> ReviewRound:
     return get_object_or_404(ReviewRound, pk=pk)
 
 
-def _session_key(round: ReviewRound) -> str:
-    return f"review-round-plan:{round.pk}"
+def _plan(request, round) -> RoundPlan | None:
+    return RoundPlan.objects.filter(round=round, lead=request.user).first()
 
 
-def _stored(request, round):
-    """(pairs, message) of the plan in progress. With none yet, an open round is solved first and
-    a published one starts from its assignments as they are."""
-    stored = request.session.get(_session_key(round))
-    if stored is None:
+def _editable(request, round) -> RoundPlan:
+    """The lead's plan to edit, made first when there is none: an open round is solved, a
+    published one starts from its assignments as they are. Only POSTs call this."""
+    plan = _plan(request, round)
+    if plan is None:
+        scores = planner.scores(round)
         if round.is_open:
-            plan = planner.plan_round(round)
-            pairs, message = plan.pairs, plan.message
+            solved = planner.plan_round(round, scores)
+            pairs, message = solved.pairs, solved.message
         else:
             pairs, message = planner.published_pairs(round), ""
-        stored = {"pairs": [list(p) for p in pairs], "message": message, "base": planner.base_of(round)}
-        request.session[_session_key(round)] = stored
-    return [tuple(p) for p in stored["pairs"]], stored["message"]
+        plan = planner.save_plan(round, lead=request.user, pairs=pairs, message=message, scores_=scores)
+    return plan
 
 
-def _store(request, round, pairs, message) -> None:
-    # Hand edits keep the base of the plan they edit; a new solve starts from the round as it is.
-    previous = request.session.get(_session_key(round)) or {}
-    request.session[_session_key(round)] = {
-        "pairs": sorted(list(p) for p in pairs),
-        "message": message,
-        "base": previous.get("base") or planner.base_of(round),
-    }
+def _store(plan: RoundPlan, pairs) -> None:
+    # Hand edits keep the affinities and the base of the plan they edit.
+    plan.pairs = sorted([int(d), int(r)] for d, r in pairs)
+    plan.save(update_fields=["pairs"])
 
 
 @require_safe
@@ -78,6 +76,7 @@ def open_round(request: HttpRequest) -> HttpResponse:
     form = RoundForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         round = planner.open_round(by=request.user, **form.cleaned_data)
+        _editable(request, round)
         messages.success(request, _("The round is open; here is the best assignment for it."))
         return redirect(round)
     status = 400 if request.method == "POST" else 200
@@ -86,9 +85,17 @@ def open_round(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def round_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """The lead's plan as it stands; a GET changes nothing (see the module's docstring)."""
     round = _lead_round(request, pk)
-    pairs, message = _stored(request, round)
-    plan = planner.plan_from_pairs(round, pairs)
+    stored = _plan(request, round)
+    if stored is not None:
+        pairs, message = [tuple(p) for p in stored.pairs], stored.message
+        plan = planner.plan_from_pairs(round, pairs, planner.stored_scores(stored))
+    else:
+        # No plan of this lead's yet: an open round waits for one, a published one shows itself.
+        pairs = [] if round.is_open else planner.published_pairs(round)
+        message = ""
+        plan = planner.plan_from_pairs(round, pairs, planner.published_scores(round))
     published = set() if round.is_open else set(planner.published_pairs(round))
     fixed = planner.fixed_pairs(round, plan.scores.drafts)
     loads = plan.loads()
@@ -102,13 +109,14 @@ def round_preview(request: HttpRequest, pk: int) -> HttpResponse:
         row["added"] = not round.is_open and (row["draft"].pk, row["reviewer"].pk) not in published
     context = {
         "round": round,
+        "planned": stored is not None,
         "rows": rows,
         # What publishing would change in a published round: pairs added and released.
         "added": sum(row["added"] for row in rows),
         "released": len(published - set(pairs)),
         "loads": loads,
         "message": message,
-        "shortfall": plan.shortfall(),
+        "shortfall": plan.shortfall() if stored is not None or not round.is_open else {},
         "drafts": plan.scores.drafts,
         "reviewers": plan.scores.reviewers,
     }
@@ -137,13 +145,13 @@ def add_pair(request: HttpRequest, pk: int) -> HttpResponse:
     if pair is None:
         messages.error(request, _("Choose a draft and a reviewer."))
         return redirect(round)
-    if math.isnan(planner.scores(round).value(*pair)):
+    plan = _editable(request, round)
+    if math.isnan(planner.stored_scores(plan).value(*pair)) or planner.forbidden(round, *pair):
         messages.error(
             request, _("That reviewer may not review that draft: they wrote it or declared a conflict.")
         )
         return redirect(round)
-    pairs, message = _stored(request, round)
-    _store(request, round, set(pairs) | {pair}, message)
+    _store(plan, {tuple(p) for p in plan.pairs} | {pair})
     return redirect(round)
 
 
@@ -151,14 +159,14 @@ def add_pair(request: HttpRequest, pk: int) -> HttpResponse:
 def remove_pair(request: HttpRequest, pk: int) -> HttpResponse:
     round = _lead_round(request, pk)
     pair = _pair(request)
-    pairs, message = _stored(request, round)
+    plan = _editable(request, round)
     if pair is not None and pair in planner.fixed_pairs(round, round.drafts.all()):
         messages.error(
             request,
             _("That review has started, or was assigned outside this round: it stays where it is."),
         )
     elif pair is not None:
-        _store(request, round, set(pairs) - {pair}, message)
+        _store(plan, {tuple(p) for p in plan.pairs} - {pair})
     return redirect(round)
 
 
@@ -167,9 +175,9 @@ def resolve(request: HttpRequest, pk: int) -> HttpResponse:
     """Throw away hand edits and solve again (new bids and conflicts are taken into account).
     In a published round, reviews that have started stay; the others may move."""
     round = _lead_round(request, pk)
-    plan = planner.plan_round(round)
-    request.session.pop(_session_key(round), None)
-    _store(request, round, plan.pairs, plan.message)
+    scores = planner.scores(round)
+    solved = planner.plan_round(round, scores)
+    planner.save_plan(round, lead=request.user, pairs=solved.pairs, message=solved.message, scores_=scores)
     return redirect(round)
 
 
@@ -177,24 +185,31 @@ def resolve(request: HttpRequest, pk: int) -> HttpResponse:
 def discard(request: HttpRequest, pk: int) -> HttpResponse:
     """Forget the edits to a published round: its assignments stay as published."""
     round = _lead_round(request, pk)
-    request.session.pop(_session_key(round), None)
+    RoundPlan.objects.filter(round=round, lead=request.user).delete()
     return redirect(round)
 
 
 @require_POST
 def publish(request: HttpRequest, pk: int) -> HttpResponse:
     round = _lead_round(request, pk)
-    pairs, _message = _stored(request, round)
+    plan = _plan(request, round)
+    if plan is None and not round.is_open:
+        messages.info(request, _("Nothing changed: the published assignment stays as it is."))
+        return redirect(round)
+    if plan is None:
+        messages.error(request, _("Plan the assignment first."))
+        return redirect(round)
+    pairs = [tuple(p) for p in plan.pairs]
     try:
-        created = planner.publish_round(round, pairs, base=request.session[_session_key(round)].get("base"))
+        created = planner.publish_round(round, pairs, base=plan.base, scores_=planner.stored_scores(plan))
     except planner.StalePlan as error:
-        request.session.pop(_session_key(round), None)
+        plan.delete()
         messages.error(request, str(error))
         return redirect(round)
     except planner.PublishError as error:
         messages.error(request, str(error))
         return redirect(round)
-    request.session.pop(_session_key(round), None)
+    plan.delete()
     for assignment in created.kept:
         messages.info(
             request,

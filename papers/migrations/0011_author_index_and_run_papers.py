@@ -20,8 +20,10 @@ def fill_author_index(apps, schema_editor):
     rows = []
     for pk, authors in Paper.objects.order_by("pk").values_list("pk", "authors").iterator(chunk_size=BATCH):
         for position, author in enumerate((authors or [])[:32767]):
-            for surname, initial in sorted(index_keys(str(author))):
-                rows.append(PaperAuthor(paper_id=pk, position=position, surname=surname, initial=initial))
+            for surname, initial, first in sorted(index_keys(str(author))):
+                rows.append(
+                    PaperAuthor(paper_id=pk, position=position, surname=surname, initial=initial, first=first)
+                )
         if len(rows) >= BATCH:
             PaperAuthor.objects.bulk_create(rows, batch_size=BATCH)
             rows = []
@@ -42,6 +44,7 @@ class Migration(migrations.Migration):
                 ('position', models.PositiveSmallIntegerField()),
                 ('surname', models.CharField(max_length=64)),
                 ('initial', models.CharField(blank=True, max_length=1)),
+                ('first', models.CharField(blank=True, max_length=32)),
             ],
         ),
         migrations.AddField(
@@ -60,11 +63,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='paperauthor',
-            index=models.Index(fields=['surname', 'initial', 'paper'], name='paper_author_lookup'),
+            index=models.Index(fields=['surname', 'initial', 'first', 'paper'], name='paper_author_lookup'),
         ),
         migrations.AddConstraint(
             model_name='paperauthor',
-            constraint=models.UniqueConstraint(fields=('paper', 'position', 'surname'), name='paper_author_once'),
+            constraint=models.UniqueConstraint(fields=('paper', 'position', 'surname', 'first'), name='paper_author_once'),
         ),
         migrations.RunPython(fill_author_index, migrations.RunPython.noop, elidable=True),
     ]
