@@ -270,6 +270,15 @@ AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 15) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Behind reverse proxies the connection comes from the nearest one: the client's address is read
+# from X-Forwarded-For, trusting only the entries those proxies wrote (lab_portal/proxies.py).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if not 0 <= TRUSTED_PROXY_COUNT <= 10:
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} must be the number of reverse proxies in front of "
+        "the portal, from 0 (none) to 10."
+    )
+AXES_CLIENT_IP_CALLABLE = "lab_portal.proxies.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "lab_portal.views.login_locked_out"
 AXES_VERBOSE = False
