@@ -45,7 +45,9 @@ class PdfField(forms.FileField):
 
 
 def pdf_help() -> str:
-    return _("A PDF of at most %(limit)s, not password-protected.") % {"limit": human_size(max_bytes())}
+    return _("A PDF of at most %(limit)s, not password-protected, without scripts or attachments.") % {
+        "limit": human_size(max_bytes())
+    }
 
 
 def deadline_choice(deadline: Deadline) -> str:
