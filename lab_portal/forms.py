@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .addresses import is_taken
@@ -21,6 +22,28 @@ def form_errors(form: forms.Form, *, labels: bool = False) -> str:
             for name, errors in form.errors.items()
         )
     return " ".join(error for errors in form.errors.values() for error in errors)
+
+
+def one_line(text: str) -> str:
+    """Every run of whitespace, line breaks included, as one space."""
+    return " ".join(text.split())
+
+
+class OneLineField(forms.CharField):
+    """A name or title: what a one-line input shows. A crafted POST can still send line breaks,
+    which break calendar files and mail headers, so they become spaces."""
+
+    def to_python(self, value):
+        return one_line(super().to_python(value))
+
+
+def one_line_fields(db_field, **kwargs):
+    """A ModelForm's `formfield_callback`: the model's plain CharFields become OneLineFields."""
+    widget = kwargs.get("widget")
+    textarea = isinstance(widget, forms.Textarea) or widget is forms.Textarea
+    if type(db_field) is models.CharField and not db_field.choices and not textarea:
+        return db_field.formfield(form_class=OneLineField, **kwargs)
+    return db_field.formfield(**kwargs)
 
 
 class NameListField(forms.CharField):
@@ -56,6 +79,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
+        formfield_callback = one_line_fields
         fields = [
             "display_name",
             "timezone",

@@ -33,6 +33,28 @@ class PersonPreferencesMiddleware:
         return response
 
 
+# Browser features no page of the portal uses, off for it and for anything it could be framed in.
+# (The clipboard stays: "Copy link" buttons write to it.)
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in [
+        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "fullscreen",
+        "geolocation", "gyroscope", "hid", "idle-detection", "magnetometer", "microphone", "midi",
+        "payment", "picture-in-picture", "publickey-credentials-get", "screen-wake-lock", "serial",
+        "sync-xhr", "usb", "xr-spatial-tracking",
+    ]
+)  # fmt: skip
+
+
+def permissions_policy(get_response):
+    def middleware(request):
+        response = get_response(request)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response
+
+    return middleware
+
+
 def _holds_nul(values) -> bool:
     return any("\x00" in key or any("\x00" in value for value in items) for key, items in values.lists())
 

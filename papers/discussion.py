@@ -351,15 +351,19 @@ def post_comment(
     return comment
 
 
-def edit_comment(comment: Comment, *, body: str) -> Comment:
+def edit_comment(comment: Comment, *, body: str) -> bool:
+    """Replace a comment's text; False, with nothing written, when it was deleted since it was read."""
     with transaction.atomic():
         comment.body = body.strip()
         comment.edited_at = timezone.now()
-        comment.save(update_fields=["body", "edited_at"])
+        # Conditional, so an edit that meets a deletion never writes the text back.
+        live = Comment.objects.filter(pk=comment.pk, deleted_at__isnull=True)
+        if not live.update(body=comment.body, edited_at=comment.edited_at):
+            return False
         # Only people newly mentioned by the edit hear about it.
         _notify_mentions(comment)
         edit_in_chats(ref=f"comment:{comment.pk}", message=_chat_message(comment))
-    return comment
+    return True
 
 
 def delete_comment(comment: Comment) -> Comment:

@@ -238,8 +238,8 @@ def comment_new(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     comment = _get_comment_for_author(request, pk)
     form = CommentForm(request.POST)
-    if form.is_valid():
-        discussion.edit_comment(comment, body=form.cleaned_data["body"])
+    if form.is_valid() and not discussion.edit_comment(comment, body=form.cleaned_data["body"]):
+        form.add_error(None, _("The comment was deleted meanwhile; the edit was not saved."))
     if request.htmx:
         shown = discussion.load_comment(comment.pk, viewer=request.user)
         context = {"comment": shown, "paper": comment.paper, "errors": form.errors}
@@ -292,7 +292,7 @@ def feeds(request: HttpRequest) -> HttpResponse:
         urls += [
             (
                 _("Tag “%(tag)s”") % {"tag": tag.name},
-                request.build_absolute_uri(reverse("papers:tag-atom", args=[token.key, tag.name])),
+                request.build_absolute_uri(reverse("papers:tag-atom", args=[token.key, tag.pk])),
             )
             for tag in tags
         ]
@@ -352,10 +352,17 @@ def lab_atom(request: HttpRequest, key: str) -> HttpResponse:
 
 
 @login_not_required
-def tag_atom(request: HttpRequest, key: str, tag: str) -> HttpResponse:
+def tag_atom(request: HttpRequest, key: str, tag_id: int) -> HttpResponse:
     token = _get_feed_token(key)
-    tag_obj = get_object_or_404(Tag, user=token.person, name=tag)
+    tag_obj = get_object_or_404(Tag, user=token.person, pk=tag_id)
     bookmarks = Bookmark.objects.filter(user=token.person, tags=tag_obj).select_related("paper")[:100]
     entries = [{"paper": b.paper, "summary": b.paper.abstract, "updated": b.created_at} for b in bookmarks]
     title = _("Papers %(name)s tagged “%(tag)s”") % {"name": token.person.name, "tag": tag_obj.name}
-    return _atom(request, title=title, link=reverse("papers:tag", args=[tag_obj.name]), entries=entries)
+    return _atom(request, title=title, link=tag_obj.get_absolute_url(), entries=entries)
+
+
+@login_not_required
+def tag_atom_by_name(request: HttpRequest, key: str, name: str) -> HttpResponse:
+    token = _get_feed_token(key)
+    tag = get_object_or_404(Tag, user=token.person, name=name)
+    return redirect("papers:tag-atom", key=key, tag_id=tag.pk, permanent=True)

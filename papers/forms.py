@@ -80,6 +80,10 @@ class AddPaperForm(forms.Form):
             ) from None
 
 
+class LibraryBibtexForm(forms.Form):
+    tag = forms.IntegerField(required=False, min_value=1)
+
+
 class BookmarkForm(forms.ModelForm):
     tag_names = forms.CharField(
         label=_("Tags"),

@@ -369,11 +369,19 @@ class FetchRun(models.Model):
         return self.kind == self.Kind.DAILY
 
 
+class TagQuerySet(models.QuerySet):
+    def unused(self):
+        return self.filter(~models.Exists(Bookmark.tags.through.objects.filter(tag=models.OuterRef("pk"))))
+
+
 class Tag(models.Model):
-    """A person's own label for papers in their library."""
+    """A person's own label for papers in their library. Its pages and feeds are addressed by id:
+    a name may hold any character, a slash among them."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="paper_tags")
     name = models.CharField(_("name"), max_length=50)
+
+    objects = TagQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -383,6 +391,9 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("papers:tag", args=[self.pk])
 
 
 class Bookmark(models.Model):

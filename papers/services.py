@@ -303,17 +303,35 @@ def record_from_corpus(row: dict) -> PaperRecord:
     )
 
 
-def save_bookmark(bookmark: Bookmark, *, state: str, note: str, tag_names: list[str]) -> Bookmark:
-    """Save a bookmark's state, note and tags, creating the person's tags it names."""
+def save_bookmark(bookmark: Bookmark, *, state: str, note: str, tag_names: list[str]) -> bool:
+    """Save a bookmark's state, note and tags, creating the person's tags it names. False, with
+    nothing written, when the bookmark was removed since it was read."""
     with transaction.atomic():
-        bookmark.state = state
-        bookmark.note = note
-        bookmark.save()
+        # An UPDATE, never save(): save() inserts a row it cannot update, so an edit racing a
+        # removal brought the bookmark back. The row stays locked until the tags are set.
+        if not Bookmark.objects.filter(pk=bookmark.pk).update(state=state, note=note):
+            return False
+        bookmark.state, bookmark.note = state, note
         existing = {tag.name: tag for tag in Tag.objects.filter(user=bookmark.user, name__in=tag_names)}
         missing = [Tag(user=bookmark.user, name=name) for name in tag_names if name not in existing]
         Tag.objects.bulk_create(missing, ignore_conflicts=True)
         bookmark.tags.set(Tag.objects.filter(user=bookmark.user, name__in=tag_names))
-    return bookmark
+        forget_unused_tags(bookmark.user)
+    return True
+
+
+def remove_bookmark(paper: Paper, *, person) -> bool:
+    """Take `paper` out of the person's library; False when it was not in it."""
+    with transaction.atomic():
+        deleted, _details = Bookmark.objects.filter(user=person, paper=paper).delete()
+        forget_unused_tags(person)
+    return bool(deleted)
+
+
+def forget_unused_tags(person) -> None:
+    # A tag lives while a paper carries it: one left on none would have no page, no feed entry
+    # and no way to be removed.
+    Tag.objects.filter(user=person).unused().delete()
 
 
 def mark_not_for_me(paper: Paper, *, person) -> bool:

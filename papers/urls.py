@@ -17,7 +17,7 @@ urlpatterns = [
     path("fetch/", views.fetch_status, name="fetch-status"),
     path("fetch/now/", views.fetch_now, name="fetch-now"),
     path("library/", views.library, name="library"),
-    path("library/tags/<str:tag>/", views.library, name="tag"),
+    path("library/tags/<int:tag_id>/", views.library, name="tag"),
     path("library/bibtex/", views.library_bibtex, name="library-bibtex"),
     path("library/<int:pk>/", views.edit_bookmark, name="edit-bookmark"),
     # watch rules (H7)
@@ -38,7 +38,9 @@ urlpatterns = [
     path("feeds/keys/new", discussion_views.feed_key_new, name="feed-key-new"),
     path("feeds/keys/<int:pk>/revoke", discussion_views.feed_key_revoke, name="feed-key-revoke"),
     path("feeds/<str:key>/lab.atom", discussion_views.lab_atom, name="lab-atom"),
-    path("feeds/<str:key>/tags/<str:tag>.atom", discussion_views.tag_atom, name="tag-atom"),
+    path("feeds/<str:key>/tag/<int:tag_id>.atom", discussion_views.tag_atom, name="tag-atom"),
+    # Feed readers subscribed before tags were addressed by id are sent on.
+    path("feeds/<str:key>/tags/<str:name>.atom", discussion_views.tag_atom_by_name),
     # Old-style ids carry a slash (hep-th/9901001), so the id is a path and the action comes first.
     path("bookmark/<path:arxiv_id>", views.toggle_bookmark, name="bookmark"),
     path("not-for-me/<path:arxiv_id>", views.not_for_me, name="not-for-me"),

@@ -10,11 +10,12 @@ from datetime import date
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -22,9 +23,9 @@ from django.views.decorators.vary import vary_on_headers
 from . import bibtex, queries
 from .announcement import retry_at
 from .fetching import FetchError, add_paper, search_arxiv, start_daily_run
-from .forms import AbstractsForm, AddPaperForm, BookmarkForm, FeedFilterForm, SearchForm
+from .forms import AbstractsForm, AddPaperForm, BookmarkForm, FeedFilterForm, LibraryBibtexForm, SearchForm
 from .models import Bookmark, Dismissal, FeedVisit, FetchRun, Paper, Tag
-from .services import mark_not_for_me, save_bookmark, unmark_not_for_me
+from .services import mark_not_for_me, remove_bookmark, save_bookmark, unmark_not_for_me
 from .tasks import fetch_new_papers
 
 # What an unreadable query string falls back to: the plain page, never an error.
@@ -181,7 +182,7 @@ def _bibtex_response(text: str, name: str) -> HttpResponse:
 @require_POST
 def toggle_bookmark(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     paper = _get_paper(arxiv_id)
-    deleted, _details = Bookmark.objects.filter(user=request.user, paper=paper).delete()
+    deleted = remove_bookmark(paper, person=request.user)
     if not deleted:
         Bookmark.objects.get_or_create(user=request.user, paper=paper)
     paper.is_bookmarked = not deleted
@@ -240,7 +241,12 @@ def _tags_in_use(user) -> list[Tag]:
     return tags.order_by("name")
 
 
-def library(request: HttpRequest, tag: str = "") -> HttpResponse:
+def _get_tag_for_user(request: HttpRequest, tag_id: int) -> Tag:
+    # Someone else's tag is as absent as one that never existed.
+    return get_object_or_404(Tag, pk=tag_id, user=request.user)
+
+
+def library(request: HttpRequest, tag_id: int | None = None) -> HttpResponse:
     """A person's own saved papers, with reading state, tags and private notes."""
     state = request.GET.get("state", "")
     bookmarks = (
@@ -248,9 +254,10 @@ def library(request: HttpRequest, tag: str = "") -> HttpResponse:
         .select_related("paper")
         .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
     )
-    if tag:
-        tag_obj = get_object_or_404(Tag, user=request.user, name=tag)
-        bookmarks = bookmarks.filter(tags=tag_obj)
+    tag = None
+    if tag_id is not None:
+        tag = _get_tag_for_user(request, tag_id)
+        bookmarks = bookmarks.filter(tags=tag)
     if state in Bookmark.State.values:
         bookmarks = bookmarks.filter(state=state)
     rows = [(bookmark, BookmarkForm(instance=bookmark)) for bookmark in bookmarks[:500]]
@@ -275,13 +282,13 @@ def edit_bookmark(request: HttpRequest, pk: int) -> HttpResponse:
     bookmark = _get_bookmark_for_user(request, pk)
     form = BookmarkForm(request.POST, instance=bookmark)
     saved = form.is_valid()
-    if saved:
-        save_bookmark(
-            form.instance,
-            state=form.cleaned_data["state"],
-            note=form.cleaned_data["note"],
-            tag_names=form.cleaned_data["tag_names"],
-        )
+    if saved and not save_bookmark(
+        bookmark,
+        state=form.cleaned_data["state"],
+        note=form.cleaned_data["note"],
+        tag_names=form.cleaned_data["tag_names"],
+    ):
+        raise Http404("The paper was removed from the library meanwhile.")
     # The refused form's instance holds half-applied values: what is shown is read again.
     bound = None if saved else form
     if request.htmx and request.htmx.target == PAPER_LIBRARY:
@@ -304,13 +311,16 @@ def edit_bookmark(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def library_bibtex(request: HttpRequest) -> HttpResponse:
-    tag = request.GET.get("tag", "")
+    form = LibraryBibtexForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("Not a tag of yours."))
     bookmarks = Bookmark.objects.filter(user=request.user).select_related("paper").order_by("paper__arxiv_id")
-    if tag:
-        bookmarks = bookmarks.filter(tags__user=request.user, tags__name=tag)
-    return _bibtex_response(
-        bibtex.entries(b.paper for b in bookmarks), f"library-{tag}" if tag else "library"
-    )
+    name = "library"
+    if tag_id := form.cleaned_data["tag"]:
+        tag = _get_tag_for_user(request, tag_id)
+        bookmarks = bookmarks.filter(tags=tag)
+        name = f"library-{slugify(tag.name) or tag.pk}"
+    return _bibtex_response(bibtex.entries(b.paper for b in bookmarks), name)
 
 
 @vary_on_headers("HX-Request")

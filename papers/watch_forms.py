@@ -3,6 +3,7 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from lab_portal.forms import one_line_fields
 from lab_portal.models import Team
 
 from .models import WatchRule
@@ -35,6 +36,7 @@ class WatchRuleForm(forms.ModelForm):
 
     class Meta:
         model = WatchRule
+        formfield_callback = one_line_fields
         fields = [
             "name", "query", "authors", "categories", "min_recommendation", "include_updates", "in_chat",
             "urgent", "in_digest", "active",

@@ -80,12 +80,15 @@ def post_comment(draft: Draft, *, author, body: str) -> DraftComment:
     return comment
 
 
-def edit_comment(comment: DraftComment, *, body: str) -> DraftComment:
+def edit_comment(comment: DraftComment, *, body: str) -> bool:
+    """Replace a comment's text; False when it was deleted since it was read (nothing is written)."""
     # An edit tells nobody again: the comment's link already leads to its current text.
     comment.body = body.strip()
     comment.edited_at = timezone.now()
-    comment.save(update_fields=["body", "edited_at"])
-    return comment
+    # An UPDATE that finds no row writes nothing (save() would fail on a deleted comment).
+    return bool(
+        DraftComment.objects.filter(pk=comment.pk).update(body=comment.body, edited_at=comment.edited_at)
+    )
 
 
 def delete_comment(comment: DraftComment) -> None:

@@ -10,6 +10,7 @@ from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
+from lab_portal.forms import one_line_fields
 from lab_portal.models import Project, validate_timezone
 
 from .models import ANYWHERE_ON_EARTH, Bid, Deadline, Draft, Review, ReviewRound, Venue
@@ -44,7 +45,9 @@ class PdfField(forms.FileField):
 
 
 def pdf_help() -> str:
-    return _("A PDF of at most %(limit)s, not password-protected.") % {"limit": human_size(max_bytes())}
+    return _("A PDF of at most %(limit)s, not password-protected, without scripts or attachments.") % {
+        "limit": human_size(max_bytes())
+    }
 
 
 def deadline_choice(deadline: Deadline) -> str:
@@ -108,6 +111,7 @@ class DraftForm(forms.ModelForm):
 
     class Meta:
         model = Draft
+        formfield_callback = one_line_fields
         fields = ["title", "abstract", "project", "deadline", "review_by", "anonymous"]
         widgets = {"abstract": forms.Textarea(attrs={"rows": 8}), "review_by": DATE_INPUT}
 
@@ -161,6 +165,7 @@ class OpenToLabForm(forms.Form):
 class VenueForm(forms.ModelForm):
     class Meta:
         model = Venue
+        formfield_callback = one_line_fields
         fields = ["short_name", "name", "url"]
 
 
@@ -174,6 +179,7 @@ class DeadlineForm(forms.ModelForm):
 
     class Meta:
         model = Deadline
+        formfield_callback = one_line_fields
         fields = ["venue", "year", "timezone"]
         help_texts = {"timezone": _("Etc/GMT+12 is Anywhere on Earth (UTC-12); the sign is inverted.")}
 
@@ -223,6 +229,7 @@ class RoundForm(forms.ModelForm):
 
     class Meta:
         model = ReviewRound
+        formfield_callback = one_line_fields
         fields = ["name", "drafts", "reviewers_per_draft", "max_load", "min_load", "due"]
         widgets = {"drafts": forms.CheckboxSelectMultiple, "due": DATE_INPUT}
 

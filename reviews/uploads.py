@@ -2,14 +2,13 @@
 
 The files live in the portal's private storage (lab_portal/files.py), which has no URL at all:
 the only way to read a draft is `reviews.views.download`, which checks who is asking. An upload
-is judged by its bytes, never its name: a PDF header in the first kilobyte (as readers accept),
-an end-of-file marker near the end (a cut-off upload has none), no /Encrypt entry (reviewers
-cannot open a password-protected file, and the portal could not index it later), and at most
-REVIEW_PDF_MAX_BYTES. The SHA-256 is computed in the same pass over the chunks.
+is judged by its bytes, never its name: at most REVIEW_PDF_MAX_BYTES, an end-of-file marker near
+the end (a cut-off upload has none), and what lab_portal.pdfs asks of every PDF the portal keeps
+(read by a PDF parser: no encryption, scripts, launch actions or attachments, nothing before the
+header). The SHA-256 is computed in the same pass over the chunks.
 """
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,18 +17,11 @@ from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-HEADER = b"%PDF-"
+from lab_portal.pdfs import HEAD_BYTES, HEADER, check_pdf_content
+
 TRAILER = b"%%EOF"
-# Readers accept a header anywhere in the first kilobyte, and tools append a few bytes (a
-# newline, a signature block) after the last %%EOF.
-HEADER_WINDOW = 1024
+# Tools append a few bytes (a newline, a signature block) after the last %%EOF.
 TRAILER_WINDOW = 1024
-# An encryption dictionary as a trailer or cross-reference stream names it: `/Encrypt 12 0 R`
-# or an inline `/Encrypt <<`. Requiring the reference keeps the word in a page's text from
-# counting; trailers and xref stream dictionaries are never compressed, so a byte scan finds it.
-ENCRYPT_ENTRY = re.compile(rb"/Encrypt\s*(?:\d+\s+\d+\s+R|<<)")
-# Long enough to hold an entry split across two chunks.
-OVERLAP = 64
 
 
 def max_bytes() -> int:
@@ -59,7 +51,7 @@ def check_pdf(upload: UploadedFile) -> CheckedPdf:
             params={"size": human_size(upload.size), "limit": human_size(limit)},
         )
     digest, size = hashlib.sha256(), 0
-    head, tail, encrypted = b"", b"", False
+    tail = b""
     upload.seek(0)
     for chunk in upload.chunks():
         digest.update(chunk)
@@ -70,27 +62,16 @@ def check_pdf(upload: UploadedFile) -> CheckedPdf:
                 code="too_large",
                 params={"limit": human_size(limit)},
             )
-        if len(head) < HEADER_WINDOW:
-            head += chunk[: HEADER_WINDOW - len(head)]
-        window = tail[-OVERLAP:] + chunk
-        encrypted = encrypted or ENCRYPT_ENTRY.search(window) is not None
         tail = (tail + chunk[-TRAILER_WINDOW:])[-TRAILER_WINDOW:]
     upload.seek(0)
     if size == 0:
         raise ValidationError(_("The file is empty."), code="empty")
-    if HEADER not in head:
-        raise ValidationError(
-            _("This is not a PDF: its content does not start like one (a .pdf name is not enough)."),
-            code="not_pdf",
-        )
-    if TRAILER not in tail:
+    is_pdf = HEADER in upload.read(HEAD_BYTES)
+    upload.seek(0)
+    if is_pdf and TRAILER not in tail:
         raise ValidationError(
             _("The PDF has no end-of-file marker, so it is probably cut off; export or upload it again."),
             code="truncated",
         )
-    if encrypted:
-        raise ValidationError(
-            _("The PDF is encrypted or password-protected; upload a copy without protection."),
-            code="encrypted",
-        )
+    check_pdf_content(upload)
     return CheckedPdf(sha256=digest.hexdigest(), size=size)

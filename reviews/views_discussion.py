@@ -10,7 +10,7 @@ htmx a post answers its partial; without, a redirect back to the draft with a me
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -79,8 +79,8 @@ def comment_new(request: HttpRequest, pk: int) -> HttpResponse:
 def comment_edit(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse:
     comment = _get_comment_for_author(request, pk, comment_pk)
     form = CommentForm(request.POST)
-    if form.is_valid():
-        discussion.edit_comment(comment, body=form.cleaned_data["body"])
+    if form.is_valid() and not discussion.edit_comment(comment, body=form.cleaned_data["body"]):
+        raise Http404("The comment was deleted meanwhile.")
     if request.htmx:
         context = {
             "draft": comment.draft,

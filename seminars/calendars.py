@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from icalendar import Calendar, Event, Timezone, vDuration
 
+from lab_portal.forms import one_line
+
 from .models import CalendarToken, Series, Talk
 
 PRODID = "-//Lab Portal//Seminars//EN"
@@ -85,9 +87,11 @@ def event(talk: Talk) -> Event:
         created=talk.created_at,
         start=talk.local_start,
         end=talk.local_end,
-        summary=talk.title,
+        # Names are one line (a line break in a calendar's name made the whole file fail), and one
+        # stored before forms said so is made one here.
+        summary=one_line(talk.title),
         description=description(talk),
-        location=location(talk) or None,
+        location=one_line(location(talk)) or None,
         url=talk_url(talk),
         status="CANCELLED" if talk.is_cancelled else "CONFIRMED",
         categories=[str(talk.get_kind_display())],
@@ -98,7 +102,7 @@ def calendar(talks: Iterable[Talk], *, name: str, feed: str) -> Calendar:
     """A VCALENDAR of `talks`; `feed` names it for its stable UID ("lab", "series/<slug>", ...)."""
     cal = Calendar.new(
         prodid=PRODID,
-        name=str(name),
+        name=one_line(str(name)),
         method="PUBLISH",
         calscale="GREGORIAN",
         # The calendar's own UID stays the same on every fetch, unlike icalendar's random default.

@@ -22,6 +22,7 @@ from django.db.models import Avg, Count, Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lab_portal.pdfs import check_pdf_content
 from papers.models import Paper
 
 from . import announcements
@@ -251,6 +252,7 @@ class MaterialsForm(forms.ModelForm):
             )
         if head(slides, len(PDF_MAGIC)) != PDF_MAGIC:
             raise forms.ValidationError(_("The slides must be a PDF file."))
+        check_pdf_content(slides)
         slides.name = "slides.pdf"
         return slides
 

@@ -10,6 +10,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from lab_portal.forms import one_line_fields
 from lab_portal.models import Project, User, validate_timezone
 from papers.models import Paper
 from papers.services import parse_reference
@@ -81,6 +82,7 @@ class TalkForm(forms.ModelForm):
 
     class Meta:
         model = Talk
+        formfield_callback = one_line_fields
         fields = [
             "kind",
             "title",
@@ -190,6 +192,7 @@ class SeriesForm(forms.ModelForm):
 
     class Meta:
         model = Series
+        formfield_callback = one_line_fields
         fields = [
             "name",
             "slug",
@@ -253,6 +256,7 @@ class TalkRequestForm(forms.ModelForm):
 
     class Meta:
         model = TalkRequest
+        formfield_callback = one_line_fields
         fields = ["kind", "title", "notes", "project", "stage", "draft", "preferred_after"]
         widgets = {"preferred_after": DATE_INPUT, "notes": forms.Textarea(attrs={"rows": 6})}
 

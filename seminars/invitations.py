@@ -34,6 +34,8 @@ from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from lab_portal.forms import one_line_fields
+
 from .calendars import location
 from .models import TBA, SpeakerInvitation, Talk
 from .notices import send_notice
@@ -372,6 +374,7 @@ class SpeakerForm(forms.ModelForm):
 
     class Meta:
         model = Talk
+        formfield_callback = one_line_fields
         fields = [
             "speaker_name",
             "speaker_affiliation",

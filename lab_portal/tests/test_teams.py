@@ -146,6 +146,38 @@ def test_an_admin_sets_a_team_leads_and_a_person_team(login, portal_admin, lead,
     assert speech.pk in User.objects.get(pk=lead.pk).led_team_ids
 
 
+@pytest.mark.parametrize("who", ["researcher", "lead"])
+def test_only_admins_reach_the_team_and_membership_pages(login, request, speech, who):
+    person = request.getfixturevalue(who)
+    client = login(person)
+
+    pages = [
+        client.get(f"/admin/lab_portal/team/{speech.pk}/change/"),
+        client.post(f"/admin/lab_portal/team/{speech.pk}/change/", {"name": "Speech", "leads": [person.pk]}),
+        client.post(
+            f"/admin/lab_portal/user/{person.pk}/change/", {"username": person.username, "team": speech.pk}
+        ),
+        client.post("/admin/lab_portal/team/add/", {"name": "Mine", "slug": "mine", "leads": [person.pk]}),
+    ]
+
+    assert all(page.status_code == 302 and "/admin/login/" in page["Location"] for page in pages)
+    person.refresh_from_db()
+    assert person.team != speech
+    assert list(speech.leads.all()) == []
+    assert not Team.objects.filter(slug="mine").exists()
+
+
+@pytest.mark.parametrize("field", ["team", "led_teams", "role", "is_staff"])
+def test_the_profile_ignores_fields_only_admins_set(login, lead, speech, team, field):
+    value = {"team": speech.pk, "led_teams": speech.pk, "role": "admin", "is_staff": "on"}[field]
+
+    login(lead).post("/me/", profile_form(lead, **{field: value}))
+
+    lead.refresh_from_db()
+    assert (lead.team, lead.role, lead.is_staff) == (team, User.Role.LEAD, False)
+    assert list(speech.leads.all()) == []
+
+
 def test_team_page_names_its_leads(login, researcher, lead, make_person, speech):
     outside = make_person("sora", role=User.Role.LEAD)
     speech.leads.add(outside)

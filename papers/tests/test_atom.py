@@ -85,7 +85,7 @@ def test_the_tag_feed_has_the_person_s_tagged_papers_only(client, token, researc
     theirs = Tag.objects.create(user=other_researcher, name="reading group")
     Bookmark.objects.create(user=other_researcher, paper=other).tags.add(theirs)
 
-    feed = parse(client.get(f"/papers/feeds/{token.key}/tags/reading group.atom"))
+    feed = parse(client.get(f"/papers/feeds/{token.key}/tag/{reading.pk}.atom"))
 
     assert feed.findtext("atom:title", namespaces=ATOM) == "Papers Minji Kim tagged “reading group”"
     [entry] = entries(feed)
@@ -105,11 +105,12 @@ def test_a_feed_marks_its_key_as_used(client, token, time_machine):
 
 
 def test_a_revoked_unknown_or_inactive_key_is_404(client, token, researcher):
-    Tag.objects.create(user=researcher, name="ml")
-    assert client.get(f"/papers/feeds/{token.key}/tags/ml.atom").status_code == 200
+    ml = Tag.objects.create(user=researcher, name="ml")
+    assert client.get(f"/papers/feeds/{token.key}/tag/{ml.pk}.atom").status_code == 200
 
     revoked = FeedToken.objects.create(person=researcher, revoked_at=timezone.now())
     assert client.get(f"/papers/feeds/{revoked.key}/lab.atom").status_code == 404
+    assert client.get(f"/papers/feeds/{revoked.key}/tag/{ml.pk}.atom").status_code == 404
     assert client.get(f"/papers/feeds/{revoked.key}/tags/ml.atom").status_code == 404
     assert client.get("/papers/feeds/not-a-key/lab.atom").status_code == 404
     researcher.is_active = False
@@ -118,8 +119,9 @@ def test_a_revoked_unknown_or_inactive_key_is_404(client, token, researcher):
 
 
 def test_someone_else_s_tag_is_404_even_with_a_valid_key(client, token, other_researcher):
-    Tag.objects.create(user=other_researcher, name="secret project")
+    secret = Tag.objects.create(user=other_researcher, name="secret project")
 
+    assert client.get(f"/papers/feeds/{token.key}/tag/{secret.pk}.atom").status_code == 404
     assert client.get(f"/papers/feeds/{token.key}/tags/secret project.atom").status_code == 404
 
 
@@ -127,7 +129,7 @@ def test_someone_else_s_tag_is_404_even_with_a_valid_key(client, token, other_re
 
 
 def test_the_feed_page_offers_to_make_a_key_and_then_shows_the_urls(login, researcher):
-    Tag.objects.create(user=researcher, name="ml")
+    ml = Tag.objects.create(user=researcher, name="ml")
     client = login(researcher)
 
     before = client.get("/papers/feeds/")
@@ -138,8 +140,8 @@ def test_the_feed_page_offers_to_make_a_key_and_then_shows_the_urls(login, resea
     assert "Make my feed addresses" in before.text and "lab.atom" not in before.text
     assert made.status_code == 302 and made["Location"] == "/papers/feeds/"
     assert f"http://testserver/papers/feeds/{token.key}/lab.atom" in after.text
-    assert f"http://testserver/papers/feeds/{token.key}/tags/ml.atom" in after.text
-    assert parse(Client().get(f"/papers/feeds/{token.key}/tags/ml.atom")) is not None
+    assert f"http://testserver/papers/feeds/{token.key}/tag/{ml.pk}.atom" in after.text
+    assert parse(Client().get(f"/papers/feeds/{token.key}/tag/{ml.pk}.atom")) is not None
 
 
 def test_a_new_key_retires_the_old_urls(login, researcher, token):

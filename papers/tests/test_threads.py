@@ -86,7 +86,9 @@ def test_a_reply_hangs_under_its_comment_and_a_reply_to_a_reply_joins_the_same_t
 
 
 def test_a_reply_to_a_comment_on_another_paper_is_404(login, researcher, paper):
-    elsewhere = Comment.objects.create(paper=make_paper(), author=researcher, body="Elsewhere")
+    elsewhere = Comment.objects.create(
+        paper=make_paper(arxiv_id="2606.99999"), author=researcher, body="Elsewhere"
+    )
 
     response = post(login(researcher), paper, "Wrong thread", parent=elsewhere)
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.urls import reverse
 
+from lab_portal.tests import pdf_samples
 from reviews.models import Draft, DraftVersion
 from reviews.tests.factories import make_deadline, make_draft, pdf_bytes, pdf_upload
 from reviews.uploads import check_pdf
@@ -16,13 +17,24 @@ pytestmark = pytest.mark.django_db
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 200
 ENCRYPTED = pdf_bytes(trailer=b"/Root 1 0 R /Encrypt 5 0 R /ID [<ab> <ab>]")
-# PDF 1.5+ keeps the trailer in a cross-reference stream's dictionary instead.
-ENCRYPTED_XREF_STREAM = pdf_bytes(b"9 0 obj\n<< /Type /XRef /Size 10 /Encrypt 8 0 R /W [1 2 1] >>\nstream\n")
+# The name written with an escape, and a comment between the key and its value: the same entry
+# to a PDF reader, neither seen by a scan for the bytes "/Encrypt 5 0 R".
+ENCRYPTED_ESCAPED = pdf_bytes(trailer=b"/Root 1 0 R /Encr#79pt 5 0 R /ID [<ab> <ab>]")
+ENCRYPTED_COMMENT = pdf_bytes(trailer=b"/Root 1 0 R /Encrypt % key\n 5 0 R /ID [<ab> <ab>]")
 
 REFUSED = [
     ("renamed non-PDF", PNG, "This is not a PDF"),
     ("encrypted", ENCRYPTED, "The PDF is encrypted or password-protected"),
-    ("encrypted, xref stream", ENCRYPTED_XREF_STREAM, "The PDF is encrypted or password-protected"),
+    ("encrypted, escaped name", ENCRYPTED_ESCAPED, "The PDF is encrypted or password-protected"),
+    ("encrypted, comment in the entry", ENCRYPTED_COMMENT, "The PDF is encrypted or password-protected"),
+    ("encrypted by pypdf", pdf_samples.encrypted(), "The PDF is encrypted or password-protected"),
+    ("document JavaScript", pdf_samples.javascript(), "The PDF contains JavaScript"),
+    ("JavaScript on opening", pdf_samples.open_action_javascript(), "The PDF contains JavaScript"),
+    ("JavaScript, escaped names", pdf_samples.escaped_javascript(), "The PDF contains JavaScript"),
+    ("launch action", pdf_samples.launch(), "an action that opens a program"),
+    ("embedded file", pdf_samples.attachment(), "The PDF carries embedded files"),
+    ("HTML before the header", pdf_samples.html_polyglot(), "The file is also a web page"),
+    ("damaged", b"%PDF-1.7\n" + b"\x00garbage" * 20 + b"\n%%EOF\n", "The PDF cannot be read"),
     ("empty", b"", "The submitted file is empty."),
     ("cut off", pdf_bytes()[:-7], "no end-of-file marker"),
     ("over the limit", pdf_bytes(b"%" + b"x" * 3000), "drafts may be at most 2.0 KB"),
@@ -150,7 +162,7 @@ def test_an_encrypt_entry_split_across_chunks_is_found():
     # Padding puts "/Encrypt 5 0 R" across the 64 KiB boundary between two chunks.
     start = pdf_bytes()[: pdf_bytes().index(b"trailer")]
     padding = b"%" + b"x" * (65536 - len(start) - len(b"\ntrailer\n<< /Size 3 /Enc") - 1) + b"\n"
-    content = start + padding + b"\ntrailer\n<< /Size 3 /Encrypt 5 0 R >>\n%%EOF\n"
+    content = start + padding + b"\ntrailer\n<< /Size 3 /Encrypt 5 0 R /Root 1 0 R >>\nstartxref\n9\n%%EOF\n"
     assert content.index(b"/Encrypt") < 65536 < content.index(b"/Encrypt") + 8
     upload = UploadedFile(io.BytesIO(content), name="a.pdf", size=len(content))
 

@@ -5,13 +5,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from lab_portal.tests import pdf_samples
 from papers.tests.factories import make_paper
 from seminars.models import ActionItem, Feedback, Registration, Talk
 from seminars.tests.factories import make_talk
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+PDF = pdf_samples.plain()
 
 
 @pytest.fixture
@@ -79,6 +80,32 @@ def test_slides_must_be_a_pdf_by_content(login, researcher, seminar):
     assert "The slides must be a PDF file." in response.text
     seminar.refresh_from_db()
     assert not seminar.slides
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (pdf_samples.encrypted(), "The PDF is encrypted or password-protected"),
+        (pdf_samples.open_action_javascript(), "The PDF contains JavaScript"),
+        (pdf_samples.escaped_javascript(), "The PDF contains JavaScript"),
+        (pdf_samples.launch(), "an action that opens a program"),
+        (pdf_samples.attachment(), "The PDF carries embedded files"),
+        (pdf_samples.html_polyglot(), "The slides must be a PDF file."),
+    ],
+    ids=["encrypted", "javascript", "escaped-javascript", "launch", "attachment", "html-polyglot"],
+)
+def test_slides_with_scripts_actions_attachments_or_encryption_are_refused(
+    login, researcher, seminar, settings, content, message
+):
+    upload = SimpleUploadedFile("s.pdf", content, "application/pdf")
+
+    response = login(researcher).post(materials_url(seminar), materials(slides=upload))
+
+    assert response.status_code == 200
+    assert message in response.text
+    seminar.refresh_from_db()
+    assert not seminar.slides
+    assert not any(path.is_file() for path in settings.MEDIA_ROOT.rglob("*"))
 
 
 def test_slides_over_the_size_limit_are_refused(login, researcher, seminar, settings):
