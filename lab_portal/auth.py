@@ -7,6 +7,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import translation
 from django.utils.text import slugify
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
@@ -197,6 +198,10 @@ class LabOIDCBackend(OIDCAuthenticationBackend):
             first_name=str(claims.get("given_name") or "")[:150],
             last_name=str(claims.get("family_name") or "")[:150],
             display_name=str(claims.get("name") or "")[:150],
+            # The language the browser asked for; the welcome questions come in it.
+            language=translation.get_language()
+            if translation.get_language() in dict(settings.LANGUAGES)
+            else "en",
             needs_welcome=True,
         )
 

@@ -347,7 +347,7 @@ OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", "single sign-on")
 OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", "groups")
 # Seconds to wait for the provider (connect, then each read): a provider that hangs costs a
 # log-in this long, never a web worker's whole life.
-OIDC_TIMEOUT = env_seconds("OIDC_TIMEOUT", 5, zero=False)
+OIDC_TIMEOUT = env_seconds("OIDC_TIMEOUT", 5.0, zero=False)
 if not 0 < OIDC_TIMEOUT <= 60:
     raise ImproperlyConfigured(f"OIDC_TIMEOUT={OIDC_TIMEOUT} must be more than 0 and at most 60 seconds.")
 # How long the provider's discovery document and keys are kept before they are read again.

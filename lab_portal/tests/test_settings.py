@@ -217,3 +217,31 @@ def test_settings_read_seconds_with_fractions():
     result = run_django(code, **dict.fromkeys(SECONDS, "2.5"))
 
     assert (result.returncode, result.stdout, result.stderr) == (0, "2.5 2.5 2.5 2.5 2.5 2.5\n", "")
+    assert "without OIDC_DISCOVERY_URL" in result.stderr
+
+
+def test_oidc_settings_with_a_discovery_url_need_no_endpoints():
+    result = run_django(
+        "from django.conf import settings; print(settings.OIDC_ENABLED, settings.OIDC_TIMEOUT)",
+        OIDC_RP_CLIENT_ID="portal",
+        OIDC_RP_CLIENT_SECRET="s3cret",
+        OIDC_DISCOVERY_URL="https://id.lab.example.org/.well-known/openid-configuration",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "5.0"]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"OIDC_TIMEOUT": "0"}, "OIDC_TIMEOUT='0' is not a number of seconds more than 0"),
+        ({"OIDC_TIMEOUT": "soon"}, "OIDC_TIMEOUT='soon' is not a number of seconds"),
+        ({"OIDC_RP_SCOPES": "profile"}, "OIDC_RP_SCOPES='profile' must include openid and email"),
+    ],
+)
+def test_oidc_settings_refuse_a_bad_timeout_or_scopes(env, message):
+    result = run_django("pass", **env)
+
+    assert result.returncode != 0
+    assert message in result.stderr
