@@ -296,6 +296,8 @@ def paper_columns():
 
 
 def copy_row(paper, fields) -> list:
+    # The baseline's own encoding of a row, the plainest one psycopg takes: COPY is the limit
+    # upsert is measured against, not a second implementation of it.
     return [
         json.dumps(value) if isinstance(value, list | dict) else value
         for value in (getattr(paper, field.attname) for field in fields)
@@ -331,81 +333,6 @@ def copy_table(records) -> dict:
     sql("CREATE TABLE bench_copy (LIKE papers_paper INCLUDING ALL)")
     checkpoint()
     return run_copy(records, "bench_copy")
-
-
-def upsert_replica(records, *, page_size: int, write: str):
-    """upsert_papers' logic (dedupe, one SELECT, compare, count on the FetchRun) with a chosen way
-    to write each page, to compare ways independently of the project's current one:
-    "bulk_create": Django's bulk_create(update_conflicts=True), a multi-row INSERT ... ON CONFLICT;
-    "copy": COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO UPDATE."""
-    from django.db import connection, transaction
-    from django.db.models import F
-
-    from papers.models import FetchRun, Paper
-    from papers.services import _COMPARED_FIELDS, _UPDATED_FIELDS, UpsertCounts, _merge_versions
-
-    fields = paper_columns()
-    columns = ", ".join(field.column for field in fields)
-    updated = [Paper._meta.get_field(name).column for name in _UPDATED_FIELDS]
-    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in updated)
-    sql(
-        "CREATE TEMPORARY TABLE IF NOT EXISTS bench_stage ON COMMIT DELETE ROWS AS "  # noqa: S608
-        f"SELECT {columns} FROM papers_paper WITH NO DATA"
-    )
-    run = FetchRun.objects.create(kind=FetchRun.Kind.BACKFILL)
-    with measure() as box:
-        for page in batched(records, page_size):
-            counts, latest = UpsertCounts(), {}
-            for record in page:
-                if record.arxiv_id not in latest or record.version >= latest[record.arxiv_id].version:
-                    latest[record.arxiv_id] = record
-            with transaction.atomic():
-                stored = {
-                    paper.arxiv_id: paper
-                    for paper in Paper.objects.filter(arxiv_id__in=latest).only(
-                        "arxiv_id", "versions", *_UPDATED_FIELDS
-                    )
-                }
-                writes = []
-                for record in latest.values():
-                    paper, old = record.as_paper(), stored.get(record.arxiv_id)
-                    if old is None:
-                        counts.new += 1
-                    elif record.version < old.version or (
-                        record.version == old.version
-                        and all(getattr(paper, f) == getattr(old, f) for f in _COMPARED_FIELDS)
-                    ):
-                        counts.unchanged += 1
-                        continue
-                    else:
-                        counts.updated += 1
-                        paper.versions = _merge_versions(old.versions, paper.versions)
-                        if record.version == old.version:
-                            paper.last_announced = old.last_announced
-                    writes.append(paper)
-                if writes and write == "bulk_create":
-                    Paper.objects.bulk_create(
-                        writes,
-                        update_conflicts=True,
-                        unique_fields=["arxiv_id"],
-                        update_fields=_UPDATED_FIELDS,
-                    )
-                elif writes:
-                    with connection.cursor() as cursor:
-                        with cursor.cursor.copy(f"COPY bench_stage ({columns}) FROM STDIN") as copy:
-                            for paper in writes:
-                                copy.write_row(copy_row(paper, fields))
-                        cursor.execute(
-                            f"INSERT INTO papers_paper ({columns}) SELECT {columns} FROM bench_stage "  # noqa: S608
-                            f"ON CONFLICT (arxiv_id) DO UPDATE SET {updates}"
-                        )
-                FetchRun.objects.filter(pk=run.pk).update(
-                    new_count=F("new_count") + counts.new,
-                    updated_count=F("updated_count") + counts.updated,
-                    unchanged_count=F("unchanged_count") + counts.unchanged,
-                    pages=F("pages") + 1,
-                )
-    return box
 
 
 @contextmanager
@@ -588,7 +515,9 @@ def benchmark(args: argparse.Namespace) -> None:
 
 
 def client_experiments(records, page_size: int) -> None:
-    """Where upsert spends its time on the client, and what the alternatives gain."""
+    """Where upsert spends its time on the client, and what page sizes and Django's parameter
+    binding change. Every figure is the project's `upsert_papers`: to try another way of writing
+    a page, change it there and run this again, so what is measured is what the fetchers run."""
     print()
     print(
         f"Experiments on the upsert path ({len(records):,} records each, empty table each time) ...",
@@ -612,18 +541,10 @@ def client_experiments(records, page_size: int) -> None:
         outside = box["seconds"] - sum(timer.seconds.values())
         results.append(Result(label, len(records), **box, note=f"({parts}, rest {outside:.1f} s)"))
 
-    for size in sorted({page_size, 1000, 5000}):
+    for size in sorted({200, page_size, 1000, 5000}):
         upsert(f"upsert_papers, pages of {size}", size)
     with server_side_binding():
         upsert(f"upsert_papers, server_side_binding, pages of {page_size}", page_size)
-    for write, label in (
-        ("bulk_create", "multi-row INSERT (bulk_create)"),
-        ("copy", "COPY to temp + INSERT..SELECT"),
-    ):
-        for size in sorted({page_size, 1000}):
-            empty_papers()
-            box = upsert_replica(records, page_size=size, write=write)
-            results.append(Result(f"upsert logic, {label}, pages of {size}", len(records), **box))
     for result in results:
         result.note = f"{result.rate / copy.rate:.2f}x COPY  {result.note}".rstrip()
     show([as_paper, copy, *results])

@@ -11,8 +11,9 @@ half minute, and each round decides, in this order:
    (a few small queries, no request to arXiv);
 4. otherwise one request of one result asks arXiv for the newest paper in the lab's categories;
    newer than anything the daily runs stored means the announcement is out: the run starts;
-5. half an hour into the window with no daily run since 20:00, one starts anyway, as the fixed
-   schedule did, so an announcement the request cannot see is never later than it used to be.
+5. half an hour into the window with no daily run since 20:00, one starts anyway
+   (`FALLBACK_AFTER`), so an announcement the one-result request cannot see still gets its run
+   by 20:30.
 
 Rounds hold a lock while they decide, and the database allows one running daily run, so two
 beats or two workers start one run per announcement.

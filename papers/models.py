@@ -449,8 +449,8 @@ def interest_phrases(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"[,;\n]", text) if len(p.strip()) > 2][:20]
 
 
-# Push and discussion (issue 4): watch rules and what they produce, sharing, threads,
-# recommendations and the secret feed URLs.
+# Push and discussion: watch rules and what they produce, sharing, threads, recommendations
+# and the secret feed URLs.
 
 
 class WatchRuleQuerySet(models.QuerySet):

@@ -20,13 +20,13 @@ urlpatterns = [
     path("library/tags/<int:tag_id>/", views.library, name="tag"),
     path("library/bibtex/", views.library_bibtex, name="library-bibtex"),
     path("library/<int:pk>/", views.edit_bookmark, name="edit-bookmark"),
-    # watch rules (H7)
+    # watch rules: what a person is pushed, and where
     path("watch/", watch_views.watch_rules, name="watch-rules"),
     path("watch/new/", watch_views.watch_rule_new, name="watch-rule-new"),
     path("watch/preview/", watch_views.watch_rule_preview, name="watch-rule-preview"),
     path("watch/<int:pk>/", watch_views.watch_rule_edit, name="watch-rule-edit"),
     path("watch/<int:pk>/delete/", watch_views.watch_rule_delete, name="watch-rule-delete"),
-    # sharing, threads and feeds (H8)
+    # sharing, threads and feeds: the lab's conversation about papers
     path("lab/", discussion_views.lab, name="lab"),
     path("share/<path:arxiv_id>", discussion_views.share, name="share"),
     path("follow/<path:arxiv_id>", discussion_views.follow, name="follow"),

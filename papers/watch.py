@@ -4,8 +4,8 @@ A rule's criteria must all hold: the keyword query (words, "quoted phrases", AND
 parentheses, over title and abstract), any one of its authors, any one of its categories, and
 the "like my library" score. Rules are indexed by one term each of them cannot match without
 (an author's surname, a query word, a category), so each paper is tested only against the few
-rules that could match it: 1,500 papers against 500 rules in well under the two seconds the
-issue allows (bench/match.py).
+rules that could match it: 1,500 papers against 500 rules in well under two seconds
+(bench/match.py), so a large announcement's pushes are not held up by the matching.
 """
 
 import re

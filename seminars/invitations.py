@@ -39,7 +39,6 @@ from lab_portal.forms import one_line_fields
 from .calendars import location
 from .models import TBA, SpeakerInvitation, Talk
 from .notices import send_notice
-from .signals import talk_changed
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +250,6 @@ def submit_speaker_details(invitation: SpeakerInvitation, *, details: dict, phot
         ).update(used_at=Coalesce(F("used_at"), now), last_used_at=now)
         if not still_live or talk.is_cancelled or now >= talk.ends_at:
             raise LinkClosed
-        old = talk.schedule_snapshot()
         first = talk.speaker_confirmed_at is None
         for name in SPEAKER_FIELDS:
             setattr(talk, name, details[name])
@@ -264,8 +262,6 @@ def submit_speaker_details(invitation: SpeakerInvitation, *, details: dict, phot
             fields.append("speaker_photo")
         # Only the speaker's fields: a host editing the room at the same moment keeps their edit.
         talk.save(update_fields=fields)
-        if talk.title != old["title"]:
-            talk_changed.send(sender=Talk, talk=talk, changed={"title"}, old=old)
         if replaced:
             storage = talk.speaker_photo.storage
             transaction.on_commit(lambda: storage.delete(replaced))

@@ -226,7 +226,8 @@ class Talk(models.Model):
 
     Kind = Kind
 
-    # A change to one of these is one a subscribed calendar must see: it bumps `sequence`.
+    # A change to one of these is one a subscribed calendar must see and the people concerned
+    # must hear about: it bumps `sequence` and sends a change notice (seminars/reminders.py).
     SCHEDULE_FIELDS = frozenset({"starts_at", "ends_at", "room", "online_link", "status"})
 
     uid = models.UUIDField(_("calendar UID"), default=uuid.uuid4, unique=True, editable=False)

@@ -43,8 +43,6 @@ Kind = Reminder.Kind
 # How long before the start each reminder is due. Each one is worth sending until the next one
 # falls due (the hour-before until the talk starts); after that it is skipped, not sent late.
 BEFORE = {Kind.DAY_BEFORE: timedelta(days=1), Kind.HOUR_BEFORE: timedelta(hours=1)}
-# Changes a calendar must see and the people concerned must hear about.
-NOTICE_FIELDS = frozenset({"starts_at", "ends_at", "room", "online_link", "status"})
 
 SUBJECTS = {
     Kind.DAY_BEFORE: _("In 24 hours: {title}"),
@@ -144,11 +142,6 @@ def reschedule(talk: Talk, *, now: datetime | None = None) -> None:
     from .tasks import send_reminders  # the task module imports this one
 
     transaction.on_commit(send_reminders.delay)
-
-
-def on_talk_changed(sender, *, talk: Talk, changed: set[str], **kwargs) -> None:
-    if changed & NOTICE_FIELDS:
-        reschedule(talk)
 
 
 def _why_not(reminder: Reminder, now: datetime) -> str:

@@ -1,7 +1,8 @@
 """Writes to the schedule: series generation, booking, moving and cancelling talks, requests.
 
-Every change a calendar must see bumps the talk's `sequence` and sends `talk_changed` inside
-the same transaction (receivers enqueue their messages with `transaction.on_commit`).
+Every change a calendar must see bumps the talk's `sequence`, and a change of time, place or
+status reschedules the talk's reminders in the same transaction, so the change notice is
+written with the change or not at all (seminars/reminders.py sends it after the commit).
 """
 
 import logging
@@ -17,7 +18,7 @@ from papers.models import Paper
 from . import announcements
 from .models import ROOM_OVERLAP_CONSTRAINT, TBA, Series, Talk, TalkRequest
 from .registration import fill_seats
-from .signals import talk_changed
+from .reminders import reschedule
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,7 @@ def update_talk(talk: Talk, *, old: dict, papers: list[Paper] | None = None) -> 
         changed = {name for name, value in old.items() if new[name] != value}
         if changed & Talk.SCHEDULE_FIELDS:
             talk.bump_sequence()
-        if changed:
-            talk_changed.send(sender=Talk, talk=talk, changed=changed, old=old)
+            reschedule(talk)
         # A talk of a series is confirmed when its title is set: the lab hears of it then, once.
         announcements.announce_talk(talk)
     return changed
@@ -98,7 +98,6 @@ def update_talk(talk: Talk, *, old: dict, papers: list[Paper] | None = None) -> 
 def cancel_talk(talk: Talk) -> bool:
     """Cancel a scheduled talk; it stays on every page and in every calendar, marked cancelled."""
     with transaction.atomic():
-        old = talk.schedule_snapshot()
         now = timezone.now()
         # Conditional, so a double click or two hosts at once cancel (and notify) once.
         if not Talk.objects.filter(pk=talk.pk, status=Talk.Status.SCHEDULED).update(
@@ -107,7 +106,7 @@ def cancel_talk(talk: Talk) -> bool:
             return False
         talk.refresh_from_db(fields=["status", "cancelled_at", "updated_at"])
         talk.bump_sequence()
-        talk_changed.send(sender=Talk, talk=talk, changed={"status"}, old=old)
+        reschedule(talk)
     return True
 
 

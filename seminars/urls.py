@@ -5,7 +5,7 @@ from .views import calendars, followup, schedule, signup, speakers
 app_name = "seminars"
 
 urlpatterns = [
-    # schedule (H1): rooms, series, talks, requests
+    # schedule: rooms, series, talks, requests
     path("", schedule.index, name="index"),
     path("week/", schedule.week, name="week"),
     path("week/<int:year>/<int:month>/<int:day>/", schedule.week, name="week-of"),
@@ -24,12 +24,12 @@ urlpatterns = [
     path("requests/", schedule.requests, name="requests"),
     path("requests/<int:pk>/accept/", schedule.accept, name="accept-request"),
     path("requests/<int:pk>/decline/", schedule.decline, name="decline-request"),
-    # sign-up (H2)
+    # sign-up: seats, the waiting list, the host's attendee list
     path("talks/<int:pk>/sign-up/", signup.sign_up, name="sign-up"),
     path("talks/<int:pk>/sign-up/cancel/", signup.cancel_sign_up, name="cancel-sign-up"),
     path("talks/<int:pk>/attendees/", signup.attendees, name="attendees"),
     path("talks/<int:pk>/attendees.csv", signup.attendees_csv, name="attendees-csv"),
-    # calendars (H3)
+    # calendars: one talk's .ics and the subscribed feeds, keyed by a secret
     path("talks/<int:pk>/calendar.ics", calendars.talk_ics, name="talk-ics"),
     path("calendar/", calendars.calendar_feeds, name="calendar-feeds"),
     path("calendar/new-key/", calendars.new_calendar_key, name="new-calendar-key"),
@@ -37,7 +37,7 @@ urlpatterns = [
     path("feeds/<str:key>/lab.ics", calendars.lab_feed, name="lab-feed"),
     path("feeds/<str:key>/mine.ics", calendars.my_feed, name="my-feed"),
     path("feeds/<str:key>/series/<slug:slug>.ics", calendars.series_feed, name="series-feed"),
-    # speakers and follow-up (H4)
+    # speakers and follow-up: the outside speaker's link, materials, feedback, action items
     path("talks/<int:pk>/invite-speaker/", speakers.invite_speaker, name="invite-speaker"),
     path("talks/<int:pk>/revoke-invitation/", speakers.revoke_invitation, name="revoke-invitation"),
     path("talks/<int:pk>/speaker/<str:token>/", speakers.speaker_form, name="speaker-form"),

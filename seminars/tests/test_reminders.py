@@ -303,7 +303,7 @@ def test_the_same_change_is_announced_once(clock, talk, django_capture_on_commit
     talk.refresh_from_db()
 
     with django_capture_on_commit_callbacks(execute=True):
-        reschedule(talk)  # the signal delivered again for the same sequence
+        reschedule(talk)  # the same sequence rescheduled a second time
     send_reminders.delay().get()
 
     assert len(sent_to("Changed")) == 2

@@ -1,2 +1,2 @@
-"""Seminar views, one module per part of the issue: schedule (rooms, series, talks, requests),
-sign-up, calendars, speakers and follow-up."""
+"""Seminar views, one module per area of the seminars page: schedule (rooms, series, talks,
+requests), sign-up, calendars, speakers and follow-up."""
