@@ -3,8 +3,8 @@ researcher starts a project and asks for a first-results seminar for it, the lea
 an attendee signs up, the host notes an action item, the researcher opens the draft to the lab,
 and the project's page tells it all in order."""
 
-from datetime import timedelta
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
