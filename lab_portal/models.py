@@ -285,7 +285,7 @@ class ChannelQuerySet(models.QuerySet):
         return self.filter(team=owner) if isinstance(owner, Team) else self.filter(person=owner)
 
     def for_lab(self):
-        return self.filter(person__isnull=True, team__isnull=True)
+        return self.filter(person__isnull=True, team__isnull=True, outside=False)
 
     def managed_by(self, user: "User"):
         """A person's own channels and, for a lead, those of the teams they lead."""
@@ -363,6 +363,9 @@ class Channel(models.Model):
     # nobody is recognised by it, since anyone could have typed anyone's id.
     title = models.CharField(_("chat name"), max_length=255, blank=True)
     linked_at = models.DateTimeField(_("linked at"), null=True, blank=True)
+    # The address of someone outside the lab (a guest speaker without an account): it has no
+    # owner, like the lab's channels, but carries only what is addressed to it, never the lab's.
+    outside = models.BooleanField(_("outside address"), default=False, db_default=False)
 
     objects = ChannelQuerySet.as_manager()
 
@@ -381,8 +384,18 @@ class Channel(models.Model):
             models.UniqueConstraint(fields=["team", "kind", "target"], name="one_channel_per_team_target"),
             models.UniqueConstraint(
                 fields=["kind", "target"],
-                condition=models.Q(person__isnull=True, team__isnull=True),
+                condition=models.Q(person__isnull=True, team__isnull=True, outside=False),
                 name="one_lab_channel_per_target",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "target"],
+                condition=models.Q(outside=True),
+                name="one_outside_channel_per_target",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outside=False)
+                | models.Q(person__isnull=True, team__isnull=True, kind="email", target__gt=""),
+                name="outside_channel_is_an_address",
             ),
             # A Telegram account is one person: who pressed a button or replied is never in doubt.
             models.UniqueConstraint(
@@ -401,6 +414,8 @@ class Channel(models.Model):
 
     @property
     def owner_name(self) -> str:
+        if self.outside:
+            return str(_("outside the lab"))
         return str(self.owner) if self.owner else str(_("the lab"))
 
     @property

@@ -7,6 +7,7 @@ Other code calls:
     notify(person_or_team, Message(subject=..., dedupe_key=..., text=..., items=[Item(...)]))
     notify_lab(Message(...))
     notify_address(person, address, Message(...))  # one mail to an address not yet theirs
+    notify_outside(address, Message(...))  # someone without an account: a guest speaker
 
 Each call writes one Delivery row per enabled channel and sends them after the transaction
 commits. The row is keyed by (channel, dedupe_key), so a second call with the same key queues
@@ -56,6 +57,7 @@ __all__ = [
     "notify_address",
     "notify_channel",
     "notify_lab",
+    "notify_outside",
     "post_to_chats",
     "reply_in_chats",
 ]
@@ -116,6 +118,26 @@ def notify_address(person: User, address: str, message: Message) -> Delivery | N
         if new:
             _enqueue(delivery.pk)
     return delivery if new else None
+
+
+def notify_outside(address: str, message: Message) -> Delivery | None:
+    """Queue one e-mail to someone without an account (a guest speaker), in the lab's language.
+
+    The address gets a channel of its own, marked outside the lab: its deliveries are recorded
+    and sent at most once like everyone's, and it never receives what goes to the lab's channels.
+    None when the address already has `message.dedupe_key`."""
+    address = address.strip().lower()
+    if not address:
+        raise ValueError("An outside message needs an address.")
+    try:
+        with transaction.atomic():
+            channel, _created = Channel.objects.get_or_create(
+                outside=True, kind=Channel.Kind.EMAIL, target=address
+            )
+    except IntegrityError:  # another worker added the address first
+        channel = Channel.objects.get(outside=True, kind=Channel.Kind.EMAIL, target=address)
+    created = _queue([channel], message)
+    return created[0] if created else None
 
 
 def _queue(targets, message: Message) -> list[Delivery]:

@@ -525,9 +525,6 @@ DIGEST_HOUR = env_int("DIGEST_HOUR", 8)
 SEMINAR_INVITATION_DAYS = env_int("SEMINAR_INVITATION_DAYS", 30)
 SEMINAR_PHOTO_MAX_BYTES = env_int("SEMINAR_PHOTO_MAX_BYTES", 2 * 1024 * 1024)
 SEMINAR_SLIDES_MAX_BYTES = env_int("SEMINAR_SLIDES_MAX_BYTES", 50 * 1024 * 1024)
-# An outside speaker's link keeps working this many days after the talk ends, for the slides
-# and the feedback given to them; then it expires whatever SEMINAR_INVITATION_DAYS says.
-SEMINAR_SPEAKER_DAYS_AFTER = env_int("SEMINAR_SPEAKER_DAYS_AFTER", 14)
 # The lab's channels get the week's talks on Monday from this hour, in the lab's zone.
 WEEKLY_TALKS_HOUR = env_int("WEEKLY_TALKS_HOUR", 9)
 if not 0 <= WEEKLY_TALKS_HOUR <= 23:

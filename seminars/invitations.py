@@ -14,7 +14,6 @@ import base64
 import hashlib
 import logging
 import secrets
-import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -198,33 +197,34 @@ def invite_speaker(talk: Talk, *, email: str, by) -> SpeakerInvitation:
 
 
 def send_invitation(invitation_id: int) -> bool:
-    """Mint the link's token, store its hash and mail the link; False if the invitation is dead.
+    """Mint the link's token once, store its hash and queue the mail; False if the invitation is dead.
 
-    Each sending mints a new token (a new salt), so a retried sending leaves only the last mailed
-    link working and a link revoked in the meantime is never mailed.
+    The salt is set only where none is (a conditional UPDATE), so a retried task mails the same
+    link under the same key, which lab_portal.notify sends once; a link revoked in the meantime
+    is never mailed.
     """
     salt = secrets.token_urlsafe(16)
-    token = _token(invitation_id, salt)
-    keyed = SpeakerInvitation.objects.filter(
-        pk=invitation_id, revoked_at__isnull=True, expires_at__gt=timezone.now()
-    ).update(token_hash=hash_token(token), token_salt=salt)
-    if not keyed:
+    SpeakerInvitation.objects.filter(pk=invitation_id, token_salt="").update(
+        token_hash=hash_token(_token(invitation_id, salt)), token_salt=salt
+    )
+    invitation = (
+        SpeakerInvitation.objects.select_related("talk", "talk__host", "talk__room", "created_by")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or not link_state(invitation).live:
         return False
-    invitation = SpeakerInvitation.objects.select_related(
-        "talk", "talk__host", "talk__room", "created_by"
-    ).get(pk=invitation_id)
     talk = invitation.talk
-    if not link_state(invitation).live:
-        return False
     context = {
         "talk": talk,
-        "link": link_url(talk, token),
+        "link": link_url(talk, _token(invitation.pk, invitation.token_salt)),
         "expires_at": link_state(invitation).expires_at,
         "host": talk.host or invitation.created_by,
         "location": location(talk),
     }
     subject = format_lazy(_("Your talk at the lab on {day}: please confirm the details"), day=_talk_day(talk))
-    send_notice([invitation.email], subject, "seminars/email/speaker_invitation", context)
+    key = f"speaker-invitation:{invitation.pk}:{invitation.token_salt}"
+    send_notice([invitation.email], subject, "seminars/email/speaker_invitation", context, key=key)
     return True
 
 
@@ -265,11 +265,13 @@ def submit_speaker_details(invitation: SpeakerInvitation, *, details: dict, phot
         if replaced:
             storage = talk.speaker_photo.storage
             transaction.on_commit(lambda: storage.delete(replaced))
-        tell_host_speaker_submitted.delay_on_commit(talk_id=talk.pk, first=first)
+        tell_host_speaker_submitted.delay_on_commit(talk_id=talk.pk, first=first, at=now.isoformat())
     return talk
 
 
-def tell_host(talk_id: int, *, first: bool) -> int:
+def tell_host(talk_id: int, *, first: bool, at: str = "") -> int:
+    """Tell the host the speaker sent their details; `at` (when they did) keys the message, so
+    each sending of the form is told once."""
     talk = Talk.objects.select_related("host", "room").filter(pk=talk_id).first()
     if talk is None:
         return 0
@@ -288,7 +290,8 @@ def tell_host(talk_id: int, *, first: bool) -> int:
         "link": settings.SITE_URL + talk.get_absolute_url(),
         "location": location(talk),
     }
-    return send_notice([host], subject, "seminars/email/speaker_submitted", context)
+    key = f"speaker-submitted:{talk.pk}:{at or talk.updated_at.isoformat()}"
+    return send_notice([host], subject, "seminars/email/speaker_submitted", context, key=key)
 
 
 def flag_tba_talks(now: datetime | None = None) -> int:
@@ -304,24 +307,17 @@ def flag_tba_talks(now: datetime | None = None) -> int:
     for talk in soon:
         if not talk.is_tba:
             continue
-        try:
-            with transaction.atomic():
-                # The conditional UPDATE claims the talk, so two runs at once tell the host once;
-                # a failed mail rolls the claim back and the next run tries again.
-                if not Talk.objects.filter(pk=talk.pk, tba_flagged_at__isnull=True).update(
-                    tba_flagged_at=now
-                ):
-                    continue
-                subject = format_lazy(_("Your talk on {day} is still titled TBA"), day=_talk_day(talk))
-                context = {
-                    "talk": talk,
-                    "link": settings.SITE_URL + talk.get_absolute_url(),
-                    "location": location(talk),
-                }
-                send_notice([talk.host], subject, "seminars/email/talk_tba", context)
-        except (smtplib.SMTPException, OSError):
-            log.exception("Could not tell the host of talk %s that it is still TBA; will try again.", talk.pk)
-            continue
+        with transaction.atomic():
+            # The conditional UPDATE claims the talk, so two runs at once tell the host once.
+            if not Talk.objects.filter(pk=talk.pk, tba_flagged_at__isnull=True).update(tba_flagged_at=now):
+                continue
+            subject = format_lazy(_("Your talk on {day} is still titled TBA"), day=_talk_day(talk))
+            context = {
+                "talk": talk,
+                "link": settings.SITE_URL + talk.get_absolute_url(),
+                "location": location(talk),
+            }
+            send_notice([talk.host], subject, "seminars/email/talk_tba", context, key=f"talk-tba:{talk.pk}")
         flagged += 1
     return flagged
 

@@ -1,8 +1,10 @@
 """The one way a seminar message leaves the portal.
 
-Every notice (reminders, change notices, promotions, invitations) goes through `send_notice`:
-an e-mail to each recipient, and for notices that name a `chat_key`, the same text on the
-person's chat channels (Telegram, Slack) through lab_portal.notify, which sends each key once.
+Every notice (reminders, change notices, promotions, speaker invitations, TBA notices) goes
+through `send_notice`, which renders its templates in each reader's language and zone and hands
+the message to lab_portal.notify: a person gets it on the channels they chose, an outside speaker
+by e-mail at their bare address. Each notice names a `key` for the event, so every channel gets
+it at most once however often the caller runs, and each sending is a Delivery row.
 """
 
 import logging
@@ -10,19 +12,15 @@ import zoneinfo
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
-from lab_portal.models import Channel, User
-from lab_portal.notify import Message, notify
+from lab_portal.channels import SUBJECT_CAP, clip
+from lab_portal.models import User
+from lab_portal.notify import Message, notify, notify_outside
 
 log = logging.getLogger(__name__)
-
-
-def _address(recipient: User | str) -> str:
-    return recipient.email if isinstance(recipient, User) else recipient
 
 
 def _plain_text(name: str, context: dict) -> str:
@@ -30,40 +28,44 @@ def _plain_text(name: str, context: dict) -> str:
     return get_template(name).template.render(Context(context, autoescape=False))
 
 
+def render_notice(recipient: User | str, subject, template_name: str, context: dict, *, key: str) -> Message:
+    """`<template_name>.txt` and `.html` as a Message, in the recipient's language and zone (the
+    lab's for an outside address). The HTML part is autoescaped; the text part is not."""
+    person = recipient if isinstance(recipient, User) else None
+    language = person.language if person else settings.LANGUAGE_CODE
+    zone = zoneinfo.ZoneInfo(person.timezone if person else settings.TIME_ZONE)
+    with translation.override(language), timezone.override(zone):
+        full = {**context, "recipient": recipient, "site_url": settings.SITE_URL}
+        return Message(
+            subject=clip(" ".join(str(subject).split()), SUBJECT_CAP),
+            dedupe_key=f"seminars:{key}",
+            text=_plain_text(f"{template_name}.txt", full),
+            html=render_to_string(f"{template_name}.html", full),
+        )
+
+
 def send_notice(
-    recipients: Iterable[User | str], subject, template_name: str, context: dict, *, chat_key: str = ""
+    recipients: Iterable[User | str], subject, template_name: str, context: dict, *, key: str
 ) -> int:
-    """Send `<template_name>.txt` (and `.html`) to each recipient on their own; return how many went.
+    """Queue the notice for each recipient on their own; return how many it is queued for.
 
-    The text part is rendered without HTML escaping, the HTML part with it.
-
-    A recipient is a person or a bare e-mail address (an outside speaker). A person reads the
-    message in their own language and time zone; people without an address are skipped. A
-    sending error propagates, so the task calling this can retry.
-
-    With a `chat_key` (unique to this notice and recipient, such as a reminder row's id), a person
-    also gets the text on their chat channels; a retry with the same key queues nothing new.
+    A recipient is a person or a bare e-mail address (an outside speaker). `key` names the event
+    (a reminder row, an invitation's link): with the same key, a second call queues nothing new
+    and still counts the recipient, so a retried task is safe. People without an account address
+    and no channel, and empty addresses, are skipped.
     """
-    sent = 0
+    queued = 0
     for recipient in recipients:
-        address = _address(recipient)
-        if not address:
-            log.info("No e-mail address for %s; notice %s not sent", recipient, template_name)
-            continue
         person = recipient if isinstance(recipient, User) else None
-        language = person.language if person else settings.LANGUAGE_CODE
-        zone = zoneinfo.ZoneInfo(person.timezone if person else settings.TIME_ZONE)
-        with translation.override(language), timezone.override(zone):
-            full = {**context, "recipient": recipient, "site_url": settings.SITE_URL}
-            message = EmailMultiAlternatives(
-                subject=" ".join(str(subject).split()),
-                body=_plain_text(f"{template_name}.txt", full),
-                to=[address],
-            )
-            message.attach_alternative(render_to_string(f"{template_name}.html", full), "text/html")
-        message.send()
-        sent += 1
-        if person and chat_key:
-            chat = Message(subject=message.subject, text=message.body, dedupe_key=f"seminars:{chat_key}")
-            notify(person, chat, kinds=[Channel.Kind.TELEGRAM, Channel.Kind.SLACK])
-    return sent
+        if person is None and not recipient:
+            continue
+        if person is not None and not person.email and not person.channels.enabled().exists():
+            log.info("%s has no address and no channel; notice %s not sent", person, template_name)
+            continue
+        message = render_notice(recipient, subject, template_name, context, key=key)
+        if person is not None:
+            notify(person, message)
+        else:
+            notify_outside(recipient, message)
+        queued += 1
+    return queued

@@ -254,6 +254,6 @@ def tell_promoted(registration_id: int) -> bool:
         subject,
         "seminars/email/promoted",
         {"talk": talk},
-        chat_key=f"promoted:{registration.pk}:{registration.promoted_at.isoformat()}",
+        key=f"promoted:{registration.pk}:{registration.promoted_at.isoformat()}",
     )
     return True

@@ -191,10 +191,12 @@ def _send(reminder: Reminder, now: datetime) -> bool:
             _subject(reminder),
             template,
             context,
-            chat_key=f"reminder:{reminder.pk}",
+            key=f"reminder:{reminder.pk}",
         )
     except Exception as error:
-        # Given back with a growing pause, so a mail server that is down is tried again later.
+        # Queueing failed (the database, say): given back with a growing pause. The key makes a
+        # later try queue only what this one did not. The mail server's own failures are retried
+        # by lab_portal.notify on each delivery.
         log.exception("Reminder %s (attempt %s) failed", reminder.pk, reminder.attempts)
         if reminder.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
             _finish(reminder, skipped_at=now, error=f"Gave up after {reminder.attempts} attempts: {error}")
@@ -203,7 +205,7 @@ def _send(reminder: Reminder, now: datetime) -> bool:
             _finish(reminder, claimed_at=None, due_at=now + pause, error=str(error))
         return False
     if not sent:
-        _finish(reminder, skipped_at=now, error="No e-mail address.")
+        _finish(reminder, skipped_at=now, error="No e-mail address or channel.")
         return False
     _finish(reminder, sent_at=now, error="")
     return True

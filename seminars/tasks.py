@@ -38,11 +38,10 @@ def extend_series() -> int:
 
 
 # Speakers. The service module is imported in each task: it enqueues these tasks itself.
-# A mail server that is down (smtplib's errors are OSErrors) is retried with growing pauses.
-MAIL_RETRY = {"autoretry_for": (OSError,), "retry_backoff": 60, "max_retries": 5}
+# They only queue deliveries: a mail server that is down is lab_portal.notify's to retry.
 
 
-@shared_task(name="seminars.send_speaker_invitation", **MAIL_RETRY)
+@shared_task(name="seminars.send_speaker_invitation")
 def send_speaker_invitation(*, invitation_id: int) -> bool:
     from .invitations import send_invitation
 
@@ -52,14 +51,14 @@ def send_speaker_invitation(*, invitation_id: int) -> bool:
     return sent
 
 
-@shared_task(name="seminars.tell_host_speaker_submitted", **MAIL_RETRY)
-def tell_host_speaker_submitted(*, talk_id: int, first: bool) -> int:
+@shared_task(name="seminars.tell_host_speaker_submitted")
+def tell_host_speaker_submitted(*, talk_id: int, first: bool, at: str = "") -> int:
     from .invitations import tell_host
 
-    return tell_host(talk_id, first=first)
+    return tell_host(talk_id, first=first, at=at)
 
 
-@shared_task(name="seminars.tell_promoted", **MAIL_RETRY)
+@shared_task(name="seminars.tell_promoted")
 def tell_promoted(*, registration_id: int) -> bool:
     from .registration import tell_promoted
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from lab_portal.celery import app
 from lab_portal.models import Channel, Delivery
-from lab_portal.notify import LOST, Item, Message, deliver, notify, requeue
+from lab_portal.notify import LOST, Item, Message, deliver, notify, notify_lab, notify_outside, requeue
 from lab_portal.tasks import dispatch_deliveries, send_delivery
 from lab_portal.tests.stand_ins import (
     TOKEN,
@@ -664,3 +664,40 @@ def test_a_slack_webhook_that_cannot_be_reached_keeps_its_secret_out_of_the_erro
         channels.send_slack(url, message())
 
     assert str(error.value) == "Slack could not be reached."
+
+
+# Addresses outside the lab ------------------------------------------------------------------------
+
+
+def test_outside_address_gets_one_recorded_mail_and_never_the_labs(
+    smtp, settings, django_capture_on_commit_callbacks
+):
+    settings.SLACK_LAB_WEBHOOK_URL = ""
+    settings.TELEGRAM_LAB_CHAT_ID = ""
+    Channel.objects.create(kind=Channel.Kind.EMAIL, target="all@lab.example.org")  # the lab's list
+    invitation = Message(subject="Your talk", dedupe_key="speaker:1", text="Please confirm <here>.")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = notify_outside(" Grace@Navy.example.org ", invitation)
+        second = notify_outside("grace@navy.example.org", invitation)
+        notify_lab(Message(subject="Talks this week", dedupe_key="week:1", text="Three talks."))
+
+    assert first is not None and second is None
+    first.refresh_from_db()
+    assert (first.state, first.channel.target, first.channel.outside) == (
+        Delivery.State.SENT,
+        "grace@navy.example.org",
+        True,
+    )
+    assert sorted((m["To"], m["Subject"]) for m in smtp.messages) == [
+        ("all@lab.example.org", "Talks this week"),
+        ("grace@navy.example.org", "Your talk"),
+    ]
+    [mailed] = [m for m in smtp.messages if m["To"] == "grace@navy.example.org"]
+    assert "Please confirm <here>." in mailed.get_body(("plain",)).get_content()
+
+
+def test_outside_address_must_be_given(db):
+    with pytest.raises(ValueError, match="address"):
+        notify_outside("  ", Message(subject="x", dedupe_key="k"))
+    assert not Channel.objects.exists()

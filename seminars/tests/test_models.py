@@ -8,6 +8,7 @@ import time_machine
 from django.core import mail
 from django.db import IntegrityError, connection, transaction
 
+from lab_portal.models import Channel, Delivery
 from seminars.models import Feedback, Registration, Reminder, Series, Talk
 from seminars.notices import send_notice
 from seminars.services import cancel_talk, extend_active_series, generate_series_talks
@@ -369,25 +370,36 @@ def notice_template(settings, tmp_path):
     return "notice/test"
 
 
-def test_send_notice_sends_one_message_per_recipient_in_their_own_time_zone(make_person, notice_template):
+def test_send_notice_sends_one_message_per_recipient_in_their_own_time_zone(
+    make_person, notice_template, django_capture_on_commit_callbacks
+):
     person = make_person("sora", timezone="America/Los_Angeles")
     nobody = make_person("ghost", email="")
     moment = datetime(2026, 7, 2, 7, 0, tzinfo=UTC)
+    recipients = [person, "Guest@Example.org", nobody]
 
-    sent = send_notice(
-        [person, "guest@example.org", nobody],
-        "Talk <soon>",
-        notice_template,
-        {"name": "<b>", "moment": moment},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = send_notice(
+            recipients, "Talk <soon>", notice_template, {"name": "<b>", "moment": moment}, key="t"
+        )
+        again = send_notice(
+            recipients, "Talk <soon>", notice_template, {"name": "<b>", "moment": moment}, key="t"
+        )
 
-    assert sent == 2
+    assert (sent, again) == (2, 2)
     assert [m.to for m in mail.outbox] == [["sora@lab.example.org"], ["guest@example.org"]]
     assert mail.outbox[0].subject == "Talk <soon>"
-    assert mail.outbox[0].body == "Hello <b>: 00:00 PDT for Sora"
-    assert mail.outbox[1].body == "Hello <b>: 16:00 KST for guest@example.org"
+    assert mail.outbox[0].body == "Hello <b>: 00:00 PDT for Sora\n"
+    assert mail.outbox[1].body == "Hello <b>: 16:00 KST for Guest@Example.org\n"
     assert mail.outbox[0].alternatives[0].content == "<p>Hello &lt;b&gt;</p>"
     assert mail.outbox[0].alternatives[0].mimetype == "text/html"
+    outside = Delivery.objects.get(channel__outside=True)
+    assert (outside.channel.target, outside.dedupe_key, outside.state) == (
+        "guest@example.org",
+        "seminars:t",
+        "sent",
+    )
+    assert not Channel.objects.for_lab().exists()  # the guest's address is not one of the lab's
 
 
 @time_machine.travel(datetime(2026, 6, 24, tzinfo=UTC), tick=False)

@@ -16,9 +16,12 @@ import time_machine
 from aiosmtpd.controller import Controller
 from django.core import mail
 from django.db import connection
+from django.test import TestCase
 from django.utils import timezone
 
 from lab_portal.celery import app
+from lab_portal.models import Delivery
+from lab_portal.notify import dispatch_due
 from seminars.models import Registration, Reminder, Talk
 from seminars.registration import cancel as give_up_seat
 from seminars.registration import sign_up
@@ -59,9 +62,15 @@ def talk(clock, lead, make_person) -> Talk:
     )
 
 
+def send_now() -> int:
+    """The task as beat runs it, its transaction committed: the deliveries it queued go out."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return send_reminders.delay().get()
+
+
 def run_at(clock, moment: datetime) -> int:
     clock.move_to(moment)
-    return send_reminders.delay().get()
+    return send_now()
 
 
 def sent_to(subject_start: str = "") -> list[str]:
@@ -94,7 +103,7 @@ def test_running_the_task_again_sends_nothing_twice(clock, talk, researcher):
     sign_up(talk, researcher)
     run_at(clock, DAY_BEFORE)
 
-    again = [send_reminders.delay().get() for _ in range(3)]
+    again = [send_now() for _ in range(3)]
 
     assert again == [0, 0, 0]
     assert len(mail.outbox) == 3
@@ -207,7 +216,7 @@ def test_seat_given_up_between_planning_and_sending_is_not_reminded(clock, talk,
     plan_reminders()
     give_up_seat(talk, researcher)
 
-    send_reminders.delay().get()
+    send_now()
 
     assert "minji@lab.example.org" not in sent_to()
     assert Reminder.objects.get(recipient=researcher).error == "No longer has a seat."
@@ -304,7 +313,7 @@ def test_the_same_change_is_announced_once(clock, talk, django_capture_on_commit
 
     with django_capture_on_commit_callbacks(execute=True):
         reschedule(talk)  # the same sequence rescheduled a second time
-    send_reminders.delay().get()
+    send_now()
 
     assert len(sent_to("Changed")) == 2
     assert Reminder.objects.filter(kind=Reminder.Kind.CHANGE).count() == 2
@@ -316,7 +325,7 @@ def test_two_changes_before_sending_announce_only_the_latest(clock, talk):
     talk.refresh_from_db()
     move(talk, starts_at=STARTS + timedelta(hours=4), ends_at=STARTS + timedelta(hours=5))
 
-    send_reminders.delay().get()
+    send_now()
 
     assert len(sent_to("Changed")) == 2
     assert all(f"20:00{DASH}21:00" in m.body for m in mail.outbox)
@@ -405,37 +414,49 @@ def smtp_at(port: int) -> dict:
     }
 
 
-def test_failed_send_is_given_back_and_retried_later(clock, talk, settings):
+def dispatch_at(clock, moment: datetime) -> dict:
+    """The beat's safety net for deliveries (lab_portal.notify), at `moment`."""
+    clock.move_to(moment)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return dispatch_due()
+
+
+def test_mail_server_down_keeps_the_reminder_and_its_delivery_retries_later(clock, talk, settings):
     locmem = settings.MAILERS
     settings.MAILERS = smtp_at(closed_port())
-    retry_at = DAY_BEFORE + timedelta(seconds=settings.NOTIFY_RETRY_BACKOFF)
 
-    assert run_at(clock, DAY_BEFORE) == 0
-    failed = Reminder.objects.get(recipient=talk.host)
-    assert (failed.attempts, failed.claimed_at, failed.sent_at, failed.due_at) == (1, None, None, retry_at)
-    assert "refused" in failed.error.lower()
+    assert run_at(clock, DAY_BEFORE) == 2  # the host and the speaker
+
+    reminder = Reminder.objects.get(recipient=talk.host)
+    delivery = Delivery.objects.get(dedupe_key=f"seminars:reminder:{reminder.pk}")
+    assert reminder.sent_at == DAY_BEFORE  # handed to notify, once
+    assert (delivery.state, delivery.attempts) == (Delivery.State.PENDING, 1)
+    assert "refused" in delivery.response.lower()
+    assert sent_to() == []
 
     settings.MAILERS = locmem
-    assert run_at(clock, DAY_BEFORE + timedelta(seconds=10)) == 0  # not yet: it waits its turn
-    assert run_at(clock, retry_at) == 2
+    assert run_at(clock, DAY_BEFORE + timedelta(minutes=5)) == 0  # the reminder is not queued twice
+    dispatch_at(clock, DAY_BEFORE + timedelta(minutes=10))
 
-    failed.refresh_from_db()
-    assert (failed.attempts, failed.error, failed.sent_at) == (2, "", retry_at)
-    assert sent_to() == ["jiwoo@lab.example.org", "sora@lab.example.org"]
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (Delivery.State.SENT, 2)
+    assert sent_to("In 24 hours") == ["jiwoo@lab.example.org", "sora@lab.example.org"]
 
 
-def test_sending_gives_up_after_the_last_attempt(clock, talk, settings):
+def test_mail_delivery_gives_up_after_the_last_attempt(clock, talk, settings):
     settings.MAILERS = smtp_at(closed_port())
     settings.NOTIFY_MAX_ATTEMPTS = 2
 
     run_at(clock, DAY_BEFORE)
-    run_at(clock, DAY_BEFORE + timedelta(hours=1))
-    run_at(clock, DAY_BEFORE + timedelta(hours=2))
+    dispatch_at(clock, DAY_BEFORE + timedelta(hours=1))
+    dispatch_at(clock, DAY_BEFORE + timedelta(hours=2))
 
     reminder = Reminder.objects.get(recipient=talk.host)
-    assert reminder.attempts == 2
-    assert reminder.skipped_at == DAY_BEFORE + timedelta(hours=1)
-    assert reminder.error.startswith("Gave up after 2 attempts")
+    delivery = Delivery.objects.get(dedupe_key=f"seminars:reminder:{reminder.pk}")
+    assert delivery.attempts == 2
+    assert delivery.state == Delivery.State.FAILED
+    assert delivery.response.startswith("Gave up after 2 attempts")
+    assert Delivery.objects.filter(channel__person=talk.host).count() == 1
 
 
 def test_reminder_claimed_by_a_worker_that_died_is_not_sent_again(clock, talk, settings):
@@ -528,7 +549,8 @@ def test_two_real_celery_workers_send_each_reminder_exactly_once(
 ):
     port, recorder = smtp_server
     env = {"EMAIL_URL": f"smtp://127.0.0.1:{port}"}
-    queues = [start_celery_worker(env=env)[0] for _ in range(2)]
+    # Each worker's deliveries go back to its own queue (lab_portal/tests/celery_tasks.py).
+    queues = [start_celery_worker(env=env, include=["lab_portal.tests.celery_tasks"])[0] for _ in range(2)]
     now = timezone.now()
     talk = make_talk(starts_at=now + timedelta(minutes=30), host=lead, created_at=now - timedelta(days=2))
     crowd(talk, make_person, 40)

@@ -11,6 +11,8 @@ import time_machine
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from lab_portal.models import Delivery
+from lab_portal.notify import dispatch_due
 from seminars.invitations import LinkClosed, SpeakerForm, submit_speaker_details
 from seminars.models import SpeakerInvitation, Talk
 from seminars.tasks import flag_tba_talks
@@ -490,7 +492,9 @@ def test_tba_talks_a_week_ahead_are_flagged_to_their_host_once(host, make_person
     assert tba.tba_flagged_at is not None
 
 
-def test_tba_flag_is_tried_again_when_the_mail_server_is_down(host, settings):
+def test_tba_notice_waits_out_a_mail_server_that_is_down_and_goes_once(
+    host, settings, django_capture_on_commit_callbacks
+):
     talk = make_talk(title="TBA", host=host, starts_at=datetime.now(UTC) + timedelta(days=5))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -503,16 +507,20 @@ def test_tba_flag_is_tried_again_when_the_mail_server_is_down(host, settings):
         }
     }
 
-    failed = flag_tba_talks.delay().get()
-    talk.refresh_from_db()
-    flagged_while_down = talk.tba_flagged_at
+    with django_capture_on_commit_callbacks(execute=True):
+        flagged = flag_tba_talks.delay().get()
+        again = flag_tba_talks.delay().get()
+    delivery = Delivery.objects.get(dedupe_key=f"seminars:talk-tba:{talk.pk}")
+    waiting = (delivery.state, "refused" in delivery.response.lower())
     settings.MAILERS = working
-    retried = flag_tba_talks.delay().get()
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=datetime.now(UTC) - timedelta(minutes=5))
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch_due()
 
-    assert failed == 0
-    assert flagged_while_down is None
-    assert retried == 1
-    assert len(mail.outbox) == 1
+    assert (flagged, again) == (1, 0)
+    assert waiting == (Delivery.State.PENDING, True)
+    assert [m.to for m in mail.outbox] == [[host.email]]
+    assert "still titled TBA" in mail.outbox[0].subject
 
 
 def test_revoking_is_for_the_host_and_leads(client, login, host, lead, techtalk):
