@@ -166,13 +166,14 @@ class Walk:
     """One persona's walk in one browser page, on the portal at `base`. `values` says what to type
     in the fields that need more than some text (field name → value; True for a set of
     checkboxes of which one must be ticked; "<file>" for any file); `forms_of`, which views' forms
-    the persona submits, when not all it finds."""
+    the persona submits, when not all it finds; `axe`, whether axe-core checks each page."""
 
     page: object
     base: str
     language: str = "en"
     values: dict = field(default_factory=dict)
     forms_of: frozenset | None = None  # the views whose forms this persona submits (None: all)
+    axe: bool = True
     visited: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
     forms: dict = field(default_factory=dict)
@@ -181,7 +182,7 @@ class Walk:
 
     def __post_init__(self):
         self.origin = urlsplit(self.base)
-        self.axe = (ASSETS / "axe.min.js").read_text()
+        self.axe_source = (ASSETS / "axe.min.js").read_text() if self.axe else ""
         self.english = translated_catalogue() if self.language == "ko" else set()
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self._events.append(f"uncaught exception: {error}"))
@@ -269,9 +270,10 @@ class Walk:
         configs = page.locator('meta[name="htmx-config"]').count()
         if configs > 1:
             self.problems.append(f"{where}: {configs} htmx configs (htmx reads the first only)")
-        if page.evaluate("() => typeof axe") == "undefined":
-            page.evaluate(self.axe)
-        self.problems.extend(f"{where}: axe {violation}" for violation in page.evaluate(AXE_RUN))
+        if self.axe:
+            if page.evaluate("() => typeof axe") == "undefined":
+                page.evaluate(self.axe_source)
+            self.problems.extend(f"{where}: axe {violation}" for violation in page.evaluate(AXE_RUN))
         if self.language == "ko":
             self._check_korean(where)
         self._flush(where)
@@ -311,7 +313,8 @@ class Walk:
             )
 
     def submit_all(self):
-        for target in sorted(self.forms.values(), key=lambda target: target.last):
+        # Logging in changes who is walking: it goes after everything else.
+        for target in sorted(self.forms.values(), key=lambda target: (target.last, target.key[0] == "login")):
             try:
                 self.submit(target)
             except PlaywrightError as error:
