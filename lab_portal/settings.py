@@ -409,9 +409,10 @@ ARXIV_OVERLAP_DAYS = env_int("ARXIV_OVERLAP_DAYS", 4)
 # Local hour (in each person's zone) of the morning paper digest (papers/digest.py).
 DIGEST_HOUR = env_int("DIGEST_HOUR", 8)
 
-# Seminars: how long an outside speaker's link stays good, and upload limits (every upload is
-# also checked by its content).
-SEMINAR_INVITATION_DAYS = env_int("SEMINAR_INVITATION_DAYS", 30)
+# Seminars: an outside speaker's link works from its sending until this many days after the talk
+# (after the talk it is for uploading slides and reading the feedback), and upload limits (every
+# upload is also checked by its content).
+SEMINAR_SPEAKER_LINK_DAYS_AFTER = env_int("SEMINAR_SPEAKER_LINK_DAYS_AFTER", 14)
 SEMINAR_PHOTO_MAX_BYTES = env_int("SEMINAR_PHOTO_MAX_BYTES", 2 * 1024 * 1024)
 SEMINAR_SLIDES_MAX_BYTES = env_int("SEMINAR_SLIDES_MAX_BYTES", 50 * 1024 * 1024)
 # The lab's channels get the week's talks on Monday from this hour, in the lab's zone.
