@@ -39,6 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
     from django.db.models import OuterRef, Subquery
 
     from papers.models import Paper, Recommendation
+    from reviews.models import Draft
     from reviews.queues import DASHBOARD_ROWS, owed_reviews
     from seminars.models import ActionItem, Registration, Talk
 
@@ -72,6 +73,11 @@ def home(request: HttpRequest) -> HttpResponse:
         # A person owes a handful of reviews at most: read them all, show the next few.
         "owed_reviews": owed[:DASHBOARD_ROWS],
         "more_owed": max(0, len(owed) - DASHBOARD_ROWS),
+        # The viewer's own drafts still heading for a deadline, the nearest first.
+        "my_drafts": Draft.objects.authored_by(user)
+        .heading_for_deadline()
+        .select_related("deadline__venue")
+        .order_by("deadline__paper_deadline", "pk")[:DASHBOARD_ROWS],
     }
     return render(request, "lab_portal/home.html", context)
 
