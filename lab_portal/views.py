@@ -69,7 +69,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "my_talks": [talk for talk in week if talk.is_mine],
         "lab_talks": [talk for talk in week if not talk.is_mine],
         # A person's open items are few: done ones leave the list.
-        "action_items": ActionItem.objects.open().filter(owner=user).select_related("talk"),
+        "action_items": ActionItem.objects.open().filter(owner=user).select_related("talk", "owner"),
         # A person owes a handful of reviews at most: read them all, show the next few.
         "owed_reviews": owed[:DASHBOARD_ROWS],
         "more_owed": max(0, len(owed) - DASHBOARD_ROWS),

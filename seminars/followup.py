@@ -193,8 +193,9 @@ def can_tick(item: ActionItem, user) -> bool:
     if item.owner_id == user.pk:
         return True
     project_id = item.talk.project_id
-    later = Talk.objects.filter(project_id=project_id, host=user, starts_at__gt=item.talk.starts_at)
-    return bool(project_id) and later.exists()
+    if not project_id:
+        return False
+    return Talk.objects.filter(project_id=project_id, host=user, starts_at__gt=item.talk.starts_at).exists()
 
 
 def earlier_open_items(talk: Talk) -> list[ActionItem]:
