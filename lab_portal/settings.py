@@ -431,6 +431,9 @@ REVIEW_REMINDER_DAYS_BEFORE = env_int("REVIEW_REMINDER_DAYS_BEFORE", 2)
 REVIEW_REMINDER_HOUR = env_int("REVIEW_REMINDER_HOUR", 9)
 REVIEW_OVERDUE_EVERY_DAYS = env_int("REVIEW_OVERDUE_EVERY_DAYS", 2)
 REVIEW_OVERDUE_REMINDERS = env_int("REVIEW_OVERDUE_REMINDERS", 3)
+# A round's plan can weigh the reviews each person submitted over this many months, so the
+# same people do not carry every round (the lead chooses per round).
+REVIEW_FAIRNESS_MONTHS = env_int("REVIEW_FAIRNESS_MONTHS", 12)
 
 # Notification channels: Telegram's Bot API, Slack incoming webhooks, and e-mail through MAILERS.
 TELEGRAM_API_BASE = env("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/")

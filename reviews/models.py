@@ -502,6 +502,8 @@ class ReviewRound(models.Model):
     max_load = models.PositiveSmallIntegerField(_("most reviews per person"), default=4)
     min_load = models.PositiveSmallIntegerField(_("fewest reviews per person"), default=0)
     due = models.DateField(_("reviews due"))
+    # Fair over time: among equally good plans, those who reviewed less lately take more.
+    weigh_past = models.BooleanField(_("weigh past reviews"), default=True, db_default=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -13,6 +13,7 @@ difference, and a review that has started never moves (rounds.py).
 
 import math
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -107,6 +108,7 @@ def round_preview(request: HttpRequest, pk: int) -> HttpResponse:
         "added": sum(row["added"] for row in rows),
         "released": len(published - set(pairs)),
         "loads": loads,
+        "fairness_months": settings.REVIEW_FAIRNESS_MONTHS,
         "message": message,
         "shortfall": plan.shortfall(),
         "drafts": plan.scores.drafts,
