@@ -2,8 +2,10 @@
 gives it, at desktop and phone width, in English and Korean; the host sends the link and copies
 the same one from the talk page."""
 
+import os
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,11 +14,13 @@ from django.utils import translation
 from playwright.sync_api import expect
 
 from conftest import PASSWORD
-from seminars.models import Talk
+from seminars.models import Feedback, Talk
 from seminars.tests.factories import make_talk
 
 pytestmark = pytest.mark.browser
 
+# Screenshots for a person to look at, only when asked for: SHOTS_DIR=/tmp/shots-<name>.
+SHOTS = os.environ.get("SHOTS_DIR", "")
 LINK = re.compile(r"http://\S+/seminars/talks/\d+/speaker/[A-Za-z0-9_-]+/")
 WIDTHS = {"desktop": 1280, "phone": 390}
 
@@ -38,9 +42,10 @@ def log_in(page, base: str, username: str, password: str = PASSWORD) -> None:
 
 @pytest.mark.parametrize(("width", "language"), [("desktop", "en"), ("phone", "ko")])
 def test_speaker_confirms_the_talk_from_the_mailed_link(
-    live_server, open_page, make_person, settings, width, language
+    live_server, open_page, make_person, settings, tmp_path, width, language
 ):
     base = live_server.url
+    settings.MEDIA_ROOT = tmp_path / "media"  # the slides uploaded after the talk
     settings.SITE_URL = base  # what `make run` sets: links in mail point at the portal serving them
     host = make_person("jiwoo", display_name="Jiwoo Park", language=language)
     # A link to another site on the speaker's page: another origin, the other name of this host.
@@ -82,7 +87,7 @@ def test_speaker_confirms_the_talk_from_the_mailed_link(
     speaker.on("request", lambda request: posts.append(request) if request.method == "POST" else None)
     speaker.goto(mailed)
     expect(speaker.get_by_role("heading", level=1)).to_have_text(words(language, "Your talk at the lab"))
-    form = speaker.locator("form.speaker-form")
+    form = speaker.locator("form.speaker-details")
     form.locator("[name=speaker_affiliation]").fill("US Navy")
     form.locator("[name=title]").fill("Compilers for everyone")
     form.locator("[name=abstract]").fill("Programs in words, with $O(n)$ passes.")
@@ -119,3 +124,36 @@ def test_speaker_confirms_the_talk_from_the_mailed_link(
     host_page.reload()
     expect(panel).to_contain_text(words(language, "The speaker's link"))
     expect(host_page.locator("main h1")).to_contain_text("Compilers for everyone")
+
+    # After the talk the same link stays open: the speaker reads the feedback, without names, and
+    # uploads the slides from it.
+    now = datetime.now(UTC)
+    Talk.objects.filter(pk=talk.pk).update(
+        starts_at=now - timedelta(hours=2), ends_at=now - timedelta(hours=1)
+    )
+    listener = make_person("hana", display_name="Hana Secret", language=language)
+    Feedback.objects.create(talk=talk, user=listener, rating=5, comments="Loved the <b>compiler</b> demo")
+    speaker.goto(mailed)
+    expect(speaker.locator("main")).to_contain_text(
+        words(
+            language,
+            "Your talk is over: thank you. This page stays open for you to upload your slides and to "
+            "read what the audience said.",
+        )
+    )
+    expect(speaker.locator("form.speaker-details")).to_have_count(0)
+    feedback = speaker.locator("#speaker-feedback")
+    expect(feedback).to_contain_text("Loved the <b>compiler</b> demo")  # shown, not run
+    expect(feedback).not_to_contain_text("Hana")
+    slides = speaker.locator("form.speaker-slides")
+    slides.locator("input[name=slides]").set_input_files(
+        {"name": "slides.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n" + b"0" * 200}
+    )
+    slides.locator("button[name=upload_slides]").click()
+    expect(speaker.locator(".messages")).to_contain_text(
+        words(language, "Your slides are up; everyone who signed up has been told.")
+    )
+    talk.refresh_from_db()
+    assert talk.slides.name.endswith(".pdf")
+    if SHOTS:
+        speaker.screenshot(path=str(Path(SHOTS) / f"speaker-after-{width}-{language}.png"), full_page=True)

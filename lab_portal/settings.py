@@ -520,9 +520,10 @@ ARXIV_OVERLAP_DAYS = env_int("ARXIV_OVERLAP_DAYS", 4)
 # Local hour (in each person's zone) of the morning paper digest (papers/digest.py).
 DIGEST_HOUR = env_int("DIGEST_HOUR", 8)
 
-# Seminars: how long an outside speaker's link stays good, and upload limits (every upload is
-# also checked by its content).
-SEMINAR_INVITATION_DAYS = env_int("SEMINAR_INVITATION_DAYS", 30)
+# Seminars: an outside speaker's link works from its sending until this many days after the talk
+# (after the talk it is for uploading slides and reading the feedback), and upload limits (every
+# upload is also checked by its content).
+SEMINAR_SPEAKER_LINK_DAYS_AFTER = env_int("SEMINAR_SPEAKER_LINK_DAYS_AFTER", 14)
 SEMINAR_PHOTO_MAX_BYTES = env_int("SEMINAR_PHOTO_MAX_BYTES", 2 * 1024 * 1024)
 SEMINAR_SLIDES_MAX_BYTES = env_int("SEMINAR_SLIDES_MAX_BYTES", 50 * 1024 * 1024)
 # The lab's channels get the week's talks on Monday from this hour, in the lab's zone.
@@ -541,6 +542,9 @@ REVIEW_REMINDER_DAYS_BEFORE = env_int("REVIEW_REMINDER_DAYS_BEFORE", 2)
 REVIEW_REMINDER_HOUR = env_int("REVIEW_REMINDER_HOUR", 9)
 REVIEW_OVERDUE_EVERY_DAYS = env_int("REVIEW_OVERDUE_EVERY_DAYS", 2)
 REVIEW_OVERDUE_REMINDERS = env_int("REVIEW_OVERDUE_REMINDERS", 3)
+# A round's plan can weigh the reviews each person submitted over this many months, so the
+# same people do not carry every round (the lead chooses per round).
+REVIEW_FAIRNESS_MONTHS = env_int("REVIEW_FAIRNESS_MONTHS", 12)
 
 # Notification channels: Telegram's Bot API, Slack incoming webhooks, and e-mail through MAILERS.
 TELEGRAM_API_BASE = env("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/")

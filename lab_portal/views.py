@@ -46,6 +46,7 @@ def home(request: HttpRequest) -> HttpResponse:
     from django.db.models import OuterRef, Subquery
 
     from papers.models import Paper, Recommendation
+    from reviews.models import Draft
     from reviews.queues import DASHBOARD_ROWS, owed_reviews
     from seminars.models import ActionItem, Registration, Talk
 
@@ -75,10 +76,15 @@ def home(request: HttpRequest) -> HttpResponse:
         "my_talks": [talk for talk in week if talk.is_mine],
         "lab_talks": [talk for talk in week if not talk.is_mine],
         # A person's open items are few: done ones leave the list.
-        "action_items": ActionItem.objects.open().filter(owner=user).select_related("talk"),
+        "action_items": ActionItem.objects.open().filter(owner=user).select_related("talk", "owner"),
         # A person owes a handful of reviews at most: read them all, show the next few.
         "owed_reviews": owed[:DASHBOARD_ROWS],
         "more_owed": max(0, len(owed) - DASHBOARD_ROWS),
+        # The viewer's own drafts still heading for a deadline, the nearest first.
+        "my_drafts": Draft.objects.authored_by(user)
+        .heading_for_deadline()
+        .select_related("deadline__venue")
+        .order_by("deadline__paper_deadline", "pk")[:DASHBOARD_ROWS],
     }
     return render(request, "lab_portal/home.html", context)
 

@@ -45,6 +45,7 @@ def solve(
     *,
     fixed=None,
     owed=0,
+    past=0,
     draft_names: Sequence[str] | None = None,
     reviewer_names: Sequence[str] | None = None,
 ) -> np.ndarray:
@@ -54,7 +55,8 @@ def solve(
     gets exactly its `reviewers_per_draft` distinct reviewers, every reviewer's `owed` (reviews
     from earlier rounds) plus new reviews stays within `max_load` and reaches `min_load`, and the
     total affinity is the greatest such plans can have; among equals, the sum of squared loads
-    (owed included) is the smallest. The numbers are ints or arrays (per draft, per reviewer).
+    (owed and `past` included: reviews done before, which weigh on the even load but take no
+    room under `max_load`) is the smallest. The numbers are ints or arrays (per draft, per reviewer).
     `fixed` pairs (reviews already started) stay in the plan and count in both numbers. Raises
     `Infeasible` naming the drafts or loads in the way (as "draft 3", or by `draft_names` and
     `reviewer_names`), with the best partial plan attached.
@@ -69,6 +71,7 @@ def solve(
     most = _counts("max_load", max_load, n)
     least = _counts("min_load", min_load, n)
     owed = _counts("owed", owed, n)
+    past = _counts("past", past, n)
     allowed = ~np.isnan(affinity)
     fixed = np.zeros((m, n), dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
     if fixed.shape != (m, n):
@@ -84,7 +87,7 @@ def solve(
     demand = np.maximum(need - started_by_draft, 0)
     capacity = np.maximum(room - started_by_reviewer, 0)
     floor = np.maximum(least - owed - started_by_reviewer, 0)
-    base = owed + started_by_reviewer
+    base = owed + started_by_reviewer + past
     open_ = allowed & ~fixed
 
     problems = _Problems(draft, reviewer)

@@ -230,12 +230,16 @@ class RoundForm(forms.ModelForm):
     class Meta:
         model = ReviewRound
         formfield_callback = one_line_fields
-        fields = ["name", "drafts", "reviewers_per_draft", "max_load", "min_load", "due"]
+        fields = ["name", "drafts", "reviewers_per_draft", "max_load", "min_load", "due", "weigh_past"]
         widgets = {"drafts": forms.CheckboxSelectMultiple, "due": DATE_INPUT}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["drafts"].queryset = Draft.objects.in_review().select_related("deadline__venue")
+        self.fields["weigh_past"].help_text = _(
+            "Among equally good plans, give more to those who submitted fewer reviews in the last "
+            "%(months)d months."
+        ) % {"months": settings.REVIEW_FAIRNESS_MONTHS}
         self.fields["reviewers_per_draft"].min_value = 1
 
     def clean(self):

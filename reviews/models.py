@@ -5,6 +5,7 @@ reviewers and the leads, and nobody else. `Draft.objects.visible_to(user)` is th
 says so; every view and the seminar talk page go through it.
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,28 @@ DRAFT_READING_WINDOW = timedelta(days=7)
 
 # Models with a `timezone` field shadow the module inside their class body.
 _now = timezone.now
+# A deadline turns urgent on every page in its last week.
+URGENT_BEFORE = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """How long until a deadline instant (an AoE deadline is already stored as its instant):
+    whole days left, or hours in the last day."""
+
+    days: int
+    hours: int
+    passed: bool
+    urgent: bool
+
+    @classmethod
+    def until(cls, moment: datetime, now: datetime | None = None) -> "Countdown":
+        left = moment - (now or timezone.now())
+        if left <= timedelta(0):
+            return cls(days=0, hours=0, passed=True, urgent=False)
+        return cls(
+            days=left.days, hours=int(left.total_seconds() // 3600), passed=False, urgent=left < URGENT_BEFORE
+        )
 
 
 class Venue(models.Model):
@@ -99,6 +122,14 @@ class Deadline(models.Model):
     def is_past(self) -> bool:
         return timezone.now() > self.paper_deadline
 
+    @property
+    def countdown(self) -> Countdown:
+        return Countdown.until(self.paper_deadline)
+
+    @property
+    def abstract_countdown(self) -> Countdown | None:
+        return Countdown.until(self.abstract_deadline) if self.abstract_deadline else None
+
     def default_review_by(self) -> date:
         """REVIEW_DAYS_BEFORE_DEADLINE calendar days before the paper deadline's date in its own
         zone (counted on the venue's calendar, not by subtracting hours from the UTC instant)."""
@@ -150,6 +181,11 @@ class DraftQuerySet(models.QuerySet):
 
     def in_review(self):
         return self.filter(status=Draft.Status.IN_REVIEW)
+
+    def heading_for_deadline(self, now: datetime | None = None):
+        """Drafts not yet submitted whose target deadline is still ahead."""
+        before = [Draft.Status.DRAFT, Draft.Status.IN_REVIEW, Draft.Status.REVIEWED]
+        return self.filter(status__in=before, deadline__paper_deadline__gt=now or timezone.now())
 
 
 class Draft(models.Model):
@@ -464,6 +500,8 @@ class ReviewRound(models.Model):
     max_load = models.PositiveSmallIntegerField(_("most reviews per person"), default=4)
     min_load = models.PositiveSmallIntegerField(_("fewest reviews per person"), default=0)
     due = models.DateField(_("reviews due"))
+    # Fair over time: among equally good plans, those who reviewed less lately take more.
+    weigh_past = models.BooleanField(_("weigh past reviews"), default=True, db_default=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

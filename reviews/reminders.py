@@ -13,6 +13,10 @@ reminder is worth sending until the next one falls due (the one before, until th
 over); after that it is skipped, not sent late. An assignment made after its "before" moment gets
 no "before" reminder: it was just announced with its due date.
 
+When an overdue reminder goes out, the lead who opened the review's round (for an assignment
+made by hand, the leads of the authors' teams) is told too, once per review: the message is
+keyed by the assignment, so later reminders, and a second worker, add nothing.
+
 A row names the due date it was computed for. When a lead moves the date, rows of the old date
 still unsent are skipped at send time and the new date's rows are written as they fall due.
 """
@@ -31,9 +35,10 @@ from django.utils.translation import ngettext
 
 from lab_portal import claims
 from lab_portal.channels import clip
+from lab_portal.models import User
 from lab_portal.notify import Message, notify
 
-from .models import Review, ReviewAssignment, ReviewReminder
+from .models import DraftAuthor, Review, ReviewAssignment, ReviewReminder
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +162,45 @@ def message(reminder: ReviewReminder, now: datetime) -> Message:
     )
 
 
+def leads_of(assignment: ReviewAssignment) -> list:
+    """Who answers for a review: the lead who opened its round, or for an assignment made by hand
+    the leads of the authors' teams; never the reviewer themself."""
+    round_ = assignment.round
+    if round_ is not None and round_.opened_by is not None and round_.opened_by.is_active:
+        leads = [round_.opened_by]
+    else:
+        teams = DraftAuthor.objects.filter(draft=assignment.draft_id, person__team__isnull=False)
+        leads = list(
+            User.objects.active().filter(led_teams__in=teams.values("person__team")).distinct().order_by("pk")
+        )
+    return [lead for lead in leads if lead.pk != assignment.reviewer_id]
+
+
+def tell_leads_overdue(assignment: ReviewAssignment) -> int:
+    """Tell the review's leads it is overdue; once per review, whatever calls this again."""
+    draft, reviewer = assignment.draft, assignment.reviewer
+    url = assignment.round.get_absolute_url() if assignment.round_id else draft.get_absolute_url()
+    leads = leads_of(assignment)
+    for lead in leads:
+        with translation.override(lead.language):
+            values = {
+                "reviewer": reviewer.name,
+                "title": draft.title,
+                "due": formats.date_format(assignment.due, "DATE_FORMAT"),
+            }
+            notify(
+                lead,
+                Message(
+                    subject=clip(_("Overdue review: %(reviewer)s on “%(title)s”") % values, 250),
+                    dedupe_key=f"review-overdue:{assignment.pk}",
+                    text=_("%(reviewer)s's review of “%(title)s” was due on %(due)s and is not in yet.")
+                    % values,
+                    url=url,
+                ),
+            )
+    return len(leads)
+
+
 def _finish(reminder: ReviewReminder, **fields) -> None:
     ReviewReminder.objects.filter(pk=reminder.pk).update(**fields)
 
@@ -171,6 +215,8 @@ def _send(reminder: ReviewReminder, now: datetime) -> bool:
         with transaction.atomic():
             with translation.override(reviewer.language):
                 notify(reviewer, message(reminder, now))
+            if reminder.kind == Kind.OVERDUE:
+                tell_leads_overdue(reminder.assignment)
             _finish(reminder, sent_at=now, error="")
     except Exception as error:
         # Nothing was queued (the transaction rolled back): the row is given back with a growing
@@ -185,7 +231,7 @@ def _send(reminder: ReviewReminder, now: datetime) -> bool:
 def send_due_reminders(*, now: datetime | None = None) -> int:
     """Claim and send every reminder row that is due; returns how many went out."""
     rows = ReviewReminder.objects.select_related(
-        "assignment__draft", "assignment__reviewer", "assignment__review"
+        "assignment__draft", "assignment__reviewer", "assignment__review", "assignment__round__opened_by"
     )
     return claims.send_due(rows, now or timezone.now(), _send, lost=LOST)
 

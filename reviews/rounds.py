@@ -1,7 +1,10 @@
 """Review rounds: plan an assignment with `assignment.solve`, then publish it.
 
 The plan counts the reviews each person already owes from other rounds in their load, so that a
-person who got four drafts last week is not given four more. Assignments that already exist for
+person who got four drafts last week is not given four more; when the lead chooses, it also
+weighs the reviews each person submitted over the last REVIEW_FAIRNESS_MONTHS months, so the same
+people do not carry every round (that past load evens the plan out; it takes no room under the
+most reviews per person). Assignments that already exist for
 the round's drafts from other rounds, and every review that has started (its reviewer saved
 something), are fixed: planning again never moves them. A published round can be planned again
 (a reviewer declared a conflict, or left): only its assignments nobody has started may move, and
@@ -10,8 +13,10 @@ publishing the changes tells the reviewers who were added and those who were rel
 
 import math
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef
@@ -35,6 +40,7 @@ class PublishError(Exception):
 class Plan:
     scores: Affinity
     owed: np.ndarray  # per reviewer column
+    past: np.ndarray  # reviews submitted in the fairness window, per reviewer column
     chosen: np.ndarray  # drafts x reviewers, bool
     message: str = ""  # why no full assignment exists; empty when it does
     problem_drafts: list = field(default_factory=list)
@@ -62,6 +68,7 @@ class Plan:
             {
                 "reviewer": r,
                 "owed": int(self.owed[j]),
+                "past": int(self.past[j]),
                 "new": int(new[j]),
                 "total": int(self.owed[j] + new[j]),
             }
@@ -93,6 +100,24 @@ def _owed(round: ReviewRound, reviewers, draft_ids) -> np.ndarray:
         .annotate(n=Count("pk"))
     )
     return np.array([counts.get(r.pk, 0) for r in reviewers], dtype=np.int64)
+
+
+def _past(round: ReviewRound, reviewers, draft_ids) -> np.ndarray:
+    """Reviews each person submitted in the fairness window, for drafts outside this round."""
+    since = timezone.now() - timedelta(days=round_days(settings.REVIEW_FAIRNESS_MONTHS))
+    counts = dict(
+        Review.objects.filter(
+            status=Review.Status.SUBMITTED, submitted_at__gte=since, assignment__reviewer__in=reviewers
+        )
+        .exclude(assignment__draft_id__in=draft_ids)
+        .values_list("assignment__reviewer_id")
+        .annotate(n=Count("pk"))
+    )
+    return np.array([counts.get(r.pk, 0) for r in reviewers], dtype=np.int64)
+
+
+def round_days(months: int) -> int:
+    return int(months * 365.25 / 12)
 
 
 def scores(round: ReviewRound) -> Affinity:
@@ -211,13 +236,14 @@ def plan_round(round: ReviewRound, scores_: Affinity | None = None) -> Plan:
     scores_ = scores_ if scores_ is not None else scores(round)
     drafts, reviewers = scores_.drafts, scores_.reviewers
     owed = _owed(round, reviewers, [d.pk for d in drafts])
+    past = _past(round, reviewers, [d.pk for d in drafts])
     fixed = np.zeros(scores_.matrix.shape, dtype=bool)
     for draft_id, reviewer_id in fixed_pairs(round, drafts):
         i, j = scores_.row(draft_id), scores_.column(reviewer_id)
         if j is not None and not math.isnan(scores_.matrix[i, j]):
             fixed[i, j] = True
     need = np.full(len(drafts), round.reviewers_per_draft, dtype=np.int64)
-    plan = Plan(scores=scores_, owed=owed, chosen=fixed, need=need)
+    plan = Plan(scores=scores_, owed=owed, past=past, chosen=fixed, need=need)
     try:
         plan.chosen = solve(
             _keeping_published(round, scores_),
@@ -226,6 +252,7 @@ def plan_round(round: ReviewRound, scores_: Affinity | None = None) -> Plan:
             round.min_load,
             fixed=fixed,
             owed=owed,
+            past=past if round.weigh_past else 0,
             draft_names=[f"“{d.title}”" for d in drafts],
             reviewer_names=[r.name for r in reviewers],
         )
@@ -243,9 +270,11 @@ def plan_from_pairs(round: ReviewRound, pairs, scores_: Affinity) -> Plan:
         i, j = scores_.row(draft_id), scores_.column(reviewer_id)
         if i is not None and j is not None and not math.isnan(scores_.matrix[i, j]):
             chosen[i, j] = True
-    owed = _owed(round, scores_.reviewers, [d.pk for d in scores_.drafts])
+    draft_ids = [d.pk for d in scores_.drafts]
+    owed = _owed(round, scores_.reviewers, draft_ids)
+    past = _past(round, scores_.reviewers, draft_ids)
     need = np.full(len(scores_.drafts), round.reviewers_per_draft, dtype=np.int64)
-    return Plan(scores=scores_, owed=owed, chosen=chosen, need=need)
+    return Plan(scores=scores_, owed=owed, past=past, chosen=chosen, need=need)
 
 
 class StalePlan(PublishError):

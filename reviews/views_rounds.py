@@ -15,6 +15,7 @@ started never moves (rounds.py).
 
 import math
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -115,6 +116,7 @@ def round_preview(request: HttpRequest, pk: int) -> HttpResponse:
         "added": sum(row["added"] for row in rows),
         "released": len(published - set(pairs)),
         "loads": loads,
+        "fairness_months": settings.REVIEW_FAIRNESS_MONTHS,
         "message": message,
         "shortfall": plan.shortfall() if stored is not None or not round.is_open else {},
         "drafts": plan.scores.drafts,

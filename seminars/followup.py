@@ -132,6 +132,12 @@ def feedback_list(talk: Talk):
     return talk.feedback.select_related("user").annotate(had_seat=Exists(seated)).order_by("-rating", "pk")
 
 
+def feedback_for_speaker(talk: Talk) -> list[Feedback]:
+    """What the attendees said, for the speaker: ratings and comments only, in an order that
+    says nothing of who gave which (not by time, not by person)."""
+    return list(talk.feedback.only("rating", "comments").order_by("-rating", "comments"))
+
+
 def save_materials(
     talk: Talk,
     *,
@@ -188,8 +194,9 @@ def can_tick(item: ActionItem, user) -> bool:
     if item.owner_id == user.pk:
         return True
     project_id = item.talk.project_id
-    later = Talk.objects.filter(project_id=project_id, host=user, starts_at__gt=item.talk.starts_at)
-    return bool(project_id) and later.exists()
+    if not project_id:
+        return False
+    return Talk.objects.filter(project_id=project_id, host=user, starts_at__gt=item.talk.starts_at).exists()
 
 
 def earlier_open_items(talk: Talk) -> list[ActionItem]:
@@ -209,6 +216,38 @@ def set_action_item_done(item: ActionItem, *, done: bool) -> bool:
     )
     item.refresh_from_db(fields=["done_at"])
     return bool(changed)
+
+
+def checked_slides(slides: UploadedFile | None) -> UploadedFile | None:
+    """An uploaded PDF within the size limit, stored under one name; a ValidationError otherwise."""
+    if not slides:
+        return None
+    limit = slides_max_bytes()
+    if slides.size > limit:
+        raise forms.ValidationError(
+            _("The slides are larger than %(mb).0f MB; link to them instead."),
+            params={"mb": limit / 2**20},
+        )
+    if head(slides, len(PDF_MAGIC)) != PDF_MAGIC:
+        raise forms.ValidationError(_("The slides must be a PDF file."))
+    check_pdf_content(slides)
+    slides.name = "slides.pdf"
+    return slides
+
+
+class SpeakerSlidesForm(forms.Form):
+    """The outside speaker's upload, on the page behind their link."""
+
+    slides = forms.FileField(label=_("Slides (PDF)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slides"].help_text = _("A PDF of up to %(mb).0f MB; it replaces the one uploaded.") % {
+            "mb": slides_max_bytes() / 2**20
+        }
+
+    def clean_slides(self) -> UploadedFile:
+        return checked_slides(self.cleaned_data.get("slides"))
 
 
 class MaterialsForm(forms.ModelForm):
@@ -241,20 +280,7 @@ class MaterialsForm(forms.ModelForm):
         self.initial.setdefault("papers", " ".join(p.arxiv_id for p in self.instance.related_papers.all()))
 
     def clean_slides(self) -> UploadedFile | None:
-        slides = self.cleaned_data.get("slides")
-        if not slides:
-            return None
-        limit = slides_max_bytes()
-        if slides.size > limit:
-            raise forms.ValidationError(
-                _("The slides are larger than %(mb).0f MB; link to them instead."),
-                params={"mb": limit / 2**20},
-            )
-        if head(slides, len(PDF_MAGIC)) != PDF_MAGIC:
-            raise forms.ValidationError(_("The slides must be a PDF file."))
-        check_pdf_content(slides)
-        slides.name = "slides.pdf"
-        return slides
+        return checked_slides(self.cleaned_data.get("slides"))
 
     def clean_papers(self) -> list[Paper]:
         return parse_paper_ids(self.cleaned_data["papers"])

@@ -6,8 +6,11 @@ without the key. The page finds the invitation by that hash, which a guesser can
 the lookup's timing tells them nothing. The token is minted by the task that mails it and so
 never travels through the broker or the task log; the talk's host and the leads see the same link
 on the talk page, recomputed from the salt, to copy it to the speaker themselves. A link serves
-one talk, stops working after SEMINAR_INVITATION_DAYS or when the talk ends, and dies when the
-host revokes it or sends a new one.
+one talk and works from its sending until SEMINAR_SPEAKER_LINK_DAYS_AFTER days after the talk
+(after the talk's current end, should it move), and dies when the host revokes it or sends a
+new one. The
+talk's details can be changed until it ends; after it, the link is for uploading slides and
+reading the feedback given to the speaker, without the names of those who gave it.
 """
 
 import base64
@@ -56,8 +59,8 @@ SPEAKER_FIELDS = [
 ]
 
 
-def invitation_days() -> int:
-    return settings.SEMINAR_INVITATION_DAYS
+def days_after() -> timedelta:
+    return timedelta(days=settings.SEMINAR_SPEAKER_LINK_DAYS_AFTER)
 
 
 def photo_max_bytes() -> int:
@@ -120,10 +123,11 @@ class LinkState:
 
 
 def link_state(invitation: SpeakerInvitation, now: datetime | None = None) -> LinkState:
-    """Whether a link works now. It ends with the talk even when the talk moved after sending."""
+    """Whether a link works now: until the days after the talk are over, counted from the talk's
+    current end (the row's `expires_at` records the end as it was at the sending)."""
     now = now or timezone.now()
     talk = invitation.talk
-    expires_at = min(invitation.expires_at, talk.ends_at)
+    expires_at = talk.ends_at + days_after()
     live = invitation.revoked_at is None and now < expires_at and not talk.is_cancelled
     return LinkState(invitation, expires_at, live)
 
@@ -135,9 +139,7 @@ def dead_link_reason(invitation: SpeakerInvitation, now: datetime | None = None)
         return _("This link was withdrawn: the host sent a newer one or cancelled the invitation.")
     if invitation.talk.is_cancelled:
         return _("This talk has been cancelled.")
-    if now >= invitation.talk.ends_at:
-        return _("This talk is over, so its link has closed.")
-    return _("This link has expired.")
+    return _("This talk is over, and its link closed %(days)d days after it.") % {"days": days_after().days}
 
 
 def find_invitation(talk_pk: int, token: str) -> SpeakerInvitation | None:
@@ -188,7 +190,7 @@ def invite_speaker(talk: Talk, *, email: str, by) -> SpeakerInvitation:
             token_hash=_unguessable_hash(),
             created_by=by,
             created_at=now,
-            expires_at=now + timedelta(days=invitation_days()),
+            expires_at=talk.ends_at + days_after(),
         )
         Talk.objects.filter(pk=talk.pk).update(speaker_email=email)
         talk.speaker_email = email
@@ -237,6 +239,35 @@ class LinkClosed(Exception):
     """The link stopped working between opening the page and sending the form."""
 
 
+def _claim_live(invitation: SpeakerInvitation, now: datetime) -> bool:
+    """Note the link's use unless it was revoked (checked in the database, not on the page's
+    copy); the caller checks the talk's end under the talk's lock."""
+    return bool(
+        SpeakerInvitation.objects.filter(pk=invitation.pk, revoked_at__isnull=True).update(
+            used_at=Coalesce(F("used_at"), now), last_used_at=now
+        )
+    )
+
+
+def upload_speaker_slides(invitation: SpeakerInvitation, *, slides: UploadedFile) -> Talk:
+    """The speaker's slides, before or after the talk; attendees are told once, as for the host's."""
+    from .followup import save_materials  # the follow-up module imports this one
+
+    now = timezone.now()
+    with transaction.atomic():
+        talk = Talk.objects.select_for_update().get(pk=invitation.talk_id)
+        if not _claim_live(invitation, now) or talk.is_cancelled or now >= talk.ends_at + days_after():
+            raise LinkClosed
+        return save_materials(
+            talk,
+            slides=slides,
+            remove_slides=False,
+            slides_url=talk.slides_url,
+            recording_url=talk.recording_url,
+            papers=list(talk.related_papers.all()),
+        )
+
+
 def submit_speaker_details(invitation: SpeakerInvitation, *, details: dict, photo=None) -> Talk:
     """Save what the speaker filled in, mark the talk confirmed and tell the host after commit."""
     from .tasks import tell_host_speaker_submitted
@@ -245,10 +276,7 @@ def submit_speaker_details(invitation: SpeakerInvitation, *, details: dict, phot
     with transaction.atomic():
         talk = Talk.objects.select_for_update().get(pk=invitation.talk_id)
         # Checked again under the lock: a link revoked since the page was opened saves nothing.
-        still_live = SpeakerInvitation.objects.filter(
-            pk=invitation.pk, revoked_at__isnull=True, expires_at__gt=now
-        ).update(used_at=Coalesce(F("used_at"), now), last_used_at=now)
-        if not still_live or talk.is_cancelled or now >= talk.ends_at:
+        if not _claim_live(invitation, now) or talk.is_cancelled or now >= talk.ends_at:
             raise LinkClosed
         first = talk.speaker_confirmed_at is None
         for name in SPEAKER_FIELDS:

@@ -596,9 +596,6 @@ class SpeakerInvitation(models.Model):
     def __str__(self) -> str:
         return f"{self.email} · {self.talk}"
 
-    def is_usable(self, now: datetime | None = None) -> bool:
-        return self.revoked_at is None and (now or timezone.now()) < self.expires_at
-
 
 class Reminder(models.Model):
     """One message due to one person about one talk, claimed by the periodic task before sending.

@@ -36,6 +36,7 @@ urlpatterns = [
     path("calendar/revoke-key/", calendars.revoke_calendar_key, name="revoke-calendar-key"),
     path("feeds/<str:key>/lab.ics", calendars.lab_feed, name="lab-feed"),
     path("feeds/<str:key>/mine.ics", calendars.my_feed, name="my-feed"),
+    path("feeds/<str:key>/deadlines.ics", calendars.deadlines_feed, name="deadlines-feed"),
     path("feeds/<str:key>/series/<slug:slug>.ics", calendars.series_feed, name="series-feed"),
     # speakers and follow-up: the outside speaker's link, materials, feedback, action items
     path("talks/<int:pk>/invite-speaker/", speakers.invite_speaker, name="invite-speaker"),

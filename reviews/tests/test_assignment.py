@@ -493,3 +493,21 @@ def test_solve_accepts_whole_floats_and_numpy_ints():
 
     assert plan.sum(axis=1).tolist() == [2, 2]
     assert plan[:, 1].sum() >= 1
+
+
+def test_past_reviews_even_the_load_but_take_no_room_under_the_maximum():
+    equal = np.zeros((2, 3))
+
+    chosen = solve(equal, 1, 1, past=[4, 0, 2])
+    busy = solve(equal, 1, 1, past=[9, 9, 9])  # everyone did many: the round still fills
+
+    assert chosen.sum(axis=0).tolist() == [0, 1, 1]
+    assert busy.sum() == 2 and busy.sum(axis=0).max() == 1
+
+
+def test_past_reviews_never_outweigh_a_better_affinity():
+    affinity = np.array([[0.9, 0.1]])
+
+    chosen = solve(affinity, 1, 1, past=[10, 0])
+
+    assert chosen.tolist() == [[True, False]]

@@ -20,7 +20,7 @@ from django.utils import timezone
 from lab_portal.celery import app
 from lab_portal.models import Channel, Delivery
 from reviews import reminders
-from reviews.models import Review, ReviewAssignment, ReviewReminder
+from reviews.models import Review, ReviewAssignment, ReviewReminder, ReviewRound
 from reviews.reminders import plan_reminders, send_review_reminders
 from reviews.tasks import send_reminders
 from reviews.tests.factories import make_draft
@@ -460,3 +460,53 @@ def test_send_review_reminders_takes_the_time_it_is_given(assignment):
     assert send_review_reminders(now=BEFORE.astimezone(UTC)) == 1
 
     assert ReviewReminder.objects.get().sent_at == BEFORE
+
+
+# Leads told of an overdue review ------------------------------------------------------------------
+
+
+def test_lead_hears_once_when_a_review_becomes_overdue_by_chat_and_mail(
+    clock, assignment, lead, reviewer, telegram, smtp, django_capture_on_commit_callbacks
+):
+    Channel.objects.create(person=lead, kind=Channel.Kind.EMAIL, target="")
+    Channel.objects.create(person=lead, kind=Channel.Kind.TELEGRAM, target="5151")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_at(clock, BEFORE)  # due soon: nothing for the lead yet
+        told_before = Delivery.objects.filter(channel__person=lead).count()
+        for moment in OVERDUE:  # three overdue reminders to the reviewer
+            run_at(clock, moment)
+
+    assert told_before == 0
+    assert len(subjects()) == 4
+    [chat] = [m.text for m in telegram.bot_messages(5151)]
+    assert "Overdue review: Sora Han on “Sparse attention at scale”" in chat
+    [mailed] = [m for m in smtp.messages if m["To"] == lead.email]
+    assert mailed["Subject"] == "Overdue review: Sora Han on “Sparse attention at scale”"
+    assert "was due on 20 March 2026 and is not in yet" in mailed.get_body(("plain",)).get_content()
+    assert Delivery.objects.filter(dedupe_key=f"review-overdue:{assignment.pk}").count() == 2
+
+
+def test_the_lead_who_opened_the_round_is_the_one_told(clock, researcher, reviewer, lead, make_person):
+    opener = make_person("boram", role="lead", display_name="Boram Lee")
+    draft = make_draft(researcher, title="In a round", review_by=DUE)
+    review_round = ReviewRound.objects.create(name="March", due=DUE, opened_by=opener)
+    review_round.drafts.add(draft)
+    assignment = ReviewAssignment.objects.create(draft=draft, reviewer=reviewer, due=DUE, round=review_round)
+
+    run_at(clock, OVERDUE[0])
+
+    told = Delivery.objects.filter(dedupe_key=f"review-overdue:{assignment.pk}")
+    assert [row.channel.person for row in told] == [opener]
+    assert told.get().payload["url"] == review_round.get_absolute_url()
+
+
+def test_no_lead_is_told_of_a_review_submitted_in_time_or_of_their_own(clock, researcher, lead, reviewer):
+    own = make_draft(researcher, reviewers=[lead], title="The lead reviews", review_by=DUE)
+    submitted = make_draft(researcher, reviewers=[reviewer], title="Done in time", review_by=DUE)
+    submit(submitted.assignments.get())
+
+    run_at(clock, OVERDUE[0])
+
+    assert Delivery.objects.filter(dedupe_key__startswith="review-overdue:").count() == 0
+    assert ReviewReminder.objects.filter(assignment__draft=own, sent_at__isnull=False).count() == 1

@@ -414,3 +414,49 @@ def test_round_page_costs_the_same_queries_for_two_drafts_or_eight(login, lab, l
 
     assert few == many
     assert len(RoundPlan.objects.get(round=large, lead=lead).pairs) == 16
+
+
+def _reviewed(reviewer, draft, *, when) -> Review:
+    assignment = ReviewAssignment.objects.create(draft=draft, reviewer=reviewer, due=when.date())
+    return Review.objects.create(
+        assignment=assignment, version=draft.latest_version, status=Review.Status.SUBMITTED, submitted_at=when
+    )
+
+
+def test_a_round_that_weighs_past_reviews_gives_the_draft_to_who_did_fewest_lately(
+    login, lab, lead, researcher, settings
+):
+    settings.REVIEW_FAIRNESS_MONTHS = 12
+    drafts, people = lab["drafts"], lab["people"]
+    now = datetime.now(UTC)
+    for person in [people[1], people[2], people[4], researcher]:
+        _reviewed(
+            person, make_draft(lead, title=f"Reviewed by {person.username}"), when=now - timedelta(days=40)
+        )
+    _reviewed(lead, make_draft(researcher, title="Reviewed by the lead"), when=now - timedelta(days=200))
+    for n in range(3):  # outside the window: these no longer count
+        _reviewed(people[3], make_draft(lead, title=f"Long ago {n}"), when=now - timedelta(days=400))
+    client = login(lead)
+    weighed = _open(client, drafts[:1], reviewers_per_draft=1, max_load=1, weigh_past="on")
+
+    preview = client.get(weighed.get_absolute_url())
+    client.post(reverse("reviews:round-publish", args=[weighed.pk]))
+
+    chosen = ReviewAssignment.objects.get(round=weighed)
+    assert weighed.weigh_past is True
+    assert chosen.reviewer == people[3]  # the one person with no review in the last 12 months
+    assert "The plan weighs them" in preview.text
+    assert "1 done lately" in preview.text and "0 done lately" in preview.text
+
+
+def test_a_round_that_does_not_weigh_the_past_still_shows_it(login, lab, lead, researcher):
+    drafts, people = lab["drafts"], lab["people"]
+    _reviewed(people[2], make_draft(lead), when=datetime.now(UTC) - timedelta(days=3))
+    client = login(lead)
+    flat = _open(client, drafts[:1], reviewers_per_draft=1, max_load=1)
+
+    preview = client.get(flat.get_absolute_url())
+
+    assert flat.weigh_past is False
+    assert "This round's plan does not weigh them." in preview.text
+    assert "1 done lately" in preview.text

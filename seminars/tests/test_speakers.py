@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from lab_portal.models import Delivery
 from lab_portal.notify import dispatch_due
 from seminars.invitations import LinkClosed, SpeakerForm, submit_speaker_details
-from seminars.models import SpeakerInvitation, Talk
+from seminars.models import Feedback, Registration, SpeakerInvitation, Talk
 from seminars.tasks import flag_tba_talks
 from seminars.tests.factories import make_talk
 
@@ -147,37 +147,124 @@ def test_speaker_homepage_must_be_a_web_address(client, login, host, techtalk):
     assert techtalk.speaker_homepage == ""
 
 
-def test_link_expires_after_the_configured_days(client, login, host, techtalk, settings):
-    settings.SEMINAR_INVITATION_DAYS = 30
-    sent_at = datetime.now(UTC)
-    with time_machine.travel(sent_at, tick=False):
-        path = invite(login(host), techtalk)
-    client.logout()
-
-    with time_machine.travel(sent_at + timedelta(days=29, hours=23), tick=False):
-        still = client.get(path)
-    with time_machine.travel(sent_at + timedelta(days=30, seconds=1), tick=False):
-        gone = client.get(path)
-        posted = client.post(path, details())
-
-    assert still.status_code == 200
-    assert gone.status_code == 410
-    assert "This link has expired." in gone.text
-    assert posted.status_code == 410
-    techtalk.refresh_from_db()
-    assert techtalk.title == "TBA"
+PDF = b"%PDF-1.4\n" + b"0" * 200
 
 
-def test_link_closes_when_the_talk_ends_even_before_it_expires(client, login, host, make_person):
-    talk = make_talk(kind=Talk.Kind.TECHTALK, host=host, starts_at=datetime.now(UTC) + timedelta(days=2))
+def past_talk(host) -> Talk:
+    return make_talk(
+        kind=Talk.Kind.TECHTALK,
+        title="Compilers for everyone",
+        speaker_name="Grace Hopper",
+        host=host,
+        starts_at=datetime.now(UTC).replace(microsecond=0) + timedelta(days=2),
+    )
+
+
+def test_link_works_for_the_configured_days_after_the_talk_then_closes(client, login, host, settings):
+    settings.SEMINAR_SPEAKER_LINK_DAYS_AFTER = 14
+    talk = past_talk(host)
     path = invite(login(host), talk)
     client.logout()
 
-    with time_machine.travel(talk.ends_at + timedelta(minutes=1), tick=False):
+    with time_machine.travel(talk.ends_at + timedelta(days=13, hours=23), tick=False):
+        after = client.get(path)
+        edit = client.post(path, details(title="Changed after the talk"), follow=True)
+    with time_machine.travel(talk.ends_at + timedelta(days=14, seconds=1), tick=False):
+        gone = client.get(path)
+        upload = client.post(path, {"upload_slides": "1", "slides": SimpleUploadedFile("s.pdf", PDF)})
+
+    assert after.status_code == 200
+    assert "Your talk is over" in after.text
+    assert 'name="speaker_name"' not in after.text  # the details are closed after the talk
+    assert 'name="upload_slides"' in after.text
+    assert "its details can no longer be changed" in edit.text
+    assert gone.status_code == 410
+    assert "its link closed 14 days after it" in gone.text
+    assert upload.status_code == 410
+    talk.refresh_from_db()
+    assert (talk.title, talk.slides.name) == ("Compilers for everyone", "")
+
+
+def test_link_follows_the_talk_when_it_moves_later(client, login, host, settings):
+    settings.SEMINAR_SPEAKER_LINK_DAYS_AFTER = 14
+    talk = past_talk(host)
+    path = invite(login(host), talk)
+    client.logout()
+    first_end = talk.ends_at
+    Talk.objects.filter(pk=talk.pk).update(
+        starts_at=talk.starts_at + timedelta(days=10), ends_at=talk.ends_at + timedelta(days=10)
+    )
+
+    with time_machine.travel(first_end + timedelta(days=15), tick=False):
         response = client.get(path)
 
-    assert response.status_code == 410
-    assert "This talk is over" in response.text
+    assert response.status_code == 200
+
+
+def test_speaker_uploads_slides_after_the_talk_and_the_attendees_are_told(client, login, host, make_person):
+    talk = past_talk(host)
+    attendee = make_person("hana")
+    Registration.objects.create(talk=talk, user=attendee, status=Registration.Status.CONFIRMED)
+    path = invite(login(host), talk)
+    client.logout()
+
+    with time_machine.travel(talk.ends_at + timedelta(days=3), tick=False):
+        wrong = client.post(path, {"upload_slides": "1", "slides": SimpleUploadedFile("s.pdf", b"GIF89a")})
+        done = client.post(
+            path, {"upload_slides": "1", "slides": SimpleUploadedFile("talk.pdf", PDF)}, follow=True
+        )
+        again = client.post(path, {"upload_slides": "1", "slides": SimpleUploadedFile("v2.pdf", PDF)})
+
+    assert wrong.status_code == 400
+    assert "The slides must be a PDF file." in wrong.text
+    assert "Your slides are up" in done.text
+    assert again.status_code == 302
+    talk.refresh_from_db()
+    assert talk.slides.name.endswith(".pdf")
+    assert talk.slides.read().startswith(b"%PDF-")
+    told = Delivery.objects.filter(channel__person=attendee, dedupe_key=f"talk:{talk.uid}:slides-posted")
+    assert told.count() == 1  # the replacement tells nobody again
+    assert [m.subject for m in mail.outbox if m.to == [attendee.email]] == [
+        "Slides are up: Compilers for everyone"
+    ]
+
+
+def test_speaker_reads_the_feedback_without_names(client, login, host, make_person):
+    talk = past_talk(host)
+    for name, rating, comments in [("hana", 5, "<b>Clear</b> and fun"), ("yuna", 3, "")]:
+        Feedback.objects.create(talk=talk, user=make_person(name, display_name=f"{name.title()} Secret"),
+                                rating=rating, comments=comments)  # fmt: skip
+    path = invite(login(host), talk)
+    client.logout()
+
+    with time_machine.travel(talk.starts_at - timedelta(hours=1), tick=False):
+        before = client.get(path)
+    with time_machine.travel(talk.ends_at + timedelta(days=1), tick=False):
+        after = client.get(path)
+
+    assert "What the audience said" not in before.text
+    assert "What the audience said" in after.text
+    assert "2 people gave feedback" in after.text
+    assert "&lt;b&gt;Clear&lt;/b&gt; and fun" in after.text
+    assert "5 of 5" in after.text and "3 of 5" in after.text
+    assert "Secret" not in after.text and "hana" not in after.text
+
+
+def test_revoked_link_after_the_talk_uploads_nothing(client, login, host):
+    talk = past_talk(host)
+    host_client = login(host)
+    path = invite(host_client, talk)
+    host_client.post(f"/seminars/talks/{talk.pk}/revoke-invitation/")
+    client.logout()
+
+    with time_machine.travel(talk.ends_at + timedelta(days=1), tick=False):
+        page = client.get(path)
+        upload = client.post(path, {"upload_slides": "1", "slides": SimpleUploadedFile("s.pdf", PDF)})
+
+    assert (page.status_code, upload.status_code) == (410, 410)
+    assert "This link was withdrawn" in upload.text
+    talk.refresh_from_db()
+    assert talk.slides.name == ""
 
 
 def test_link_of_a_cancelled_talk_no_longer_opens(client, login, host, techtalk):
@@ -432,12 +519,10 @@ def test_link_shown_to_the_host_follows_resending_and_revoking(login, host, tech
 
 
 def test_expired_link_is_no_longer_shown_to_the_host(login, host, techtalk, settings):
-    settings.SEMINAR_INVITATION_DAYS = 3
-    sent_at = datetime.now(UTC)
-    with time_machine.travel(sent_at, tick=False):
-        path = invite(login(host), techtalk)
+    settings.SEMINAR_SPEAKER_LINK_DAYS_AFTER = 3
+    path = invite(login(host), techtalk)
 
-    with time_machine.travel(sent_at + timedelta(days=3, seconds=1), tick=False):
+    with time_machine.travel(techtalk.ends_at + timedelta(days=3, seconds=1), tick=False):
         page = login(host).get(techtalk.get_absolute_url())
 
     assert path not in page.text

@@ -1,4 +1,5 @@
-"""Calendars: a talk's .ics, the feeds page, and the feeds themselves.
+"""Calendars: a talk's .ics, the feeds page, and the feeds themselves (the talks, and one of
+deadlines and review due dates under the same key).
 
 Who may see what: a talk's .ics and the feeds page need a logged-in person (the whole lab sees
 every talk, cancelled ones included). The page shows and changes only the viewer's own secret
@@ -76,6 +77,18 @@ def my_feed(request: HttpRequest, key: str) -> HttpResponse:
     return _ics(calendars.calendar(talks, name=name, feed=f"people/{token.user.pk}"))
 
 
+@login_not_required
+@require_safe
+def deadlines_feed(request: HttpRequest, key: str) -> HttpResponse:
+    """The venues' deadlines, the key holder's drafts' review dates and the reviews they owe."""
+    from reviews.calendars import person_calendar
+
+    token = _get_token(key)
+    response = HttpResponse(person_calendar(token.user), content_type="text/calendar; charset=utf-8")
+    patch_cache_control(response, private=True, max_age=0)
+    return response
+
+
 @dataclass(frozen=True)
 class Feed:
     anchor: str
@@ -100,6 +113,12 @@ def _feeds(token: CalendarToken) -> list[Feed]:
             _("My talks"),
             absolute("my-feed"),
             _("Talks you host, give, or signed up for (waiting list included)."),
+        ),
+        Feed(
+            "deadlines-feed",
+            _("Deadlines and my reviews"),
+            absolute("deadlines-feed"),
+            _("Every venue's deadlines, the day your drafts' reviews are due, and the reviews you owe."),
         ),
     ]
     for series in Series.objects.all():

@@ -3,7 +3,8 @@
 Who may see what: inviting, re-sending and revoking are for the talk's host and the leads (403
 for others, 404 for an unknown talk), and so is the live link itself, shown to copy in the talk
 page's speaker panel (rendered for them alone); the speaker's page needs no account, only a live link for
-that very talk (404 for an unknown token or another talk's, 410 for a revoked or expired one);
+that very talk (404 for an unknown token or another talk's, 410 for a revoked or expired one),
+and after the talk shows the speaker their slides upload and the feedback without names;
 the speaker's photo is for logged-in people (the middleware), like the talk page it sits on.
 """
 
@@ -18,7 +19,8 @@ from django.views.decorators.http import require_POST
 
 from lab_portal.markdown import render_markdown
 
-from .. import invitations
+from .. import followup, invitations
+from ..followup import SpeakerSlidesForm
 from ..invitations import InvitationForm, SpeakerForm
 from ..models import Talk
 
@@ -91,8 +93,15 @@ def speaker_form(request: HttpRequest, pk: int, token: str) -> HttpResponse:
         reason = invitations.dead_link_reason(invitation)
         return _private(render(request, "seminars/speaker_form.html", {"reason": reason}, status=410))
     talk = invitation.talk
-    preview = None
-    if request.method == "POST" and "preview" in request.POST:
+    if request.method == "POST" and "upload_slides" in request.POST:
+        return _upload_slides(request, invitation)
+    preview, form = None, None
+    if talk.is_over and request.method == "POST":
+        messages.error(request, _("The talk is over: its details can no longer be changed."))
+        return redirect(request.path)
+    if talk.is_over:
+        pass  # after the talk the page is for slides and feedback
+    elif request.method == "POST" and "preview" in request.POST:
         preview = render_markdown(request.POST.get("abstract", "")[:20000])
         if request.htmx:
             return _private(
@@ -108,16 +117,48 @@ def speaker_form(request: HttpRequest, pk: int, token: str) -> HttpResponse:
                     invitation, details=form.details(), photo=form.cleaned_data["photo"]
                 )
             except invitations.LinkClosed:
-                invitation.refresh_from_db()
-                invitation.talk.refresh_from_db()
-                reason = invitations.dead_link_reason(invitation)
-                return _private(render(request, "seminars/speaker_form.html", {"reason": reason}, status=410))
+                return _closed(request, invitation)
             messages.success(request, _("Thank you: your talk is confirmed and the host has been told."))
             return redirect(request.path)
     else:
         form = SpeakerForm(instance=talk)
-    context = {"talk": talk, "form": form, "preview": preview, "expires_at": state.expires_at}
-    return _private(render(request, "seminars/speaker_form.html", context))
+    return _speaker_page(request, invitation, form=form, preview=preview, slides_form=SpeakerSlidesForm())
+
+
+def _speaker_page(request: HttpRequest, invitation, *, form, preview, slides_form, status: int = 200):
+    talk = invitation.talk
+    context = {
+        "talk": talk,
+        "form": form,
+        "preview": preview,
+        "slides_form": slides_form,
+        "expires_at": invitations.link_state(invitation).expires_at,
+        # Feedback opens when the talk starts; the speaker reads it without names.
+        "feedback": followup.feedback_for_speaker(talk) if talk.has_started else None,
+    }
+    return _private(render(request, "seminars/speaker_form.html", context, status=status))
+
+
+def _closed(request: HttpRequest, invitation) -> HttpResponse:
+    invitation.refresh_from_db()
+    invitation.talk.refresh_from_db()
+    reason = invitations.dead_link_reason(invitation)
+    return _private(render(request, "seminars/speaker_form.html", {"reason": reason}, status=410))
+
+
+def _upload_slides(request: HttpRequest, invitation) -> HttpResponse:
+    slides_form = SpeakerSlidesForm(request.POST, request.FILES)
+    if not slides_form.is_valid():
+        form = None if invitation.talk.is_over else SpeakerForm(instance=invitation.talk)
+        return _speaker_page(
+            request, invitation, form=form, preview=None, slides_form=slides_form, status=400
+        )
+    try:
+        invitations.upload_speaker_slides(invitation, slides=slides_form.cleaned_data["slides"])
+    except invitations.LinkClosed:
+        return _closed(request, invitation)
+    messages.success(request, _("Your slides are up; everyone who signed up has been told."))
+    return redirect(request.path)
 
 
 def speaker_photo(request: HttpRequest, pk: int) -> FileResponse:
