@@ -184,8 +184,8 @@ class ArxivClient:
 
     def feed(self, search: Search, *, start: int = 0, first_page: bool = True) -> Feed:
         """One page of results from `start`, asked for again on a passing fault."""
-        params = search.params(start=start, size=self.page_size)
-        url = requests.Request("GET", self.api_url, params=params).prepare().url
+        url = requests.Request("GET", self.api_url, params=search.params(start=start, size=self.page_size))
+        url = url.prepare().url
         for attempt in range(self.retries + 1):
             wait = self.backoff * 2**attempt
             try:
