@@ -226,14 +226,14 @@ def build_papers(args, rng: random.Random) -> dict:
 def store(entries: list, run) -> datetime:
     """Store entries as the fetch would have (parsed back from the wire format); returns the
     newest `updated`."""
-    from papers.fetching import read_page
+    from papers.fetching import paper_record, read_page
     from papers.services import upsert_papers
     from papers.tests.arxiv_server import feed
 
     newest = None
     for start in range(0, len(entries), 1000):
         chunk = entries[start : start + 1000]
-        records = read_page(feed(chunk, total=len(chunk)).body).records
+        records = [paper_record(result) for result in read_page(feed(chunk, total=len(chunk)).body).results]
         upsert_papers(records, run=run)
         latest = max(record.updated for record in records)
         newest = max(newest, latest) if newest else latest

@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from time import monotonic, sleep
 
+import arxiv
 import redis
 import requests
+from arxiv import _feed
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -25,10 +27,8 @@ from .services import PaperRecord, parse_reference, upsert_papers
 
 logger = logging.getLogger(__name__)
 
-USER_AGENT = f"lab-portal (requests/{requests.__version__})"
+USER_AGENT = f"lab-portal (arxiv.py/{arxiv.__version__})"
 ATOM = "{http://www.w3.org/2005/Atom}"
-ARXIV = "{http://arxiv.org/schemas/atom}"
-OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 SLOT_KEY = "arxiv:next-slot"
 # How far back the very first daily run looks, before the overlap is added.
 FIRST_RUN_DAYS = 3
@@ -118,50 +118,20 @@ class SpacedSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-@dataclass(frozen=True)
-class Search:
-    """One search of arXiv's query API: a `search_query` (or a list of ids), in one order."""
-
-    query: str = ""
-    id_list: tuple[str, ...] = ()
-    sort_by: str = "relevance"  # or "lastUpdatedDate", "submittedDate"
-    sort_order: str = "descending"
-
-    def params(self, *, start: int, size: int) -> dict[str, str]:
-        return {
-            "search_query": self.query,
-            "id_list": ",".join(self.id_list),
-            "sortBy": self.sort_by,
-            "sortOrder": self.sort_order,
-            "start": str(start),
-            "max_results": str(size),
-        }
-
-
-@dataclass
-class Feed:
-    """One answer of the query API, read: arXiv's count of all results, its page size, the papers."""
-
-    total: int
-    per_page: int
-    records: list[PaperRecord]
-
-
 @dataclass
 class Page:
     number: int
     start: int
     total: int
-    records: list[PaperRecord]
+    results: list[arxiv.Result]
 
     @property
     def end(self) -> int:
-        return self.start + len(self.records)
+        return self.start + len(self.results)
 
 
-class ArxivClient:
-    """arXiv's query API, page by page, with the lab's spacing, retries that know arXiv's
-    answers, and strict pages."""
+class ArxivClient(arxiv.Client):
+    """`arxiv.Client` with the lab's spacing, retries that know arXiv's answers, strict pages."""
 
     def __init__(
         self,
@@ -173,25 +143,26 @@ class ArxivClient:
         retries: int | None = None,
         backoff: float | None = None,
     ):
-        self.api_url = api_url or settings.ARXIV_API_URL
-        self.page_size = page_size or settings.ARXIV_PAGE_SIZE
-        self.session = SpacedSession(
+        # The library's own delay and retries are off: spacing is lab-wide, retries are below.
+        super().__init__(page_size=page_size or settings.ARXIV_PAGE_SIZE, delay_seconds=0, num_retries=0)
+        base = (api_url or settings.ARXIV_API_URL).replace("{", "{{").replace("}", "}}")
+        self.query_url_format = base + ("&{}" if "?" in base else "?{}")
+        self._session = SpacedSession(
             spacing=settings.ARXIV_REQUEST_SPACING if spacing is None else spacing,
             timeout=timeout or settings.ARXIV_TIMEOUT,
         )
         self.retries = settings.ARXIV_RETRIES if retries is None else retries
         self.backoff = settings.ARXIV_RETRY_BACKOFF if backoff is None else backoff
 
-    def feed(self, search: Search, *, start: int = 0, first_page: bool = True) -> Feed:
-        """One page of results from `start`, asked for again on a passing fault."""
-        url = requests.Request("GET", self.api_url, params=search.params(start=start, size=self.page_size))
-        url = url.prepare().url
+    def _parse_feed(
+        self, url: str, first_page: bool = True, _try_index: int = 0, *, start: int = 0
+    ) -> _feed.ParsedFeed:
         for attempt in range(self.retries + 1):
             wait = self.backoff * 2**attempt
             try:
-                response = self.session.get(url, headers={"user-agent": USER_AGENT})
+                response = self._session.get(url, headers={"user-agent": USER_AGENT})
             except requests.Timeout:
-                problem = f"timed out after {self.session.timeout:g} s"
+                problem = f"timed out after {self._session.timeout:g} s"
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 problem = f"could not be fetched: {_reason(exc)}"
             else:
@@ -218,37 +189,40 @@ class ArxivClient:
             sleep(wait)
         raise FetchError(f"{problem} ({self.retries + 1} tries)")
 
-    def pages(self, search: Search, *, start: int = 0) -> Iterator[Page]:
+    def pages(self, search: arxiv.Search, *, start: int = 0) -> Iterator[Page]:
         """Every page of the search's results, one request each, until arXiv's total is reached."""
         number = 1
         while True:
             try:
-                feed = self.feed(search, start=start, first_page=number == 1)
+                feed = self._parse_feed(
+                    self._format_url(search, start, self.page_size), first_page=number == 1, start=start
+                )
             except FetchError as exc:
                 raise FetchError(f"page {number} (start={start}) {exc}") from exc
-            if not feed.records:
+            if not feed.results:
                 return
-            page = Page(number=number, start=start, total=feed.total, records=feed.records)
+            page = Page(number=number, start=start, total=feed.header.total_results, results=feed.results)
             yield page
             if page.end >= page.total:
                 return
             start, number = page.end, number + 1
 
 
-def _incomplete(feed: Feed, *, start: int, first_page: bool, asked: int) -> str:
+def _incomplete(feed: _feed.ParsedFeed, *, start: int, first_page: bool, asked: int) -> str:
     """Why a well-formed page is less than arXiv meant to send, or "" when it is whole."""
-    if not feed.records:
+    total = feed.header.total_results
+    if not feed.results:
         # arXiv now and then serves an empty page in the middle of a result set.
-        return "" if first_page and feed.total == 0 else "came back empty"
+        return "" if first_page and total == 0 else "came back empty"
     # Only the last page of a result set may hold fewer entries than were asked for.
-    promised = min(feed.per_page or asked, asked, feed.total - start)
-    if len(feed.records) < promised:
-        return f"holds {len(feed.records)} of the {promised} entries it promises"
+    promised = min(feed.header.items_per_page or asked, asked, total - start)
+    if len(feed.results) < promised:
+        return f"holds {len(feed.results)} of the {promised} entries it promises"
     return ""
 
 
-def read_page(content: bytes) -> Feed:
-    """Read a page of results, refusing anything a forgiving parser would half-read."""
+def read_page(content: bytes) -> _feed.ParsedFeed:
+    """Parse a page of results, refusing anything arXiv's forgiving parser would half-read."""
     try:
         root = etree.fromstring(content, _strict_parser())
     except etree.XMLSyntaxError as exc:
@@ -258,60 +232,11 @@ def read_page(content: bytes) -> Feed:
     # The older API answered errors with HTTP 200 and an error entry.
     if message := _error_entry(root):
         raise FetchError(f"was refused by arXiv: {message}")
-    entries = root.findall(f"{ATOM}entry")
-    records = [record for entry in entries if (record := _record(entry))]
-    if skipped := len(entries) - len(records):
+    feed = _feed.parse(content)
+    skipped = len(root.findall(f"{ATOM}entry")) - len(feed.results)
+    if skipped:
         raise MalformedPage(f"has {skipped} entries without an id or dates")
-    return Feed(total=_count(root, "totalResults"), per_page=_count(root, "itemsPerPage"), records=records)
-
-
-def _count(root, name: str) -> int:
-    text = (root.findtext(f"{OPENSEARCH}{name}") or "").strip()
-    return int(text) if text.isdigit() else 0
-
-
-def _record(entry) -> PaperRecord | None:
-    """One `<entry>` as the paper store's record; None without an id or readable dates."""
-    entry_id = (entry.findtext(f"{ATOM}id") or "").strip()
-    published, updated = _moment(entry, "published"), _moment(entry, "updated")
-    if not entry_id or published is None or updated is None:
-        return None
-    try:
-        arxiv_id, version = parse_reference(entry_id.split("arxiv.org/abs/")[-1])
-    except ValueError as exc:
-        raise FetchError(f"names an unreadable id: {exc}") from None
-    primary = entry.find(f"{ARXIV}primary_category")
-    categories = [primary.get("term") if primary is not None else ""]
-    categories += [category.get("term") for category in entry.iterfind(f"{ATOM}category")]
-    pdf = [link.get("href") for link in entry.iterfind(f"{ATOM}link") if link.get("title") == "pdf"]
-    return PaperRecord(
-        arxiv_id=arxiv_id,
-        version=version or 1,
-        title=entry.findtext(f"{ATOM}title") or "",
-        abstract=entry.findtext(f"{ATOM}summary") or "",
-        authors=[_words(author.findtext(f"{ATOM}name")) for author in entry.iterfind(f"{ATOM}author")],
-        categories=[code for code in categories if code],
-        published=published,
-        updated=updated,
-        comment=_words(entry.findtext(f"{ARXIV}comment")),
-        journal_ref=_words(entry.findtext(f"{ARXIV}journal_ref")),
-        doi=(entry.findtext(f"{ARXIV}doi") or "").strip(),
-        # The older wire format links over http; the same paper must not look changed.
-        pdf_url=(pdf[0] if pdf and pdf[0] else "").replace("http://arxiv.org/", "https://arxiv.org/"),
-    )
-
-
-def _words(text: str | None) -> str:
-    return " ".join((text or "").split())
-
-
-def _moment(entry, name: str) -> datetime | None:
-    """An RFC 3339 time of the entry ("2016-05-26T17:59:46Z") in UTC, or None if absent or unreadable."""
-    try:
-        moment = datetime.fromisoformat((entry.findtext(f"{ATOM}{name}") or "").strip())
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    return feed
 
 
 def _strict_parser() -> etree.XMLParser:
@@ -362,11 +287,36 @@ def _retry_after(response: requests.Response, *, default: float) -> float:
     return seconds
 
 
-def search_for(*, categories: list[str], since: datetime, until: datetime) -> Search:
+def paper_record(result: arxiv.Result) -> PaperRecord:
+    """One entry of a page as the paper store's record."""
+    arxiv_id, version = parse_reference(result.get_short_id())
+    return PaperRecord(
+        arxiv_id=arxiv_id,
+        version=version or 1,
+        title=result.title,
+        abstract=result.summary,
+        authors=[" ".join(author.name.split()) for author in result.authors],
+        categories=[code for code in [result.primary_category, *result.categories] if code],
+        published=result.published,
+        updated=result.updated,
+        comment=" ".join((result.comment or "").split()),
+        journal_ref=" ".join((result.journal_ref or "").split()),
+        doi=(result.doi or "").strip(),
+        # The older wire format links over http; the same paper must not look changed.
+        pdf_url=(result.pdf_url or "").replace("http://arxiv.org/", "https://arxiv.org/"),
+    )
+
+
+def search_for(*, categories: list[str], since: datetime, until: datetime) -> arxiv.Search:
     """Everything in the categories submitted or replaced in the window, oldest first."""
     cats = " OR ".join(f"cat:{code}" for code in categories)
     window = f"lastUpdatedDate:[{_minute(since)} TO {_minute(until)}]"
-    return Search(query=f"({cats}) AND {window}", sort_by="lastUpdatedDate", sort_order="ascending")
+    return arxiv.Search(
+        query=f"({cats}) AND {window}",
+        max_results=None,
+        sort_by=arxiv.SortCriterion.LastUpdatedDate,
+        sort_order=arxiv.SortOrder.Ascending,
+    )
 
 
 def _minute(moment: datetime) -> str:
@@ -377,9 +327,14 @@ def newest_visible(*, categories: list[str], api_url: str | None = None) -> date
     """The latest `updated` time arXiv shows in the categories: one request of one result, in the
     lab-wide spacing and without retries (the watcher asks again on its next round)."""
     client = ArxivClient(api_url=api_url, page_size=1, retries=0)
-    search = Search(query=" OR ".join(f"cat:{code}" for code in categories), sort_by="lastUpdatedDate")
+    search = arxiv.Search(
+        query=" OR ".join(f"cat:{code}" for code in categories),
+        max_results=1,
+        sort_by=arxiv.SortCriterion.LastUpdatedDate,
+        sort_order=arxiv.SortOrder.Descending,
+    )
     page = next(client.pages(search), None)
-    return page.records[0].updated if page else None
+    return page.results[0].updated if page else None
 
 
 def fetch(
@@ -437,7 +392,10 @@ def fetch(
 
 def _store(page: Page, *, run: FetchRun, earlier: int = 0, advance: bool = True) -> datetime:
     """Store one page; returns the latest `updated` on it."""
-    records = page.records
+    try:
+        records = [paper_record(result) for result in page.results]
+    except ValueError as exc:
+        raise FetchError(f"page {page.number} (start={page.start}) names an unreadable id: {exc}") from exc
     newest = max(record.updated for record in records)
     if advance:
         run.checkpoint = max(run.checkpoint, newest) if run.checkpoint else newest
@@ -530,7 +488,8 @@ def add_paper(arxiv_id: str, *, api_url: str | None = None) -> Paper:
     """Fetch one paper by id (its latest version) into the store, however old it is. Its run is
     of its own kind: a paper someone asked for is not news, and is never pushed."""
     client = ArxivClient(api_url=api_url)
-    records = [record for page in client.pages(Search(id_list=(arxiv_id,))) for record in page.records]
+    search = arxiv.Search(id_list=[arxiv_id], max_results=1)
+    records = [paper_record(result) for page in client.pages(search) for result in page.results]
     if not records:
         raise FetchError(f"arXiv has no paper {arxiv_id}")
     with transaction.atomic():
@@ -558,5 +517,6 @@ def search_arxiv(text: str, *, limit: int = 20, api_url: str | None = None) -> l
     if not terms:
         return []
     client = ArxivClient(api_url=api_url, page_size=limit)
-    page = next(client.pages(Search(query=" AND ".join(terms[:10]))), None)
-    return page.records if page else []
+    search = arxiv.Search(query=" AND ".join(terms[:10]), max_results=limit)
+    page = next(client.pages(search), None)
+    return [paper_record(result) for result in page.results] if page else []
