@@ -7,6 +7,8 @@ that very talk (404 for an unknown token or another talk's, 410 for a revoked or
 the speaker's photo is for logged-in people (the middleware), like the talk page it sits on.
 """
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
@@ -16,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from lab_portal import files
 from lab_portal.markdown import render_markdown
 
 from .. import invitations
@@ -23,6 +26,8 @@ from ..invitations import InvitationForm, SpeakerForm
 from ..models import Talk
 
 PANEL = "seminars/includes/speaker_panel.html#speaker-invitation"
+
+logger = logging.getLogger(__name__)
 
 
 def _get_talk(pk: int) -> Talk:
@@ -92,6 +97,7 @@ def speaker_form(request: HttpRequest, pk: int, token: str) -> HttpResponse:
         return _private(render(request, "seminars/speaker_form.html", {"reason": reason}, status=410))
     talk = invitation.talk
     preview = None
+    status = 200
     if request.method == "POST" and "preview" in request.POST:
         preview = render_markdown(request.POST.get("abstract", "")[:20000])
         if request.htmx:
@@ -112,12 +118,20 @@ def speaker_form(request: HttpRequest, pk: int, token: str) -> HttpResponse:
                 invitation.talk.refresh_from_db()
                 reason = invitations.dead_link_reason(invitation)
                 return _private(render(request, "seminars/speaker_form.html", {"reason": reason}, status=410))
-            messages.success(request, _("Thank you: your talk is confirmed and the host has been told."))
-            return redirect(request.path)
+            except files.store_errors():
+                # The storage failed, not the speaker: everything they sent rolled back with the
+                # photo, so the page keeps what they typed for them to send again.
+                logger.exception("The speaker's photo for talk %s could not be stored", talk.pk)
+                talk.refresh_from_db()
+                form.add_error("photo", files.NOT_STORED)
+                status = 503
+            else:
+                messages.success(request, _("Thank you: your talk is confirmed and the host has been told."))
+                return redirect(request.path)
     else:
         form = SpeakerForm(instance=talk)
     context = {"talk": talk, "form": form, "preview": preview, "expires_at": state.expires_at}
-    return _private(render(request, "seminars/speaker_form.html", context))
+    return _private(render(request, "seminars/speaker_form.html", context, status=status))
 
 
 def speaker_photo(request: HttpRequest, pk: int) -> FileResponse:
