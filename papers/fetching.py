@@ -17,8 +17,8 @@ import requests
 from arxiv import _feed
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 from lxml import etree
 
@@ -55,7 +55,7 @@ local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
 if slot < now_ms then slot = now_ms end
 local spacing = tonumber(ARGV[1])
 redis.call('SET', KEYS[1], slot + spacing, 'PX', slot - now_ms + spacing)
-return slot - now_ms
+return {slot, slot - now_ms}
 """
 
 _local_lock = threading.Lock()
@@ -73,9 +73,12 @@ def wait_for_slot(spacing: float) -> None:
     if spacing <= 0:
         return
     if settings.REDIS_URL:
-        delay = (
-            _reserve_script(settings.REDIS_URL)(keys=[SLOT_KEY], args=[max(1, round(spacing * 1000))]) / 1000
-        )
+        reserve = _reserve_script(settings.REDIS_URL)
+        slot, wait = reserve(keys=[SLOT_KEY], args=[max(1, round(spacing * 1000))])
+        delay = wait / 1000
+        # Which slot each request took, on the clock every host shares: what to read when arXiv
+        # says the lab asked too often.
+        logger.debug("arXiv request slot %d ms (Redis clock), %d ms from now", slot, wait)
     else:
         # Without Redis (development, eager tasks) one process is all there is.
         with _local_lock:
@@ -422,15 +425,54 @@ def daily_window(*, now: datetime | None = None) -> tuple[datetime, datetime]:
     return reached(now=now) - timedelta(days=settings.ARXIV_OVERLAP_DAYS), now
 
 
+def lease_end(now: datetime | None = None) -> datetime:
+    """Until when a run just started or moved on counts as alive."""
+    return (now or timezone.now()) + timedelta(seconds=settings.FETCH_RUN_LEASE_SECONDS)
+
+
+class Lease:
+    """Keeps run `pk` alive while its fetch runs: a thread moves its lease on four times per lease
+    period, so a worker busy in a long page or a Retry-After wait is never taken for dead, and a
+    worker that is killed stops moving it at once."""
+
+    def __init__(self, pk: int):
+        self.pk = pk
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name=f"fetch-run-{pk}-lease", daemon=True)
+
+    def __enter__(self) -> "Lease":
+        FetchRun.objects.filter(pk=self.pk).update(lease_until=lease_end())
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _keep(self) -> None:
+        every = settings.FETCH_RUN_LEASE_SECONDS / 4
+        try:
+            while not self._stop.wait(every):
+                try:
+                    FetchRun.objects.filter(pk=self.pk, status=FetchRun.Status.RUNNING).update(
+                        lease_until=lease_end()
+                    )
+                except Exception:  # the database may be back by the next beat of this loop
+                    logger.exception("Could not move on the lease of fetch run %s", self.pk)
+        finally:
+            connection.close()  # this thread's own connection
+
+
 def close_lost_runs(*, now: datetime | None = None) -> int:
-    """Fail the daily runs still `running` past the task time limit: their worker was lost."""
+    """Fail the daily runs still `running` whose lease ran out (their worker was killed, or their
+    task message was lost with Redis), and any past the task time limit; the next run resumes
+    from where they got."""
     now = now or timezone.now()
+    time_limit = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     return (
         FetchRun.objects.daily()
-        .filter(
-            status=FetchRun.Status.RUNNING,
-            started_at__lt=now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT),
-        )
+        .filter(status=FetchRun.Status.RUNNING)
+        .filter(Q(lease_until__lt=now) | Q(started_at__lt=now - time_limit))
         .update(
             status=FetchRun.Status.FAILED,
             finished_at=now,
@@ -461,6 +503,7 @@ def start_daily_run(*, task_id: str = "") -> FetchRun | None:
                     until=now,
                     fresh_since=point,
                     task_id=task_id,
+                    lease_until=lease_end(now),
                 )
         except IntegrityError:
             return None

@@ -194,6 +194,10 @@ class FetchRun(models.Model):
     unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
     error = models.TextField(_("error"), blank=True)
     task_id = models.CharField(_("task id"), max_length=64, blank=True)
+    # A running run is alive while this lies ahead: its worker moves it on while it fetches, and a
+    # new run gets one to be picked up in. Past it, the worker died or the task message was lost
+    # (Redis flushed), and the watcher closes the run so that the next one resumes from it.
+    lease_until = models.DateTimeField(_("alive until"), null=True, blank=True)
 
     objects = FetchRunQuerySet.as_manager()
 
