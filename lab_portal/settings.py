@@ -510,3 +510,6 @@ NOTIFY_RETRY_BACKOFF = float(env("NOTIFY_RETRY_BACKOFF", "30"))  # seconds, doub
 # How long one attempt may hold a delivery; longer than any timeout above, so only a dead worker
 # outlives it.
 NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 300)
+# A pending delivery this long past its time lost its task message (Redis flushed or restarted):
+# the beat's dispatch, every minute, queues it again.
+NOTIFY_STUCK_AFTER_SECONDS = env_int("NOTIFY_STUCK_AFTER_SECONDS", 120)
