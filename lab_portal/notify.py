@@ -64,8 +64,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# A pending delivery this far past its time lost its task message (a broker restart, say).
-STUCK_AFTER = timedelta(minutes=2)
 DISPATCH_BATCH = 500
 LOST = "Outcome unknown: the worker stopped while sending. Not resent, so it cannot arrive twice."
 CHAT_KINDS = (Channel.Kind.TELEGRAM, Channel.Kind.SLACK)
@@ -380,7 +378,7 @@ def dispatch_due() -> dict[str, int]:
     )
     now = timezone.now()
     overdue = list(
-        Delivery.objects.overdue(now - STUCK_AFTER)
+        Delivery.objects.overdue(now - timedelta(seconds=settings.NOTIFY_STUCK_AFTER_SECONDS))
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:DISPATCH_BATCH]
     )

@@ -510,6 +510,11 @@ ARXIV_RETRY_BACKOFF = env_seconds("ARXIV_RETRY_BACKOFF", 3)  # seconds, doubled 
 # A failed daily run is followed by another after this many seconds, doubled for each failure
 # in a row (up to an hour), until one succeeds.
 ARXIV_RUN_RETRY_BACKOFF = env_seconds("ARXIV_RUN_RETRY_BACKOFF", 60)
+# A daily run whose worker has not shown it alive for this long (killed, or its task message lost
+# with Redis) is closed by the announcement watcher, and the next run resumes from it.
+FETCH_RUN_LEASE_SECONDS = env_int("FETCH_RUN_LEASE_SECONDS", 300)
+if FETCH_RUN_LEASE_SECONDS < 4:
+    raise ImproperlyConfigured("FETCH_RUN_LEASE_SECONDS must be at least 4 (seconds).")
 # Results per request (arXiv serves up to 2,000). 1,000 takes a day's ~1,500 papers in two requests
 # instead of eight under the three-second rule, and each page is one bulk write: 1,000-row pages
 # stored at 0.90x COPY's rate and 3.1x a save() loop, 200-row pages 0.74x and 2.3x (bench/ingest.py).
@@ -579,3 +584,6 @@ NOTIFY_RETRY_BACKOFF = env_seconds("NOTIFY_RETRY_BACKOFF", 30)  # seconds, doubl
 # How long one attempt may hold a delivery; longer than any timeout above, so only a dead worker
 # outlives it.
 NOTIFY_LEASE_SECONDS = env_int("NOTIFY_LEASE_SECONDS", 300)
+# A pending delivery this long past its time lost its task message (Redis flushed or restarted):
+# the beat's dispatch, every minute, queues it again.
+NOTIFY_STUCK_AFTER_SECONDS = env_int("NOTIFY_STUCK_AFTER_SECONDS", 120)

@@ -17,8 +17,8 @@ import requests
 from arxiv import _feed
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 from lxml import etree
 
@@ -438,15 +438,54 @@ def daily_window(*, now: datetime | None = None) -> tuple[datetime, datetime]:
     return reached(now=now) - timedelta(days=settings.ARXIV_OVERLAP_DAYS), now
 
 
+def lease_end(now: datetime | None = None) -> datetime:
+    """Until when a run just started or moved on counts as alive."""
+    return (now or timezone.now()) + timedelta(seconds=settings.FETCH_RUN_LEASE_SECONDS)
+
+
+class Lease:
+    """Keeps run `pk` alive while its fetch runs: a thread moves its lease on four times per lease
+    period, so a worker busy in a long page or a Retry-After wait is never taken for dead, and a
+    worker that is killed stops moving it at once."""
+
+    def __init__(self, pk: int):
+        self.pk = pk
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name=f"fetch-run-{pk}-lease", daemon=True)
+
+    def __enter__(self) -> "Lease":
+        FetchRun.objects.filter(pk=self.pk).update(lease_until=lease_end())
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _keep(self) -> None:
+        every = settings.FETCH_RUN_LEASE_SECONDS / 4
+        try:
+            while not self._stop.wait(every):
+                try:
+                    FetchRun.objects.filter(pk=self.pk, status=FetchRun.Status.RUNNING).update(
+                        lease_until=lease_end()
+                    )
+                except Exception:  # the database may be back by the next beat of this loop
+                    logger.exception("Could not move on the lease of fetch run %s", self.pk)
+        finally:
+            connection.close()  # this thread's own connection
+
+
 def close_lost_runs(*, now: datetime | None = None) -> int:
-    """Fail the daily runs still `running` past the task time limit: their worker was lost."""
+    """Fail the daily runs still `running` whose lease ran out (their worker was killed, or their
+    task message was lost with Redis), and any past the task time limit; the next run resumes
+    from where they got."""
     now = now or timezone.now()
+    time_limit = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     return (
         FetchRun.objects.daily()
-        .filter(
-            status=FetchRun.Status.RUNNING,
-            started_at__lt=now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT),
-        )
+        .filter(status=FetchRun.Status.RUNNING)
+        .filter(Q(lease_until__lt=now) | Q(started_at__lt=now - time_limit))
         .update(
             status=FetchRun.Status.FAILED,
             finished_at=now,
@@ -477,6 +516,7 @@ def start_daily_run(*, task_id: str = "") -> FetchRun | None:
                     until=now,
                     fresh_since=point,
                     task_id=task_id,
+                    lease_until=lease_end(now),
                 )
         except IntegrityError:
             return None

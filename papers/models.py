@@ -334,6 +334,10 @@ class FetchRun(models.Model):
     # What this run stored as new or changed, so matching reads exactly these and never what
     # another process (a paper added by id, a backfill) stored in the meantime.
     papers = models.ManyToManyField(Paper, verbose_name=_("papers"), blank=True, related_name="fetch_runs")
+    # A running run is alive while this lies ahead: its worker moves it on while it fetches, and a
+    # new run gets one to be picked up in. Past it, the worker died or the task message was lost
+    # (Redis flushed), and the watcher closes the run so that the next one resumes from it.
+    lease_until = models.DateTimeField(_("alive until"), null=True, blank=True)
 
     objects = FetchRunQuerySet.as_manager()
 

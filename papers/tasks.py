@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from . import announcement, chat, digest, watch
-from .fetching import FetchError, fetch, start_daily_run
+from .fetching import FetchError, Lease, fetch, start_daily_run
 from .models import FetchRun
 from .recommend import train_recommendations
 
@@ -50,7 +50,8 @@ def fetch_new_papers(self, *, run_id: int | None = None) -> dict | None:
             return None
         run.task_id = task_id
         run.save(update_fields=["task_id"])
-    run = fetch_run(run, queue=_queue(self))
+    with Lease(run.pk):
+        run = fetch_run(run, queue=_queue(self))
     if run.status == FetchRun.Status.FAILED:
         # Raised so the failure reaches the worker's log and monitoring; the run keeps what it
         # stored, and the watcher starts the next daily run after a backoff.

@@ -115,3 +115,21 @@ def test_one_live_worker_of_two_is_enough(client, background_alive, redis_url):
 
     assert response.status_code == 200
     assert response.json()["worker"]["ok"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_records_its_heartbeat(client, start_celery_worker):
+    import time
+
+    queue, log = start_celery_worker()
+    name = f"worker:{queue}@localhost"
+    deadline = time.monotonic() + 60
+    while not Heartbeat.objects.filter(name=name).exists():
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.5)
+    Heartbeat.record("beat")
+
+    body = client.get("/healthz").json()
+
+    assert body["worker"]["ok"] is True
+    assert body["worker"]["last_seen"] == Heartbeat.objects.get(name=name).seen_at.isoformat()

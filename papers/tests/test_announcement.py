@@ -261,6 +261,28 @@ def test_watcher_starts_one_daily_run_however_many_rounds_decide(db, server, tic
         FetchRun.objects.create(kind=FetchRun.Kind.DAILY)
 
 
+def test_a_run_whose_task_was_lost_is_closed_when_its_lease_runs_out_and_retried(
+    db, server, tick, time_machine, settings
+):
+    server.serve_entries(MONDAYS)
+    time_machine.move_to(new_york(MONDAY, 20, 0, 20), tick=False)
+    # The round opens the run, and its task message is lost before a worker takes it (Redis was
+    # flushed, or restarted without its data).
+    lost = announcement.watch().run
+    lease = timedelta(seconds=settings.FETCH_RUN_LEASE_SECONDS)
+
+    within = tick(lost.started_at + lease - timedelta(seconds=1))
+    closed = tick(lost.started_at + lease + timedelta(seconds=1))
+    lost.refresh_from_db()
+    retried = tick(lost.finished_at + timedelta(seconds=settings.ARXIV_RUN_RETRY_BACKOFF + 1))
+
+    assert (within, closed, retried) == ("running", "waiting to retry", "retry")
+    assert lost.status == FetchRun.Status.FAILED and "the worker was lost" in lost.error
+    run = FetchRun.objects.latest()
+    assert run.status == FetchRun.Status.SUCCEEDED
+    assert run.new_count == Paper.objects.count() > 0  # the lost run stored nothing; this one all
+
+
 def test_watcher_round_while_another_decides_does_nothing(db, server, time_machine):
     server.serve_entries(MONDAYS)
     time_machine.move_to(new_york(MONDAY, 20, 0, 20), tick=False)

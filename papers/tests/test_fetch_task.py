@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from conftest import wait_until_idle
 from lab_portal.celery import app
+from papers import fetching
 from papers.fetching import FetchError
 from papers.models import FetchRun, Paper
 from papers.tasks import fetch_new_papers
@@ -98,6 +99,33 @@ def test_fetch_new_papers_closes_a_run_its_worker_lost_and_resumes_from_it(db, s
     assert "the worker was lost" in lost.error
     assert run.status == FetchRun.Status.SUCCEEDED
     assert run.since == lost.checkpoint - timedelta(days=settings.ARXIV_OVERLAP_DAYS)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fetch_under_way_keeps_its_run_alive_past_the_lease(settings):
+    settings.FETCH_RUN_LEASE_SECONDS = 4
+    run = fetching.start_daily_run()
+    leases = [run.lease_until]
+
+    with fetching.Lease(run.pk):
+        # The lease thread moves the lease on every quarter of it while the fetch goes on.
+        for _ in range(3):
+            leases.append(wait_past(lambda: FetchRun.objects.get(pk=run.pk).lease_until, after=leases[-1]))
+    run.refresh_from_db()
+
+    assert leases == sorted(set(leases))
+    # However long the fetch, the run was alive all along: the watcher closes nothing.
+    assert fetching.close_lost_runs(now=leases[-1] - timedelta(seconds=1)) == 0
+    assert run.status == FetchRun.Status.RUNNING
+
+
+def wait_past(read, *, after, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (value := read()) > after:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"Still not past {after} after {timeout} s")
 
 
 def test_fetch_new_papers_runs_a_prepared_run(db, server):

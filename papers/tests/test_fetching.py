@@ -2,6 +2,7 @@
 
 import itertools
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -457,6 +458,8 @@ def test_rate_limit_spaces_requests_of_two_fetches_at_once(server, settings, slo
     assert sorted(slots.slept) == slots.waits()
 
 
+SLOT = re.compile(r"arXiv request slot (\d+) ms")
+
 # Each process says when it is ready and waits for the word to go, so a slow start-up on a busy
 # machine cannot make one finish before the other begins; when done it prints the slots it was
 # given, on Redis's clock, one a line.
@@ -487,8 +490,9 @@ def test_rate_limit_spaces_requests_across_processes(server, redis_url, settings
         "ARXIV_API_URL": server.url,
         "ARXIV_REQUEST_SPACING": "0.2",
         "ARXIV_PAGE_SIZE": "10",
+        "LOG_LEVEL": "DEBUG",  # each process logs the slot it reserved
     }
-    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     processes = [
         subprocess.Popen([sys.executable, "-c", PROCESS, query], cwd=ROOT, env=env, **pipes)
         for query in ("first", "second")

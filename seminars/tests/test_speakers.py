@@ -11,6 +11,7 @@ import time_machine
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from conftest import use_local_files
 from lab_portal.models import Delivery
 from lab_portal.notify import dispatch_due
 from seminars.invitations import LinkClosed, SpeakerForm, submit_speaker_details
@@ -384,6 +385,79 @@ def test_a_new_photo_replaces_and_deletes_the_old_one(client, login, host, techt
     assert techtalk.speaker_photo.name.endswith(".png")
     assert techtalk.speaker_photo.storage.exists(techtalk.speaker_photo.name)
     assert not techtalk.speaker_photo.storage.exists(old)
+
+
+@pytest.fixture(params=["local", "s3"])
+def failing_storage(request, settings, tmp_path):
+    """Make the file storage refuse writes: a file where the local directory should be, or a bucket
+    that does not exist; calling the result makes it work again."""
+    if request.param == "local":
+        working = settings.STORAGES["default"]
+        blocked = tmp_path / "not-a-directory"
+        blocked.write_text("a file where the upload directory should be")
+        use_local_files(settings, blocked)
+    else:
+        request.getfixturevalue("s3_files")
+        working = settings.STORAGES["default"]
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {**working, "OPTIONS": {**working["OPTIONS"], "bucket_name": "no-such-bucket"}},
+        }
+
+    def repair() -> None:
+        settings.STORAGES = {**settings.STORAGES, "default": working}
+
+    return repair
+
+
+def test_a_photo_the_storage_refuses_saves_nothing_and_says_so(
+    client, login, host, techtalk, failing_storage
+):
+    path = invite(login(host), techtalk)
+    client.logout()
+    mailed = len(mail.outbox)
+
+    refused = client.post(path, {**details(), "photo": SimpleUploadedFile("me.png", PNG, "image/png")})
+
+    techtalk.refresh_from_db()
+    assert refused.status_code == 503
+    assert "could not be stored just now, so nothing was saved" in refused.text
+    assert "Compilers for everyone" in refused.text  # what they typed is still in the form
+    assert techtalk.title == "TBA" and techtalk.speaker_confirmed_at is None
+    assert not techtalk.speaker_photo
+    assert SpeakerInvitation.objects.get().used_at is None
+    assert len(mail.outbox) == mailed  # the host is not told of a confirmation that did not happen
+
+    failing_storage()
+    again = client.post(path, {**details(), "photo": SimpleUploadedFile("me.png", PNG, "image/png")})
+
+    techtalk.refresh_from_db()
+    assert again.status_code == 302
+    assert techtalk.speaker_photo.name.endswith(".png")
+    assert techtalk.speaker_photo.storage.exists(techtalk.speaker_photo.name)
+    assert len(mail.outbox) == mailed + 1
+
+
+def test_a_refused_new_photo_keeps_the_old_one(client, login, host, techtalk, files_root, settings, tmp_path):
+    path = invite(login(host), techtalk)
+    client.logout()
+    client.post(path, {**details(), "photo": SimpleUploadedFile("a.jpg", JPEG, "image/jpeg")})
+    techtalk.refresh_from_db()
+    old = techtalk.speaker_photo.name
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the upload directory should be")
+    use_local_files(settings, blocked)
+
+    refused = client.post(
+        path, {**details(title="A new title"), "photo": SimpleUploadedFile("b.png", PNG, "image/png")}
+    )
+
+    use_local_files(settings, files_root)
+    techtalk.refresh_from_db()
+    assert refused.status_code == 503
+    assert techtalk.speaker_photo.name == old
+    assert techtalk.title == "Compilers for everyone, $O(n)$"
+    assert techtalk.speaker_photo.storage.exists(old)
 
 
 def test_photo_view_is_404_without_a_photo(login, researcher, techtalk):

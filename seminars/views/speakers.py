@@ -8,6 +8,8 @@ and after the talk shows the speaker their slides upload and the feedback withou
 the speaker's photo is for logged-in people (the middleware), like the talk page it sits on.
 """
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
@@ -17,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from lab_portal import files
 from lab_portal.markdown import render_markdown
 
 from .. import followup, invitations
@@ -25,6 +28,8 @@ from ..invitations import InvitationForm, SpeakerForm
 from ..models import Talk
 
 PANEL = "seminars/includes/speaker_panel.html#speaker-invitation"
+
+logger = logging.getLogger(__name__)
 
 
 def _get_talk(pk: int) -> Talk:
@@ -96,6 +101,7 @@ def speaker_form(request: HttpRequest, pk: int, token: str) -> HttpResponse:
     if request.method == "POST" and "upload_slides" in request.POST:
         return _upload_slides(request, invitation)
     preview, form = None, None
+    status = 200
     if talk.is_over and request.method == "POST":
         messages.error(request, _("The talk is over: its details can no longer be changed."))
         return redirect(request.path)
@@ -118,11 +124,21 @@ def speaker_form(request: HttpRequest, pk: int, token: str) -> HttpResponse:
                 )
             except invitations.LinkClosed:
                 return _closed(request, invitation)
-            messages.success(request, _("Thank you: your talk is confirmed and the host has been told."))
-            return redirect(request.path)
+            except files.store_errors():
+                # The storage failed, not the speaker: everything they sent rolled back with the
+                # photo, so the page keeps what they typed for them to send again.
+                logger.exception("The speaker's photo for talk %s could not be stored", talk.pk)
+                talk.refresh_from_db()
+                form.add_error("photo", files.NOT_STORED)
+                status = 503
+            else:
+                messages.success(request, _("Thank you: your talk is confirmed and the host has been told."))
+                return redirect(request.path)
     else:
         form = SpeakerForm(instance=talk)
-    return _speaker_page(request, invitation, form=form, preview=preview, slides_form=SpeakerSlidesForm())
+    return _speaker_page(
+        request, invitation, form=form, preview=preview, slides_form=SpeakerSlidesForm(), status=status
+    )
 
 
 def _speaker_page(request: HttpRequest, invitation, *, form, preview, slides_form, status: int = 200):
@@ -148,17 +164,26 @@ def _closed(request: HttpRequest, invitation) -> HttpResponse:
 
 def _upload_slides(request: HttpRequest, invitation) -> HttpResponse:
     slides_form = SpeakerSlidesForm(request.POST, request.FILES)
-    if not slides_form.is_valid():
-        form = None if invitation.talk.is_over else SpeakerForm(instance=invitation.talk)
-        return _speaker_page(
-            request, invitation, form=form, preview=None, slides_form=slides_form, status=400
-        )
-    try:
-        invitations.upload_speaker_slides(invitation, slides=slides_form.cleaned_data["slides"])
-    except invitations.LinkClosed:
-        return _closed(request, invitation)
-    messages.success(request, _("Your slides are up; everyone who signed up has been told."))
-    return redirect(request.path)
+    if slides_form.is_valid():
+        try:
+            invitations.upload_speaker_slides(invitation, slides=slides_form.cleaned_data["slides"])
+        except invitations.LinkClosed:
+            return _closed(request, invitation)
+        except files.store_errors():
+            # The storage failed, not the speaker: nothing of the upload was kept; they may try again.
+            logger.exception("The speaker's slides for talk %s could not be stored", invitation.talk_id)
+            slides_form.add_error("slides", files.NOT_STORED)
+            return _speaker_page(request, invitation, form=_form_if_open(invitation), preview=None,
+                                 slides_form=slides_form, status=503)  # fmt: skip
+        messages.success(request, _("Your slides are up; everyone who signed up has been told."))
+        return redirect(request.path)
+    return _speaker_page(
+        request, invitation, form=_form_if_open(invitation), preview=None, slides_form=slides_form, status=400
+    )
+
+
+def _form_if_open(invitation):
+    return None if invitation.talk.is_over else SpeakerForm(instance=invitation.talk)
 
 
 def speaker_photo(request: HttpRequest, pk: int) -> FileResponse:
