@@ -20,6 +20,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("papers", "0011_author_index_and_run_papers")]
+    dependencies = [("papers", "0012_author_index_and_run_papers")]
 
     operations = [migrations.RunPython(forwards, backwards)]

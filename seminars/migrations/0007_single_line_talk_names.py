@@ -19,7 +19,7 @@ def one_line_names(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("seminars", "0004_speaker_link_salt"),
+        ("seminars", "0006_talks_and_requests_in_projects"),
     ]
 
     operations = [migrations.RunPython(one_line_names, migrations.RunPython.noop)]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lab_portal', '0011_projects'),
+        ("lab_portal", "0014_projects"),
     ]
 
     operations = [

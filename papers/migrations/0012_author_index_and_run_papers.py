@@ -33,7 +33,7 @@ def fill_author_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('papers', '0010_notification_chat_post_at'),
+        ("papers", "0011_unused_tags"),
     ]
 
     operations = [

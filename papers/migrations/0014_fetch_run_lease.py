@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('papers', '0010_notification_chat_post_at'),
+        ("papers", "0013_paper_categories_index"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviews', '0005_drafts_in_projects_and_open_to_lab'),
+        ("reviews", "0007_round_plans"),
     ]
 
     operations = [
