@@ -108,3 +108,11 @@ def test_markdown_filter_in_templates_is_not_escaped_again():
     html = template.render(Context({"text": "**hi** <b>"}))
 
     assert html == "<p><strong>hi</strong> &lt;b&gt;</p>\n"
+
+
+def test_table_alignment_is_a_class_not_a_style_attribute():
+    html = render_markdown("| name | score |\n|:-----|------:|\n| a | 1 |\n")
+
+    assert 'style="' not in html
+    assert '<th class="align-left">name</th>' in html
+    assert '<td class="align-right">1</td>' in html
