@@ -109,6 +109,8 @@ def test_reminder_email_and_chat_follow_each_recipients_language(
 ):
     korean = make_person("sujin", language="ko")
     english = make_person("emma", language="en")
+    # Sujin reads the portal by e-mail and on Telegram; Emma set no channel, so mail it is.
+    Channel.objects.create(person=korean, kind=Channel.Kind.EMAIL, target="")
     Channel.objects.create(person=korean, kind=Channel.Kind.TELEGRAM, target="4242")
     sign_up(talk, korean)
     sign_up(talk, english)

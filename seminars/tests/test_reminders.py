@@ -574,6 +574,7 @@ def test_reminder_also_reaches_the_persons_chat_once(
     from lab_portal.models import Channel
     from lab_portal.tests.stand_ins import TelegramServer
 
+    # Minji chose Telegram only: the reminder goes there, and not by e-mail.
     Channel.objects.create(person=researcher, kind=Channel.Kind.TELEGRAM, target="4242")
     sign_up(talk, researcher)
     with TelegramServer() as telegram:
@@ -585,4 +586,5 @@ def test_reminder_also_reaches_the_persons_chat_once(
     [arrival] = telegram.sent()
     assert arrival.body["chat_id"] == "4242"
     assert "Sparse attention at scale" in arrival.text
-    assert "minji@lab.example.org" in sent_to("In 24 hours")
+    assert "minji@lab.example.org" not in sent_to("In 24 hours")
+    assert sent_to("In 24 hours") == ["jiwoo@lab.example.org", "sora@lab.example.org"]
