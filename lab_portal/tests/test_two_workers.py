@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import redis
 from django.utils import timezone
+from kombu import pools
 
 from conftest import ROOT, database_url
 from lab_portal.celery import app
@@ -177,6 +178,7 @@ def lab(tmp_path, redis_url, s3_files, telegram, arxiv, settings, researcher):
     # A flushed Redis forgot the queues and bindings this process declared, and its connections
     # remember having declared them: fresh connections (as after a fork) declare them again.
     app.pool.force_close_all()
+    pools.reset()
     app._after_fork()
     app.conf.task_always_eager = True
     app.conf.task_default_queue = default_queue
