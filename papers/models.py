@@ -263,10 +263,10 @@ class PaperAuthor(models.Model):
         constraints = [
             # Also the index that finds a paper's rows when the paper is rewritten or deleted.
             models.UniqueConstraint(
-                fields=["paper", "position", "surname", "initial"], name="paper_author_once"
+                fields=["paper", "position", "surname", "first"], name="paper_author_once"
             ),
         ]
-        indexes = [models.Index(fields=["surname", "initial", "paper"], name="paper_author_lookup")]
+        indexes = [models.Index(fields=["surname", "initial", "first", "paper"], name="paper_author_lookup")]
 
     def __str__(self) -> str:
         return f"{self.paper_id}#{self.position} {self.surname} {self.initial}"
