@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 # new_feed_key: migration 0005 names it as papers.models.new_feed_key.
 from lab_portal.models import FeedKey, new_feed_key  # noqa: F401
 
-from .names import index_keys, lookups, names_agree
+from .names import index_keys, lookups, names_agree, parse_name
 
 ARXIV_TZ = ZoneInfo("America/New_York")
 # arXiv's daily cutoff: what is submitted before 14:00 US Eastern on a weekday is announced that
@@ -95,21 +95,39 @@ class PaperQuerySet(models.QuerySet):
         return self.filter(pk__in=PaperAuthor.objects.agreeing(names).values("paper_id"))
 
     def for_person(self, user):
-        """Papers that name the person as an author or touch one of their research interests,
-        through the author index and the full-text index: never a pattern over every text."""
-        match = models.Q(pk__in=[])
+        """Papers of `self` (a day's) that name the person as an author or touch one of their
+        research interests, as a filter on their ids: so a page ordering them by another column
+        sorts these few, instead of walking that column's index across the store testing each."""
+        found: set[int] = set()
         names = [str(name) for name in user.arxiv_names[:10] if str(name).strip()]
         if names:
-            match |= models.Q(pk__in=authored({user.pk: names}, self).get(user.pk, set()))
+            # A day's author lists are read here: cheaper than joining the author index to them.
+            wanted: dict[str, list] = {}
+            for name in names:
+                for reading in parse_name(name):
+                    wanted.setdefault(reading.surname, []).append(reading)
+            found.update(
+                pk
+                for pk, authors in self.values_list("pk", "authors")
+                if any(
+                    reading.agrees_with(known)
+                    for author in authors or []
+                    for reading in parse_name(str(author))
+                    for known in wanted.get(reading.surname, ())
+                )
+            )
         phrases = interest_phrases(user.research_interests)
         if phrases and connection.vendor == "postgresql":
             # The phrases travel as parameters; "diffusion model" also finds "diffusion models".
             sql = " || ".join(["phraseto_tsquery('english', %s)"] * len(phrases))
-            match |= models.Q(RawSQL(f"search @@ ({sql})", phrases, output_field=models.BooleanField()))  # noqa: S611
-        else:
+            hit = RawSQL(f"search @@ ({sql})", phrases, output_field=models.BooleanField())  # noqa: S611
+            found.update(self.filter(hit).values_list("pk", flat=True))
+        elif phrases:
+            match = models.Q(pk__in=[])
             for phrase in phrases:
                 match |= models.Q(title__icontains=phrase) | models.Q(abstract__icontains=phrase)
-        return self.filter(match)
+            found.update(self.filter(match).values_list("pk", flat=True))
+        return self.filter(pk__in=found)
 
     def latest_day(self) -> date | None:
         return self.aggregate(day=models.Max("first_announced"))["day"]
@@ -245,10 +263,10 @@ class PaperAuthor(models.Model):
         constraints = [
             # Also the index that finds a paper's rows when the paper is rewritten or deleted.
             models.UniqueConstraint(
-                fields=["paper", "position", "surname", "initial"], name="paper_author_once"
+                fields=["paper", "position", "surname", "first"], name="paper_author_once"
             ),
         ]
-        indexes = [models.Index(fields=["surname", "initial", "paper"], name="paper_author_lookup")]
+        indexes = [models.Index(fields=["surname", "initial", "first", "paper"], name="paper_author_lookup")]
 
     def __str__(self) -> str:
         return f"{self.paper_id}#{self.position} {self.surname} {self.initial}"
