@@ -84,6 +84,9 @@ def reserve_slot(spacing: float) -> Slot:
         slot_ms, now_ms = _reserve_script(settings.REDIS_URL)(
             keys=[SLOT_KEY], args=[max(1, round(spacing * 1000))]
         )
+        # Which slot each request took, on the clock every host shares: what to read when arXiv
+        # says the lab asked too often.
+        logger.debug("arXiv request slot %d ms (Redis clock), %d ms from now", slot_ms, slot_ms - now_ms)
         return Slot(at=slot_ms / 1000, wait=(slot_ms - now_ms) / 1000)
     # Without Redis (development, eager tasks) one process is all there is.
     with _local_lock:

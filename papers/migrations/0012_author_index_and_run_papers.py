@@ -63,11 +63,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='paperauthor',
-            index=models.Index(fields=['surname', 'initial', 'paper'], name='paper_author_lookup'),
+            index=models.Index(fields=['surname', 'initial', 'first', 'paper'], name='paper_author_lookup'),
         ),
         migrations.AddConstraint(
             model_name='paperauthor',
-            constraint=models.UniqueConstraint(fields=('paper', 'position', 'surname', 'initial'), name='paper_author_once'),
+            constraint=models.UniqueConstraint(fields=('paper', 'position', 'surname', 'first'), name='paper_author_once'),
         ),
         migrations.RunPython(fill_author_index, migrations.RunPython.noop, elidable=True),
     ]
