@@ -45,7 +45,6 @@ def test_speaker_confirms_the_talk_from_the_mailed_link(
     live_server, open_page, make_person, settings, tmp_path, width, language
 ):
     base = live_server.url
-    settings.MEDIA_ROOT = tmp_path / "media"  # the slides uploaded after the talk
     settings.SITE_URL = base  # what `make run` sets: links in mail point at the portal serving them
     host = make_person("jiwoo", display_name="Jiwoo Park", language=language)
     # A link to another site on the speaker's page: another origin, the other name of this host.

@@ -95,7 +95,7 @@ def test_slides_must_be_a_pdf_by_content(login, researcher, seminar):
     ids=["encrypted", "javascript", "escaped-javascript", "launch", "attachment", "html-polyglot"],
 )
 def test_slides_with_scripts_actions_attachments_or_encryption_are_refused(
-    login, researcher, seminar, settings, content, message
+    login, researcher, seminar, files_root, content, message
 ):
     upload = SimpleUploadedFile("s.pdf", content, "application/pdf")
 
@@ -105,7 +105,7 @@ def test_slides_with_scripts_actions_attachments_or_encryption_are_refused(
     assert message in response.text
     seminar.refresh_from_db()
     assert not seminar.slides
-    assert not any(path.is_file() for path in settings.MEDIA_ROOT.rglob("*"))
+    assert not any(path.is_file() for path in files_root.rglob("*"))
 
 
 def test_slides_over_the_size_limit_are_refused(login, researcher, seminar, settings):

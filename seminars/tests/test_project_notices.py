@@ -163,7 +163,6 @@ def test_attendees_are_told_once_when_slides_and_a_recording_go_up(
     tmp_path,
     django_capture_on_commit_callbacks,
 ):
-    settings.MEDIA_ROOT = tmp_path / "media"
     started = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     talk = make_talk(title="First results", host=lead, starts_at=started)
     Registration.objects.create(talk=talk, user=researcher, status=Registration.Status.CONFIRMED)

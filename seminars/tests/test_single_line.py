@@ -16,11 +16,6 @@ from seminars.tests.test_speakers import details, host, invite, techtalk  # noqa
 BROKEN = "Diffusion\r\nBEGIN:VEVENT\nSUMMARY:injected"
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 def test_the_talk_form_makes_a_title_and_speaker_one_line(login, lead):
     response = login(lead).post(
         reverse("seminars:new-talk"), talk_form(title=BROKEN, speaker_name="Grace\nHopper")
