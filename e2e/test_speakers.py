@@ -14,6 +14,7 @@ from django.utils import translation
 from playwright.sync_api import expect
 
 from conftest import PASSWORD
+from reviews.tests.factories import pdf_bytes
 from seminars.models import Feedback, Talk
 from seminars.tests.factories import make_talk
 
@@ -146,7 +147,7 @@ def test_speaker_confirms_the_talk_from_the_mailed_link(
     expect(feedback).not_to_contain_text("Hana")
     slides = speaker.locator("form.speaker-slides")
     slides.locator("input[name=slides]").set_input_files(
-        {"name": "slides.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n" + b"0" * 200}
+        {"name": "slides.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes()}
     )
     slides.locator("button[name=upload_slides]").click()
     expect(speaker.locator(".messages")).to_contain_text(

@@ -96,6 +96,10 @@ def walk_as(browser, base: str, persona: str, language: str) -> Walk:
         User.objects.filter(username=PERSONAS[persona]).update(language=language)
         log_in(page, base, PERSONAS[persona])
         start = f"{base}/"
+        led = User.objects.get(username=PERSONAS[persona]).led_team_ids
+        if persona == "lead" and led:
+            # A lead's own e-mail channel is there already: the new channel is for a team they lead.
+            values |= {"owner": str(min(led)), "target": "team-walk@lab.example.org"}
     elif persona == "speaker":
         start = speaker_link(base)
         # Without an account, the speaker's page is the one they can use (they may look further).

@@ -372,6 +372,8 @@ class Walk:
             if not name or info["disabled"] or kind in ("hidden", "submit", "button", "reset"):
                 continue
             wanted = self.values.get(name)
+            if info["tag"] == "select" and wanted not in info["options"]:
+                wanted = None  # a value meant for another form's field of the same name
             if kind == "checkbox" and wanted is True:
                 if not info["group"]:
                     element.check()

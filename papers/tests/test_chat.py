@@ -427,7 +427,10 @@ def test_today_ranks_as_the_morning_post_did(researcher, bot, django_capture_on_
     linked(researcher, MINJI)
     WatchRule.objects.create(person=researcher, name="Video", query="video")
     run = FetchRun.objects.create(kind=FetchRun.Kind.DAILY, started_at=timezone.now() - timedelta(seconds=1))
-    newer, older = make_paper(day=DAY, **DIFFUSION_VIDEO), make_paper(day=DAY, **VIDEO_CODECS)
+    newer, older = (
+        make_paper(day=DAY, run=run, **DIFFUSION_VIDEO),
+        make_paper(day=DAY, run=run, **VIDEO_CODECS),
+    )
     newer, older = sorted([newer, older], key=lambda paper: paper.arxiv_id, reverse=True)
     Recommendation.objects.create(person=researcher, paper=older, score=0.9, day=DAY)
     FetchRun.objects.filter(pk=run.pk).update(status=FetchRun.Status.SUCCEEDED, finished_at=timezone.now())

@@ -56,7 +56,7 @@ def test_the_migration_mends_stored_titles_and_names(db):
     talk = make_talk(title=BROKEN, speaker_name="Grace\tHopper")
     clean = make_talk(title="Already fine")
 
-    import_module("seminars.migrations.0005_single_line_talk_names").one_line_names(apps, None)
+    import_module("seminars.migrations.0007_single_line_talk_names").one_line_names(apps, None)
 
     talk.refresh_from_db()
     clean.refresh_from_db()

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from conftest import use_local_files
 from lab_portal.models import Delivery
 from lab_portal.notify import dispatch_due
+from reviews.tests.factories import pdf_bytes
 from seminars.invitations import LinkClosed, SpeakerForm, submit_speaker_details
 from seminars.models import Feedback, Registration, SpeakerInvitation, Talk
 from seminars.tasks import flag_tba_talks
@@ -148,7 +149,7 @@ def test_speaker_homepage_must_be_a_web_address(client, login, host, techtalk):
     assert techtalk.speaker_homepage == ""
 
 
-PDF = b"%PDF-1.4\n" + b"0" * 200
+PDF = pdf_bytes()  # a PDF a parser can read: the slides are checked like drafts
 
 
 def past_talk(host) -> Talk:
