@@ -89,7 +89,9 @@ class Message:
     HTML body and must already be safe (rendered by a template with autoescaping); chat
     channels always use `text`. `url` is the one link of a message without items, and where
     "and N more" leads. On Telegram, `reply_to` puts the message under an earlier one of the
-    same chat, and `edits` names the item (`ref`) whose message this one rewrites."""
+    same chat, and `edits` names the item (`ref`) whose message this one rewrites.
+    `attachments` are files for e-mail only, each [filename, text content, MIME type] (a talk's
+    .ics): chat channels leave them out, their message already links to what the file holds."""
 
     subject: str
     dedupe_key: str
@@ -101,6 +103,7 @@ class Message:
     reply_to: int = 0
     edits: str = ""
     ref: str = ""  # what the whole message is about, when it has no items (a comment)
+    attachments: list[list[str]] = field(default_factory=list)
 
     def as_payload(self) -> dict:
         payload = asdict(self)
@@ -112,7 +115,8 @@ class Message:
         items = [Item(**item) for item in payload.get("items", [])]
         fields = {name: payload.get(name, "") for name in ("subject", "text", "html", "url", "edits", "ref")}
         numbers = {name: int(payload.get(name) or 0) for name in ("more", "reply_to")}
-        return cls(dedupe_key=dedupe_key, items=items, **fields, **numbers)
+        attachments = [list(attachment) for attachment in payload.get("attachments", [])]
+        return cls(dedupe_key=dedupe_key, items=items, attachments=attachments, **fields, **numbers)
 
 
 @dataclass(frozen=True)
@@ -605,6 +609,8 @@ def send_email(address: str, message: Message, *, key: str = "") -> str:
         headers["Message-ID"] = f"<{digest}@{urlsplit(settings.SITE_URL).hostname or 'lab-portal'}>"
     mail = EmailMultiAlternatives(" ".join(message.subject.split()), text, to=[address], headers=headers)
     mail.attach_alternative(html, "text/html")
+    for filename, content, mimetype in message.attachments:
+        mail.attach(filename, content, mimetype)
     connection = mailers.default
     try:
         _smtp_open(connection)

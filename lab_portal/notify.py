@@ -144,11 +144,14 @@ def _queue(targets, message: Message) -> list[Delivery]:
     if not message.subject.strip():
         raise ValueError("A message needs a subject.")
     payload = message.as_payload()
+    # Attachments are e-mail's alone: a chat row does not keep a copy it never sends.
+    chat_payload = {**payload, "attachments": []}
     created = []
     with transaction.atomic():
         for channel in targets:
+            kept = chat_payload if channel.kind in CHAT_KINDS else payload
             delivery, new = Delivery.objects.get_or_create(
-                channel=channel, dedupe_key=message.dedupe_key, defaults={"payload": payload}
+                channel=channel, dedupe_key=message.dedupe_key, defaults={"payload": kept}
             )
             if new:
                 created.append(delivery)

@@ -132,6 +132,16 @@ def talk_filename(talk: Talk) -> str:
     return f"{slugify(talk.title)[:60] or 'talk'}-{talk.local_start:%Y%m%d}.ics"
 
 
+def talk_calendar(talk: Talk) -> Calendar:
+    """One talk's calendar: what its .ics link serves and what its invitations carry."""
+    return calendar([talk], name=talk.title, feed=f"talks/{talk.uid}")
+
+
+def talk_attachment(talk: Talk) -> list[str]:
+    """The talk's .ics as a mail attachment (lab_portal.channels.Message.attachments)."""
+    return [talk_filename(talk), talk_calendar(talk).to_ical().decode(), "text/calendar"]
+
+
 # The secret address of a person's feeds. Every feed URL carries the key, the lab's and the
 # series' too: the portal is closed to the outside, and internal seminars present unpublished
 # work, yet a calendar program cannot log in. Revoking the key silences every copy of every URL.

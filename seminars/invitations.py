@@ -38,7 +38,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lab_portal.forms import one_line_fields
 
-from .calendars import location
+from .calendars import location, talk_attachment
 from .models import TBA, SpeakerInvitation, Talk
 from .notices import send_notice
 
@@ -226,7 +226,14 @@ def send_invitation(invitation_id: int) -> bool:
     }
     subject = format_lazy(_("Your talk at the lab on {day}: please confirm the details"), day=_talk_day(talk))
     key = f"speaker-invitation:{invitation.pk}:{invitation.token_salt}"
-    send_notice([invitation.email], subject, "seminars/email/speaker_invitation", context, key=key)
+    send_notice(
+        [invitation.email],
+        subject,
+        "seminars/email/speaker_invitation",
+        context,
+        key=key,
+        attachments=[talk_attachment(talk)],
+    )
     return True
 
 

@@ -28,9 +28,18 @@ def _plain_text(name: str, context: dict) -> str:
     return get_template(name).template.render(Context(context, autoescape=False))
 
 
-def render_notice(recipient: User | str, subject, template_name: str, context: dict, *, key: str) -> Message:
+def render_notice(
+    recipient: User | str,
+    subject,
+    template_name: str,
+    context: dict,
+    *,
+    key: str,
+    attachments: list[list[str]] | None = None,
+) -> Message:
     """`<template_name>.txt` and `.html` as a Message, in the recipient's language and zone (the
-    lab's for an outside address). The HTML part is autoescaped; the text part is not."""
+    lab's for an outside address). The HTML part is autoescaped; the text part is not.
+    `attachments` go with the e-mail only (a talk's .ics)."""
     person = recipient if isinstance(recipient, User) else None
     language = person.language if person else settings.LANGUAGE_CODE
     zone = zoneinfo.ZoneInfo(person.timezone if person else settings.TIME_ZONE)
@@ -41,11 +50,18 @@ def render_notice(recipient: User | str, subject, template_name: str, context: d
             dedupe_key=f"seminars:{key}",
             text=_plain_text(f"{template_name}.txt", full),
             html=render_to_string(f"{template_name}.html", full),
+            attachments=list(attachments or []),
         )
 
 
 def send_notice(
-    recipients: Iterable[User | str], subject, template_name: str, context: dict, *, key: str
+    recipients: Iterable[User | str],
+    subject,
+    template_name: str,
+    context: dict,
+    *,
+    key: str,
+    attachments: list[list[str]] | None = None,
 ) -> int:
     """Queue the notice for each recipient on their own; return how many it is queued for.
 
@@ -62,7 +78,7 @@ def send_notice(
         if person is not None and not person.email and not person.channels.enabled().exists():
             log.info("%s has no address and no channel; notice %s not sent", person, template_name)
             continue
-        message = render_notice(recipient, subject, template_name, context, key=key)
+        message = render_notice(recipient, subject, template_name, context, key=key, attachments=attachments)
         if person is not None:
             notify(person, message)
         else:

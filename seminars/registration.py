@@ -19,6 +19,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .calendars import talk_attachment
 from .models import Registration, Talk
 from .notices import send_notice
 
@@ -87,12 +88,21 @@ def sign_up(talk: Talk, user) -> Registration:
             raise AlreadySignedUp(_already_signed_up(registration))
         status = Status.WAITLISTED if _seats_left(talk) == 0 else Status.CONFIRMED
         if registration is None:
-            return Registration.objects.create(talk=talk, user=user, status=status, created_at=now)
-        # Coming back after cancelling reuses the row (one per talk and person) and joins the
-        # queue at the back, as a new sign-up would.
-        registration.status, registration.created_at = status, now
-        registration.promoted_at = registration.cancelled_at = None
-        registration.save(update_fields=["status", "created_at", "promoted_at", "cancelled_at", "updated_at"])
+            registration = Registration.objects.create(talk=talk, user=user, status=status, created_at=now)
+        else:
+            # Coming back after cancelling reuses the row (one per talk and person) and joins the
+            # queue at the back, as a new sign-up would.
+            registration.status, registration.created_at = status, now
+            registration.promoted_at = registration.cancelled_at = None
+            registration.save(
+                update_fields=["status", "created_at", "promoted_at", "cancelled_at", "updated_at"]
+            )
+        if status == Status.CONFIRMED:
+            # A seat comes with its confirmation (and the talk for the person's calendar); a place
+            # in line does not: the promotion is the message that matters then.
+            from .tasks import tell_signed_up  # the task module imports this one
+
+            transaction.on_commit(partial(tell_signed_up.delay, registration_id=registration.pk), robust=True)
         return registration
 
 
@@ -255,5 +265,30 @@ def tell_promoted(registration_id: int) -> bool:
         "seminars/email/promoted",
         {"talk": talk},
         key=f"promoted:{registration.pk}:{registration.promoted_at.isoformat()}",
+        attachments=[talk_attachment(talk)],
+    )
+    return True
+
+
+def tell_signed_up(registration_id: int) -> bool:
+    """Confirm a seat taken at sign-up, with the talk's .ics. False when the seat is no longer
+    held as taken then (given up, or a later sign-up of the same row)."""
+    registration = (
+        Registration.objects.select_related("talk__room", "user")
+        .filter(pk=registration_id, status=Status.CONFIRMED, promoted_at__isnull=True)
+        .first()
+    )
+    if registration is None or registration.talk.is_cancelled:
+        return False
+    talk = registration.talk
+    subject = format_lazy(gettext_lazy("Your seat at “{title}”"), title=talk.title)
+    send_notice(
+        [registration.user],
+        subject,
+        "seminars/email/signed_up",
+        {"talk": talk},
+        # Keyed by the sign-up's moment: signing up again after giving the seat up is confirmed again.
+        key=f"signed-up:{registration.pk}:{registration.created_at.isoformat()}",
+        attachments=[talk_attachment(talk)],
     )
     return True

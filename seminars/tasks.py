@@ -65,6 +65,13 @@ def tell_promoted(*, registration_id: int) -> bool:
     return tell_promoted(registration_id)
 
 
+@shared_task(name="seminars.tell_signed_up")
+def tell_signed_up(*, registration_id: int) -> bool:
+    from .registration import tell_signed_up
+
+    return tell_signed_up(registration_id)
+
+
 @shared_task(name="seminars.flag_tba_talks")
 def flag_tba_talks() -> int:
     """Hourly from beat: a host whose talk is still titled TBA a week ahead is told once."""

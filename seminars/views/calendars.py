@@ -48,8 +48,7 @@ def _ics(cal, *, filename: str = "") -> HttpResponse:
 @require_safe
 def talk_ics(request: HttpRequest, pk: int) -> HttpResponse:
     talk = _get_talk(pk)
-    cal = calendars.calendar([talk], name=talk.title, feed=f"talks/{talk.uid}")
-    return _ics(cal, filename=calendars.talk_filename(talk))
+    return _ics(calendars.talk_calendar(talk), filename=calendars.talk_filename(talk))
 
 
 @login_not_required
