@@ -92,6 +92,9 @@ class User(AbstractUser):
     morning_digest = models.BooleanField(_("morning e-mail digest"), default=True)
     # Paper lists show every abstract whole, or its first lines until it is opened.
     expand_abstracts = models.BooleanField(_("show abstracts in full"), default=False)
+    # Personal calendar feeds may ring before the person's talks and deadlines; off unless asked
+    # for, since a subscribed calendar would otherwise start ringing without warning.
+    calendar_alarms = models.BooleanField(_("alarms in my calendar feeds"), default=False)
     # A new address waits here until its owner opens the link sent to it (lab_portal/addresses.py):
     # it reserves nothing and matches nobody, so typing someone else's address changes nothing.
     pending_email = models.EmailField(_("new e-mail address, not yet confirmed"), blank=True)

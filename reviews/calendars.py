@@ -19,6 +19,8 @@ from icalendar import Calendar, Event
 from .models import Deadline, Draft, ReviewAssignment
 
 PRODID = "-//Lab Portal//Deadlines//EN"
+# How long before a deadline or a due date a personal feed rings, for those who asked for alarms.
+DEADLINE_ALARM = timedelta(days=1)
 
 
 def _event(deadline: Deadline, *, kind: str, moment, label: str) -> Event:
@@ -52,20 +54,29 @@ def deadlines_calendar(deadlines: Iterable[Deadline]) -> bytes:
     return calendar.to_ical()
 
 
-def _add_deadlines(calendar: Calendar, deadlines: Iterable[Deadline]) -> None:
+def _add_deadlines(calendar: Calendar, deadlines: Iterable[Deadline], *, ring_for=frozenset()) -> None:
+    """Each deadline's events; those of the deadlines in `ring_for` (pks) with an alarm."""
     for deadline in deadlines:
+        events = [_event(deadline, kind="paper", moment=deadline.paper_deadline, label=_("paper deadline"))]
         if deadline.abstract_deadline:
-            calendar.add_component(
-                _event(
-                    deadline, kind="abstract", moment=deadline.abstract_deadline, label=_("abstract deadline")
-                )
+            abstract = _event(
+                deadline, kind="abstract", moment=deadline.abstract_deadline, label=_("abstract deadline")
             )
-        calendar.add_component(
-            _event(deadline, kind="paper", moment=deadline.paper_deadline, label=_("paper deadline"))
-        )
+            events.insert(0, abstract)
+        for component in events:
+            if deadline.pk in ring_for:
+                _ring(component)
+            calendar.add_component(component)
 
 
-def _all_day(uid: str, *, day, summary: str, url: str, stamp) -> Event:
+def _ring(component: Event) -> Event:
+    from seminars.calendars import alarm
+
+    component.add_component(alarm(DEADLINE_ALARM, str(component["summary"])))
+    return component
+
+
+def _all_day(uid: str, *, day, summary: str, url: str, stamp, ring: bool = False) -> Event:
     # A due date is a day, not an instant: it ends at the close of that day wherever one is.
     event = Event()
     event.add("uid", uid)
@@ -75,7 +86,7 @@ def _all_day(uid: str, *, day, summary: str, url: str, stamp) -> Event:
     event.add("summary", summary)
     event.add("url", url)
     event.add("transp", "TRANSPARENT")
-    return event
+    return _ring(event) if ring else event
 
 
 def person_calendar(person, *, now=None) -> bytes:
@@ -85,9 +96,16 @@ def person_calendar(person, *, now=None) -> bytes:
     person), never by the paper store."""
     now = now or timezone.now()
     calendar = _calendar(_("Deadlines and reviews of %(name)s") % {"name": person.name})
+    # Alarms, for those who asked, only on what is the person's own: the deadlines their drafts
+    # aim at, their drafts' review days and the reviews they owe, never every venue's dates.
+    ring = person.calendar_alarms
+    drafts = list(
+        Draft.objects.authored_by(person).heading_for_deadline(now).select_related("deadline__venue")
+    )
     recent = Deadline.objects.filter(paper_deadline__gte=now - timedelta(days=30)).select_related("venue")
-    _add_deadlines(calendar, recent)
-    drafts = Draft.objects.authored_by(person).heading_for_deadline(now).select_related("deadline__venue")
+    _add_deadlines(
+        calendar, recent, ring_for={draft.deadline_id for draft in drafts} if ring else frozenset()
+    )
     for draft in drafts:
         url = settings.SITE_URL + draft.get_absolute_url()
         calendar.add_component(
@@ -98,6 +116,7 @@ def person_calendar(person, *, now=None) -> bytes:
                 % {"title": draft.title, "venue": draft.deadline},
                 url=url,
                 stamp=draft.created_at,
+                ring=ring,
             )
         )
     owed = ReviewAssignment.objects.owed_by(person).select_related("draft")
@@ -109,6 +128,7 @@ def person_calendar(person, *, now=None) -> bytes:
                 summary=_("Review due: “%(title)s”") % {"title": assignment.draft.title},
                 url=settings.SITE_URL + reverse("reviews:review", args=[assignment.draft_id]),
                 stamp=assignment.created_at,
+                ring=ring,
             )
         )
     return calendar.to_ical()

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
-from icalendar import Calendar, Event, Timezone, vDuration
+from icalendar import Alarm, Calendar, Event, Timezone, vDuration
 
 from lab_portal.forms import one_line
 
@@ -30,6 +30,17 @@ WINDOW_BEFORE = timedelta(days=30)
 WINDOW_AFTER = timedelta(days=365)
 # Asked of clients that honour it (RFC 7986 and the older Microsoft extension).
 REFRESH = timedelta(hours=1)
+# How long before a talk a personal feed rings, for those who asked for alarms.
+TALK_ALARM = timedelta(hours=1)
+
+
+def alarm(before: timedelta, text: str) -> Alarm:
+    """A VALARM that shows `text` `before` the event starts (RFC 5545 §3.6.6)."""
+    component = Alarm()
+    component.add("action", "DISPLAY")
+    component.add("description", text)
+    component.add("trigger", -before)
+    return component
 
 
 def window(now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -78,8 +89,10 @@ def description(talk: Talk) -> str:
     return "\n\n".join(part for part in parts if part)
 
 
-def event(talk: Talk) -> Event:
-    return Event.new(
+def event(talk: Talk, *, ring_before: timedelta | None = None) -> Event:
+    """The talk as a VEVENT; with `ring_before`, it rings that long before it starts (a
+    cancelled talk never does)."""
+    component = Event.new(
         uid=str(talk.uid),
         sequence=talk.sequence,
         stamp=talk.updated_at,
@@ -96,10 +109,16 @@ def event(talk: Talk) -> Event:
         status="CANCELLED" if talk.is_cancelled else "CONFIRMED",
         categories=[str(talk.get_kind_display())],
     )
+    if ring_before and not talk.is_cancelled:
+        component.add_component(alarm(ring_before, one_line(talk.title)))
+    return component
 
 
-def calendar(talks: Iterable[Talk], *, name: str, feed: str) -> Calendar:
-    """A VCALENDAR of `talks`; `feed` names it for its stable UID ("lab", "series/<slug>", ...)."""
+def calendar(
+    talks: Iterable[Talk], *, name: str, feed: str, ring_before: timedelta | None = None
+) -> Calendar:
+    """A VCALENDAR of `talks`; `feed` names it for its stable UID ("lab", "series/<slug>", ...).
+    `ring_before` gives each talk an alarm: only a person's own feed, when they asked for it."""
     cal = Calendar.new(
         prodid=PRODID,
         name=one_line(str(name)),
@@ -113,7 +132,7 @@ def calendar(talks: Iterable[Talk], *, name: str, feed: str) -> Calendar:
     cal.add("X-WR-TIMEZONE", settings.TIME_ZONE)
     talks = list(talks)
     for talk in talks:
-        cal.add_component(event(talk))
+        cal.add_component(event(talk, ring_before=ring_before))
     if talks:
         # Definitions that cover the talks' dates (with a day's margin each side), not 1970 to 2038.
         first = min(talk.starts_at for talk in talks) - timedelta(days=1)

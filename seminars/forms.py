@@ -304,6 +304,22 @@ class TalkRequestForm(forms.ModelForm):
         return data
 
 
+class CalendarAlarmsForm(forms.ModelForm):
+    """Whether the person's own feeds ring before their talks and deadlines."""
+
+    class Meta:
+        model = User
+        fields = ["calendar_alarms"]
+        labels = {
+            "calendar_alarms": _("Alarms in my feeds: an hour before my talks, a day before my deadlines")
+        }
+        help_texts = {
+            "calendar_alarms": _(
+                "For “My talks” and “Deadlines and my reviews”. Your calendar rings at its next update."
+            )
+        }
+
+
 class ProposeQueryForm(forms.Form):
     """`?paper=<arxiv_id>` on the request page, from a paper's "propose for discussion" link."""
 

@@ -34,6 +34,7 @@ urlpatterns = [
     path("calendar/", calendars.calendar_feeds, name="calendar-feeds"),
     path("calendar/new-key/", calendars.new_calendar_key, name="new-calendar-key"),
     path("calendar/revoke-key/", calendars.revoke_calendar_key, name="revoke-calendar-key"),
+    path("calendar/alarms/", calendars.calendar_alarms, name="calendar-alarms"),
     path("feeds/<str:key>/lab.ics", calendars.lab_feed, name="lab-feed"),
     path("feeds/<str:key>/mine.ics", calendars.my_feed, name="my-feed"),
     path("feeds/<str:key>/deadlines.ics", calendars.deadlines_feed, name="deadlines-feed"),

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from .. import calendars
+from ..forms import CalendarAlarmsForm
 from ..models import CalendarToken, Series, Talk
 
 
@@ -73,7 +74,8 @@ def my_feed(request: HttpRequest, key: str) -> HttpResponse:
     token = _get_token(key)
     talks = calendars.person_talks(token.user)
     name = _("Talks of %(name)s") % {"name": token.user.name}
-    return _ics(calendars.calendar(talks, name=name, feed=f"people/{token.user.pk}"))
+    ring = calendars.TALK_ALARM if token.user.calendar_alarms else None
+    return _ics(calendars.calendar(talks, name=name, feed=f"people/{token.user.pk}", ring_before=ring))
 
 
 @login_not_required
@@ -127,7 +129,11 @@ def _feeds(token: CalendarToken) -> list[Feed]:
 
 def _feeds_context(request: HttpRequest) -> dict:
     token = calendars.active_token(request.user)
-    return {"token": token, "feeds": _feeds(token) if token else []}
+    return {
+        "token": token,
+        "feeds": _feeds(token) if token else [],
+        "alarms_form": CalendarAlarmsForm(instance=request.user),
+    }
 
 
 def calendar_feeds(request: HttpRequest) -> HttpResponse:
@@ -152,6 +158,23 @@ def new_calendar_key(request: HttpRequest) -> HttpResponse:
         else _("Your feed addresses are ready.")
     )
     return _after_key_change(request, message)
+
+
+@require_POST
+def calendar_alarms(request: HttpRequest) -> HttpResponse:
+    """Turn the alarms of the viewer's own feeds on or off (an unticked box is "off")."""
+    form = CalendarAlarmsForm(request.POST, instance=request.user)
+    form.save()  # a single checkbox: whatever was sent is a valid answer
+    if request.htmx:
+        context = {**_feeds_context(request), "alarms_saved": True}
+        return render(request, "seminars/calendar_feeds.html#feed-alarms", context)
+    messages.success(
+        request,
+        _("Your feeds now carry alarms.")
+        if request.user.calendar_alarms
+        else _("Your feeds no longer carry alarms."),
+    )
+    return redirect("seminars:calendar-feeds")
 
 
 @require_POST
