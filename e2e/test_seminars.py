@@ -60,5 +60,7 @@ def test_waiting_researcher_gets_the_seat_someone_gives_up(live_server, logged_i
     taeho.reload()
     expect(taeho_panel).to_contain_text("You have a seat.")
     expect(taeho_panel).not_to_contain_text("waiting list.")
-    assert [message.to for message in mail.outbox] == [["taeho@lab.example.org"]]
-    assert "Scaling laws for small models" in mail.outbox[0].subject
+    # Minji's seat was confirmed when she took it; Taeho's when it became his. Each with the .ics.
+    assert [message.to for message in mail.outbox] == [["minji@lab.example.org"], ["taeho@lab.example.org"]]
+    assert all("Scaling laws for small models" in message.subject for message in mail.outbox)
+    assert all(message.attachments[0][2] == "text/calendar" for message in mail.outbox)
