@@ -77,6 +77,11 @@ def home(request: HttpRequest) -> HttpResponse:
         "lab_talks": [talk for talk in week if not talk.is_mine],
         # A person's open items are few: done ones leave the list.
         "action_items": ActionItem.objects.open().filter(owner=user).select_related("talk", "owner"),
+        # What others owe from the talks the viewer hosted and is now late: the host follows up.
+        "hosted_overdue": ActionItem.objects.overdue(timezone.localdate())
+        .filter(talk__host=user)
+        .exclude(owner=user)
+        .select_related("talk", "owner")[:DASHBOARD_ROWS],
         # A person owes a handful of reviews at most: read them all, show the next few.
         "owed_reviews": owed[:DASHBOARD_ROWS],
         "more_owed": max(0, len(owed) - DASHBOARD_ROWS),

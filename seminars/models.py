@@ -689,6 +689,10 @@ class ActionItemQuerySet(models.QuerySet):
     def open(self):
         return self.filter(done_at__isnull=True)
 
+    def overdue(self, today):
+        """Open items whose due day is before `today` (the viewer's local date)."""
+        return self.open().filter(due_date__lt=today)
+
 
 class ActionItem(models.Model):
     talk = models.ForeignKey(

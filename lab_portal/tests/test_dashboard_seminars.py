@@ -145,3 +145,38 @@ def test_dashboard_query_count_does_not_grow_with_talks_or_items(
         html = client.get("/").text
 
     assert html.count('class="action-item"') == 31
+
+
+def test_the_host_sees_what_others_owe_from_their_talks_once_it_is_overdue(
+    login, researcher, other_researcher, make_person
+):
+    hosted = make_talk(title="Minji hosted this", host=researcher, starts_at=at(2, 7))
+    elsewhere = make_talk(title="Someone else hosted", host=make_person("sora"), starts_at=at(2, 8))
+    late = ActionItem.objects.create(
+        talk=hosted, owner=other_researcher, text="Send the <b>numbers</b>", due_date=date(2026, 3, 2)
+    )
+    ActionItem.objects.create(
+        talk=hosted, owner=other_researcher, text="Not due yet", due_date=date(2026, 3, 9)
+    )
+    ActionItem.objects.create(
+        talk=hosted, owner=other_researcher, text="Done late", due_date=date(2026, 3, 1), done_at=NOW
+    )
+    ActionItem.objects.create(talk=hosted, owner=other_researcher, text="No due day")
+    ActionItem.objects.create(
+        talk=elsewhere, owner=other_researcher, text="Not my talk", due_date=date(2026, 3, 1)
+    )
+
+    host_view = login(researcher).get("/").text
+    owner_view = login(other_researcher).get("/").text
+    talk_page = login(researcher).get(hosted.get_absolute_url()).text
+
+    hosted_list = panel(host_view, "Overdue from talks I hosted")
+    assert "Send the &lt;b&gt;numbers&lt;/b&gt;" in hosted_list and "Minji hosted this" in hosted_list
+    assert ">overdue<" in hosted_list
+    for absent in ("Not due yet", "Done late", "No due day", "Not my talk"):
+        assert absent not in hosted_list
+    assert "Overdue from talks I hosted" not in owner_view  # the owner has them in their own list
+    assert "Send the &lt;b&gt;numbers&lt;/b&gt;" in owner_view
+    # The talk's own page marks it overdue for its host as well.
+    row = talk_page[talk_page.index(f'id="action-item-{late.pk}"') :]
+    assert ">overdue<" in row[: row.index("</li>")]
