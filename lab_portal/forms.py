@@ -208,9 +208,23 @@ class ChannelForm(forms.ModelForm):
         return target
 
 
+class BoundedMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Ids beyond any row's are invalid choices like any other, before the database is asked:
+    SQLite cannot even look one up (an `__in` lookup overflows instead of finding nothing)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if str(pk).strip().isdigit() and int(pk) >= 2**63:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
+                )
+        return super()._check_values(value)
+
+
 class ProjectForm(forms.ModelForm):
     class Meta:
         model = Project
+        field_classes = {"people": BoundedMultipleChoiceField}
         fields = ["title", "description", "team", "people", "target_venue"]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 4}),

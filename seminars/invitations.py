@@ -144,6 +144,8 @@ def dead_link_reason(invitation: SpeakerInvitation, now: datetime | None = None)
 
 def find_invitation(talk_pk: int, token: str) -> SpeakerInvitation | None:
     """The invitation behind a link, only for the talk in that link."""
+    if not 0 < talk_pk < 2**63:
+        return None  # no talk has such a number, and SQLite refuses to look one up
     return (
         SpeakerInvitation.objects.select_related("talk", "talk__host")
         .filter(token_hash=hash_token(token), talk_id=talk_pk)
