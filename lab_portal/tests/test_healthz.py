@@ -5,6 +5,7 @@ import time_machine
 from django.utils import timezone
 
 from lab_portal.models import Heartbeat
+from papers.tests.test_chat_worker import eventually
 
 
 @pytest.fixture
@@ -119,14 +120,9 @@ def test_one_live_worker_of_two_is_enough(client, background_alive, redis_url):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_records_its_heartbeat(client, start_celery_worker):
-    import time
-
-    queue, log = start_celery_worker()
+    queue, _log = start_celery_worker()
     name = f"worker:{queue}@localhost"
-    deadline = time.monotonic() + 60
-    while not Heartbeat.objects.filter(name=name).exists():
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.5)
+    eventually(Heartbeat.objects.filter(name=name).exists, "the worker's first heartbeat", timeout=60)
     Heartbeat.record("beat")
     before = Heartbeat.objects.get(name=name).seen_at
 
