@@ -2,6 +2,7 @@ from datetime import datetime, timedelta
 
 import pytest
 import time_machine
+from django.db.models import Max
 from django.utils import timezone
 
 from lab_portal.models import Heartbeat
@@ -128,7 +129,8 @@ def test_a_real_worker_records_its_heartbeat(client, start_celery_worker):
 
     body = client.get("/healthz").json()
 
-    # The running worker may beat again while /healthz answers: it reports one of its beats.
-    after = Heartbeat.objects.get(name=name).seen_at
+    # /healthz reports the newest beat of any worker: this one may beat again while it answers,
+    # and under CI the suite's own Celery worker beats into the same database too.
+    after = Heartbeat.objects.filter(name__startswith="worker:").aggregate(latest=Max("seen_at"))["latest"]
     assert body["worker"]["ok"] is True
     assert before <= datetime.fromisoformat(body["worker"]["last_seen"]) <= after
