@@ -738,6 +738,9 @@ class FeedKey(models.Model):
             revoked_at=timezone.now()
         )
 
+    def revoke(self) -> None:
+        type(self).objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
     @classmethod
     def renew(cls, owner):
         """A new key for `owner`; the old ones stop working in the same transaction."""

@@ -30,8 +30,8 @@ from lab_portal import chat
 from lab_portal.models import Team, User
 from lab_portal.notify import Item, Message, post_to_chats
 
-from . import discussion, queries
-from .discussion import paper_item
+from . import comments, queries, sharing
+from .items import paper_item
 from .models import Bookmark, Comment, Notification, Paper, Recommendation
 from .services import mark_not_for_me
 
@@ -164,9 +164,9 @@ def share(person: User, ref: str, *, group: bool) -> chat.Outcome:
     paper = _paper(ref)
     if paper is None:
         return chat.Outcome(_("This paper is no longer in the portal."))
-    recipients = discussion.last_recipients(person)
+    recipients = sharing.last_recipients(person)
     before = timezone.now()
-    done = discussion.share_paper(paper, sharer=person, note="", recipients=recipients)
+    done = sharing.share_paper(paper, sharer=person, note="", recipients=recipients)
     if done.created_at < before:  # the same share moments ago: nobody is told twice
         return chat.Outcome(_("Already shared with %(recipients)s.") % {"recipients": recipients.label})
     return chat.Outcome(
@@ -211,7 +211,7 @@ def comment_on_paper(person: User, ref: str, text: str, chat_id: str) -> str | N
     paper = _paper(ref)
     if paper is None:
         return None
-    comment = discussion.post_comment(paper, author=person, body=text, from_chat=chat_id)
+    comment = comments.post_comment(paper, author=person, body=text, from_chat=chat_id)
     return f"comment:{comment.pk}"
 
 
@@ -219,16 +219,14 @@ def reply_to_comment(person: User, ref: str, text: str, chat_id: str) -> str | N
     parent = _comment(ref)
     if parent is None:
         return None
-    comment = discussion.post_comment(
-        parent.paper, author=person, body=text, parent=parent, from_chat=chat_id
-    )
+    comment = comments.post_comment(parent.paper, author=person, body=text, parent=parent, from_chat=chat_id)
     return f"comment:{comment.pk}"
 
 
 def edit_from_chat(person: User, ref: str, text: str, chat_id: str) -> None:
     comment = _comment(ref)
     if comment is not None and comment.editable_by(person):
-        discussion.edit_comment(comment, body=text)
+        comments.edit_comment(comment, body=text)
 
 
 # Commands ---------------------------------------------------------------------------------------

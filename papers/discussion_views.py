@@ -27,7 +27,7 @@ from django_htmx.http import reswap, retarget
 from lab_portal.forms import form_errors
 from lab_portal.models import Team, User
 
-from . import discussion
+from . import comments, lab_page, sharing
 from .models import Bookmark, Comment, FeedToken, Paper, Reaction, Tag
 from .views import _back as back
 
@@ -53,7 +53,7 @@ class ShareForm(forms.Form):
     def __init__(self, *args, sharer, paper: Paper, **kwargs):
         kwargs.setdefault("auto_id", f"share-{paper.pk}-%s")  # the feed may show several forms at once
         if not args and "initial" not in kwargs:
-            chosen = discussion.last_recipients(sharer)
+            chosen = sharing.last_recipients(sharer)
             kwargs["initial"] = {"lab": chosen.lab, "teams": chosen.teams, "people": chosen.people}
         super().__init__(*args, **kwargs)
         self.fields["people"].queryset = User.objects.active().exclude(pk=sharer.pk)
@@ -64,10 +64,10 @@ class ShareForm(forms.Form):
             raise forms.ValidationError(_("Choose the lab, a team or a person to share with."))
         return data
 
-    def recipients(self) -> discussion.Recipients:
+    def recipients(self) -> sharing.Recipients:
         data = self.cleaned_data
         teams, people = tuple(data.get("teams", ())), tuple(data.get("people", ()))
-        return discussion.Recipients(lab=data.get("lab", False), teams=teams, people=people)
+        return sharing.Recipients(lab=data.get("lab", False), teams=teams, people=people)
 
     @property
     def recipients_label(self) -> str:
@@ -75,7 +75,7 @@ class ShareForm(forms.Form):
         if self.is_bound:
             self.is_valid()  # what was chosen validly, even beside a missing note
             return self.recipients().label
-        return discussion.Recipients(
+        return sharing.Recipients(
             lab=bool(self.initial.get("lab")),
             teams=tuple(self.initial.get("teams", ())),
             people=tuple(self.initial.get("people", ())),
@@ -127,7 +127,7 @@ def _get_own_feed_token(request: HttpRequest, pk: int) -> FeedToken:
 
 def lab(request: HttpRequest) -> HttpResponse:
     """What the lab shared in the last three months, most interesting first (see interest_score)."""
-    papers = discussion.lab_papers()
+    papers = lab_page.lab_papers()
     saved = set(
         Bookmark.objects.filter(user=request.user, paper__in=papers).values_list("paper_id", flat=True)
     )
@@ -158,7 +158,7 @@ def share(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             return render(request, "papers/share.html#share-form", context)
         messages.error(request, _("Not shared: %(errors)s") % {"errors": form_errors(form)})
         return back(request, paper.get_absolute_url())
-    discussion.share_paper(
+    sharing.share_paper(
         paper, sharer=request.user, note=form.cleaned_data["note"], recipients=form.recipients()
     )
     if request.htmx:
@@ -181,9 +181,9 @@ def follow(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         return HttpResponseBadRequest(_("Say on or off."))
     following = form.cleaned_data["follow"]
     if following:
-        discussion.follow_thread(paper, person=request.user)
+        comments.follow_thread(paper, person=request.user)
     else:
-        discussion.unfollow_thread(paper, person=request.user)
+        comments.unfollow_thread(paper, person=request.user)
     if request.htmx:
         return render(request, "papers/thread.html#follow-button", {"paper": paper, "following": following})
     if following:
@@ -219,18 +219,16 @@ def comment_new(request: HttpRequest, arxiv_id: str) -> HttpResponse:
             return reswap(retarget(response, f"#{form_id}"), "outerHTML")
         messages.error(request, _("Not posted: %(errors)s") % {"errors": form_errors(form)})
         return redirect(f"{paper.get_absolute_url()}#thread")
-    comment = discussion.post_comment(
-        paper, author=request.user, body=form.cleaned_data["body"], parent=parent
-    )
+    comment = comments.post_comment(paper, author=request.user, body=form.cleaned_data["body"], parent=parent)
     if request.htmx:
         context = {
             "paper": paper,
             "parent": parent,
-            "comment": discussion.load_comment(comment.pk, viewer=request.user),
+            "comment": comments.load_comment(comment.pk, viewer=request.user),
         }
         return render(request, "papers/thread.html#comment-posted", context)
     messages.success(request, _("Comment posted."))
-    return redirect(discussion.comment_url(comment))
+    return redirect(comments.comment_url(comment))
 
 
 @require_POST
@@ -238,26 +236,26 @@ def comment_new(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     comment = _get_comment_for_author(request, pk)
     form = CommentForm(request.POST)
-    if form.is_valid() and not discussion.edit_comment(comment, body=form.cleaned_data["body"]):
+    if form.is_valid() and not comments.edit_comment(comment, body=form.cleaned_data["body"]):
         form.add_error(None, _("The comment was deleted meanwhile; the edit was not saved."))
     if request.htmx:
-        shown = discussion.load_comment(comment.pk, viewer=request.user)
+        shown = comments.load_comment(comment.pk, viewer=request.user)
         context = {"comment": shown, "paper": comment.paper, "errors": form.errors}
         return render(request, "papers/thread.html#comment", context)
     if form.is_valid():
         messages.success(request, _("Comment saved."))
     else:
         messages.error(request, _("Not saved: %(errors)s") % {"errors": form_errors(form)})
-    return redirect(discussion.comment_url(comment))
+    return redirect(comments.comment_url(comment))
 
 
 @require_POST
 @vary_on_headers("HX-Request")
 def comment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     comment = _get_comment_for_author(request, pk)
-    discussion.delete_comment(comment)
+    comments.delete_comment(comment)
     if request.htmx:
-        shown = discussion.load_comment(comment.pk, viewer=request.user)
+        shown = comments.load_comment(comment.pk, viewer=request.user)
         return render(request, "papers/thread.html#comment", {"comment": shown, "paper": comment.paper})
     messages.success(request, _("Comment deleted."))
     return redirect(f"{comment.paper.get_absolute_url()}#thread")
@@ -270,11 +268,11 @@ def comment_react(request: HttpRequest, pk: int) -> HttpResponse:
     emoji = request.POST.get("emoji", "")
     if emoji not in Reaction.Emoji.values:
         return HttpResponseBadRequest(_("Unknown reaction."))
-    discussion.toggle_reaction(comment, person=request.user, emoji=emoji)
+    comments.toggle_reaction(comment, person=request.user, emoji=emoji)
     if request.htmx:
-        shown = discussion.load_comment(comment.pk, viewer=request.user)
+        shown = comments.load_comment(comment.pk, viewer=request.user)
         return render(request, "papers/thread.html#reactions", {"comment": shown})
-    return redirect(discussion.comment_url(comment))
+    return redirect(comments.comment_url(comment))
 
 
 # Feeds ------------------------------------------------------------------------------------------
@@ -301,7 +299,7 @@ def feeds(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def feed_key_new(request: HttpRequest) -> HttpResponse:
-    discussion.new_feed_token(request.user)
+    FeedToken.renew(request.user)
     messages.success(request, _("New feed key created: the old feed addresses no longer work."))
     return redirect("papers:feeds")
 
@@ -309,7 +307,7 @@ def feed_key_new(request: HttpRequest) -> HttpResponse:
 @require_POST
 def feed_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = _get_own_feed_token(request, pk)
-    discussion.revoke_feed_token(token)
+    token.revoke()
     messages.success(request, _("Feed key revoked: its feed addresses no longer work."))
     return redirect("papers:feeds")
 
@@ -343,7 +341,7 @@ def _atom(request: HttpRequest, *, title: str, link: str, entries: list[dict]) -
 def lab_atom(request: HttpRequest, key: str) -> HttpResponse:
     _get_feed_token(key)
     entries = []
-    for paper in discussion.lab_papers():
+    for paper in lab_page.lab_papers():
         notes = "\n\n".join(
             f"{share.person.name}: {share.note}" for share in paper.shares.all() if share.note
         )

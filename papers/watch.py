@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from lab_portal.models import Channel, User
 from lab_portal.notify import Message, notify
 
-from .discussion import paper_item
+from .items import paper_item
 from .models import Notification, Paper, PaperAuthor, Recommendation, WatchRule
 
 # The name reading lives beside the models' author index; other modules import it from here too.

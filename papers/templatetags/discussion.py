@@ -2,7 +2,7 @@
 
 from django import template
 
-from papers.discussion import Thread, load_thread
+from papers.comments import Thread, load_thread
 from papers.discussion_views import ShareForm
 
 register = template.Library()

@@ -129,7 +129,7 @@ def test_paper_page_versions_show_dates_in_the_readers_language(reader, research
 
 
 def test_reaction_buttons_carry_words_beside_their_emoji(reader, researcher, db):
-    from papers.discussion import post_comment
+    from papers.comments import post_comment
 
     paper = make_paper()
     post_comment(paper, author=researcher, body="Worth reading.")

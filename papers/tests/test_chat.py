@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from lab_portal.models import Channel, ChatItem, Delivery, TelegramUpdate
 from lab_portal.tests.stand_ins import group_chat, person, private_chat
-from papers.discussion import Recipients, share_paper
 from papers.models import (
     Bookmark,
     Comment,
@@ -23,6 +22,7 @@ from papers.models import (
     Share,
     WatchRule,
 )
+from papers.sharing import Recipients, share_paper
 from papers.tasks import match_watch_rules
 from papers.tests.factories import make_paper
 

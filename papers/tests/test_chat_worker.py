@@ -13,8 +13,8 @@ from conftest import wait_until_idle
 from lab_portal.celery import app
 from lab_portal.models import Channel, TelegramUpdate
 from lab_portal.tests.stand_ins import TelegramServer, group_chat, person, private_chat
-from papers.discussion import share_paper
 from papers.models import Bookmark, Comment, FetchRun, WatchRule
+from papers.sharing import share_paper
 from papers.tasks import match_watch_rules
 from papers.tests.factories import make_paper
 

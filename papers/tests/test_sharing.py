@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from lab_portal.models import Delivery
-from papers.discussion import interest_score, lab_papers
+from papers.lab_page import interest_score, lab_papers
 from papers.models import Bookmark, Comment, Notification, Share
 from papers.tests.factories import make_paper
 
@@ -220,8 +220,8 @@ def test_the_lab_page_query_count_does_not_grow_with_shares(
 
 
 def test_sharing_the_same_paper_twice_in_a_row_reaches_the_lab_once(db, researcher):
-    from papers.discussion import share_paper
     from papers.models import Share
+    from papers.sharing import share_paper
     from papers.tests.factories import make_paper
 
     paper = make_paper()
@@ -398,7 +398,7 @@ def test_a_share_to_nobody_or_to_someone_unknown_is_refused(
 def test_the_sharing_service_takes_the_recipients_a_chat_button_gives_it(
     researcher, other_researcher, paper, django_capture_on_commit_callbacks
 ):
-    from papers.discussion import Recipients, share_paper
+    from papers.sharing import Recipients, share_paper
 
     with django_capture_on_commit_callbacks(execute=True):
         row = share_paper(
