@@ -3,7 +3,7 @@
 from django import template
 
 from papers.comments import Thread, load_thread
-from papers.discussion_views import ShareForm
+from papers.forms import ShareForm
 
 register = template.Library()
 

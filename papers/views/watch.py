@@ -6,7 +6,6 @@ Anyone else's rule answers 404; a team rule seen by a member who is not a lead a
 an edit. The preview reads only the rule typed into the form and the lab's papers.
 """
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -15,17 +14,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import watch
-from .models import Notification, WatchRule
-from .watch_forms import WatchRuleForm
+from .. import watch
+from ..forms import MatchDayForm, WatchRuleForm
+from ..models import Notification, WatchRule
 
 RECENT_MATCHES = 10
 # A day's matches as "and N more" in a chat post links to them: all of them, up to this many.
 DAY_MATCHES = 300
-
-
-class MatchDayForm(forms.Form):
-    day = forms.DateField(required=False)
 
 
 def _get_rule_for_user(request: HttpRequest, pk: int) -> WatchRule:

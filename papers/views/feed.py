@@ -1,32 +1,24 @@
-"""The paper feed, search and library.
+"""The paper feed, search, and a paper's page with its Save button and library box.
 
 Who may see what: every view needs a logged-in person (LoginRequiredMiddleware); papers are
-the whole lab's; a library (bookmarks, tags, notes, its BibTeX) is its owner's alone, and
-anyone else's rows answer 404; the fetch status page and "fetch now" are for leads (403).
+the whole lab's, and the library box on a paper's page shows only the viewer's own bookmark.
 """
 
 from datetime import date
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from . import bibtex, queries
-from .announcement import retry_at
-from .fetching import FetchError, add_paper, search_arxiv, start_daily_run
-from .forms import AbstractsForm, AddPaperForm, BookmarkForm, FeedFilterForm, LibraryBibtexForm, SearchForm
-from .models import Bookmark, Dismissal, FeedVisit, FetchRun, Paper, Tag
-from .services import mark_not_for_me, remove_bookmark, save_bookmark, unmark_not_for_me
-from .tasks import fetch_new_papers
+from .. import bibtex, queries
+from ..forms import AbstractsForm, BookmarkForm, FeedFilterForm, SearchForm
+from ..models import Bookmark, Dismissal, FeedVisit, Paper
+from ..services import mark_not_for_me, remove_bookmark, unmark_not_for_me
 
 # What an unreadable query string falls back to: the plain page, never an error.
 NO_FILTERS = {"q": "", "author": "", "category": "", "day": None, "after": None}
@@ -34,11 +26,6 @@ NO_FILTERS = {"q": "", "author": "", "category": "", "day": None, "after": None}
 
 def _get_paper(arxiv_id: str) -> Paper:
     return get_object_or_404(Paper, arxiv_id=arxiv_id)
-
-
-def _get_bookmark_for_user(request: HttpRequest, pk: int) -> Bookmark:
-    # Someone else's bookmark is as absent as one that never existed.
-    return get_object_or_404(Bookmark.objects.select_related("paper"), pk=pk, user=request.user)
 
 
 def _mark_library(request: HttpRequest, papers: list[Paper]) -> None:
@@ -235,94 +222,6 @@ def _back(request: HttpRequest, fallback: str) -> HttpResponse:
     return redirect(_safe_next(request) or fallback)
 
 
-def _tags_in_use(user) -> list[Tag]:
-    # By name, said again: a query with an aggregate ignores the model's default ordering.
-    tags = Tag.objects.filter(user=user).annotate(count=Count("bookmarks")).filter(count__gt=0)
-    return tags.order_by("name")
-
-
-def _get_tag_for_user(request: HttpRequest, tag_id: int) -> Tag:
-    # Someone else's tag is as absent as one that never existed.
-    return get_object_or_404(Tag, pk=tag_id, user=request.user)
-
-
-def library(request: HttpRequest, tag_id: int | None = None) -> HttpResponse:
-    """A person's own saved papers, with reading state, tags and private notes."""
-    state = request.GET.get("state", "")
-    bookmarks = (
-        Bookmark.objects.filter(user=request.user)
-        .select_related("paper")
-        .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
-    )
-    tag = None
-    if tag_id is not None:
-        tag = _get_tag_for_user(request, tag_id)
-        bookmarks = bookmarks.filter(tags=tag)
-    if state in Bookmark.State.values:
-        bookmarks = bookmarks.filter(state=state)
-    rows = [(bookmark, BookmarkForm(instance=bookmark)) for bookmark in bookmarks[:500]]
-    context = {
-        "rows": rows,
-        "tags": _tags_in_use(request.user),
-        "tag": tag,
-        "state": state,
-        "states": Bookmark.State.choices,
-    }
-    return render(request, "papers/library.html", context)
-
-
-@require_POST
-def edit_bookmark(request: HttpRequest, pk: int) -> HttpResponse:
-    """Save a bookmark's state, tags and note, from the paper's page or a library row.
-
-    With htmx the part that sent it comes back (the paper page's library box, or the row with the
-    library's tag filter beside it); without, a redirect with a message. A refused form comes back
-    as typed, with its errors, so nothing the person wrote is lost.
-    """
-    bookmark = _get_bookmark_for_user(request, pk)
-    form = BookmarkForm(request.POST, instance=bookmark)
-    saved = form.is_valid()
-    if saved and not save_bookmark(
-        bookmark,
-        state=form.cleaned_data["state"],
-        note=form.cleaned_data["note"],
-        tag_names=form.cleaned_data["tag_names"],
-    ):
-        raise Http404("The paper was removed from the library meanwhile.")
-    # The refused form's instance holds half-applied values: what is shown is read again.
-    bound = None if saved else form
-    if request.htmx and request.htmx.target == PAPER_LIBRARY:
-        context = _paper_library(request, bookmark.paper, form=bound, saved=saved)
-        return render(request, "papers/paper.html#paper-library", context)
-    if request.htmx:
-        bookmark = _get_bookmark_for_user(request, pk)
-        form = bound or BookmarkForm(instance=bookmark)
-        row = {"bookmark": bookmark, "form": form, "saved": saved, "next": _safe_next(request)}
-        tags = {"tags": _tags_in_use(request.user), "oob": True}
-        return HttpResponse(
-            render_to_string("papers/library.html#bookmark-row", row, request)
-            + render_to_string("papers/library.html#library-tags", tags, request)
-        )
-    if not saved:
-        context = _paper_page(request, bookmark.paper, form=form)
-        return render(request, "papers/paper.html", context, status=400)
-    messages.success(request, _("Saved."))
-    return _back(request, reverse("papers:library"))
-
-
-def library_bibtex(request: HttpRequest) -> HttpResponse:
-    form = LibraryBibtexForm(request.GET)
-    if not form.is_valid():
-        return HttpResponseBadRequest(_("Not a tag of yours."))
-    bookmarks = Bookmark.objects.filter(user=request.user).select_related("paper").order_by("paper__arxiv_id")
-    name = "library"
-    if tag_id := form.cleaned_data["tag"]:
-        tag = _get_tag_for_user(request, tag_id)
-        bookmarks = bookmarks.filter(tags=tag)
-        name = f"library-{slugify(tag.name) or tag.pk}"
-    return _bibtex_response(bibtex.entries(b.paper for b in bookmarks), name)
-
-
 @vary_on_headers("HX-Request")
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
@@ -347,72 +246,3 @@ def search(request: HttpRequest) -> HttpResponse:
         "papers/search.html#results" if request.htmx and request.GET.get("offset") else "papers/search.html"
     )
     return render(request, template, context)
-
-
-def _require_lead(request: HttpRequest) -> None:
-    if not request.user.is_lead:
-        raise PermissionDenied
-
-
-@vary_on_headers("HX-Request")
-def fetch_status(request: HttpRequest) -> HttpResponse:
-    """For leads: what the last fetch runs did, when a failed daily run is tried again, and a
-    button to fetch now. Everyone else gets 403."""
-    _require_lead(request)
-    runs = list(FetchRun.objects.all()[:20])
-    latest = FetchRun.objects.daily().order_by("-started_at", "-pk").first()
-    context = {
-        "runs": runs,
-        "running": any(run.status == FetchRun.Status.RUNNING for run in runs),
-        "retry_at": retry_at(latest) if latest and latest.status == FetchRun.Status.FAILED else None,
-    }
-    template = "papers/fetch_status.html#run-list" if request.htmx else "papers/fetch_status.html"
-    return render(request, template, context)
-
-
-@require_POST
-def fetch_now(request: HttpRequest) -> HttpResponse:
-    _require_lead(request)
-    run = start_daily_run()
-    if run is None:
-        messages.warning(request, _("A fetch is already running; its progress is below."))
-    else:
-        fetch_new_papers.delay_on_commit(run_id=run.pk)
-        messages.success(request, _("Fetch started."))
-    return redirect("papers:fetch-status")
-
-
-def add(request: HttpRequest) -> HttpResponse:
-    """Bring one paper into the portal by whatever id or link a person pastes."""
-    form = AddPaperForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        arxiv_id, _version = form.cleaned_data["reference"]
-        stored = Paper.objects.filter(arxiv_id=arxiv_id).first()
-        if stored:
-            messages.info(request, _("This paper is already in the portal."))
-            return redirect(stored)
-        try:
-            paper = add_paper(arxiv_id)
-        except FetchError as exc:
-            reason = _("Could not fetch this paper from arXiv: %(reason)s") % {"reason": exc}
-            form.add_error("reference", reason)
-        else:
-            messages.success(request, _("Added to the portal."))
-            return redirect(paper)
-    return render(request, "papers/add.html", {"form": form})
-
-
-def search_arxiv_view(request: HttpRequest) -> HttpResponse:
-    """Search arXiv itself for papers the portal has not stored; each can be added with a click."""
-    query = request.GET.get("q", "").strip()[:300]
-    results, error = [], ""
-    if query:
-        try:
-            results = search_arxiv(query)
-        except FetchError as exc:
-            error = str(exc)
-    stored = set(
-        Paper.objects.filter(arxiv_id__in=[r.arxiv_id for r in results]).values_list("arxiv_id", flat=True)
-    )
-    context = {"query": query, "results": results, "stored": stored, "error": error}
-    return render(request, "papers/search_arxiv.html", context)
