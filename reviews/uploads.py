@@ -1,7 +1,7 @@
 """Draft PDFs: where they are kept and what an upload must be before anything is stored.
 
 The files live in the portal's private storage (lab_portal/files.py), which has no URL at all:
-the only way to read a draft is `reviews.views.download`, which checks who is asking. An upload
+the only way to read a draft is `reviews.views.drafts.download`, which checks who is asking. An upload
 is judged by its bytes, never its name: at most REVIEW_PDF_MAX_BYTES, an end-of-file marker near
 the end (a cut-off upload has none), and what lab_portal.pdfs asks of every PDF the portal keeps
 (read by a PDF parser: no encryption, scripts, launch actions or attachments, nothing before the

@@ -25,9 +25,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from . import rounds as planner
-from .forms import BidForm, ConflictForm, PairForm, RoundDueForm, RoundForm
-from .models import Bid, Conflict, Draft, ReviewRound, RoundPlan
+from .. import rounds as planner
+from ..forms import BidForm, ConflictForm, PairForm, RoundDueForm, RoundForm
+from ..models import Bid, Conflict, Draft, ReviewRound, RoundPlan
 
 
 def _require_lead(request: HttpRequest) -> None:

@@ -1,34 +1,30 @@
-"""Drafts, their PDF versions, venues and deadlines.
+"""Drafts and their PDF versions.
 
 Who may see what: every page needs a logged-in person (LoginRequiredMiddleware). A draft's page
 and its PDFs are for its lab authors, its assigned reviewers and the leads; anyone else gets 404,
 the same as for a draft that does not exist. Uploading a version and changing the status are for
-the draft's authors (403 for its reviewers; leads may change the status). Venues and deadlines are
-listed to everyone and added by leads (403 for others). Every change is a POST.
+the draft's authors (403 for its reviewers; leads may change the status). Every change is a POST.
 """
 
 import logging
-from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from lab_portal import files
 
-from . import services
-from .calendars import deadlines_calendar
-from .discussion import load_thread
-from .forms import DeadlineForm, DraftForm, OpenToLabForm, StatusForm, VenueForm, VersionForm
-from .models import Deadline, Draft, Venue
-from .queues import owed_reviews, with_review_counts
-from .reviewing import review_panel
+from .. import services
+from ..discussion import load_thread
+from ..forms import DraftForm, OpenToLabForm, StatusForm, VersionForm
+from ..models import Deadline, Draft
+from ..queues import owed_reviews, with_review_counts
+from ..reviewing import review_panel
 
 LIST_RELATED = ("deadline__venue",)
 
@@ -216,55 +212,4 @@ def download(request: HttpRequest, pk: int, number: int) -> FileResponse:
     response = FileResponse(handle, as_attachment=True, filename=name, content_type="application/pdf")
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def _venues_page(request: HttpRequest, *, venue_form=None, deadline_form=None, status=200) -> HttpResponse:
-    is_lead = request.user.is_lead
-    now = timezone.now()
-    context = {
-        "venues": Venue.objects.all(),
-        "upcoming": Deadline.objects.upcoming(now).select_related("venue"),
-        "past": Deadline.objects.filter(paper_deadline__lt=now)
-        .select_related("venue")
-        .order_by("-paper_deadline")[:20],
-        "venue_form": (venue_form or VenueForm()) if is_lead else None,
-        "deadline_form": (deadline_form or DeadlineForm()) if is_lead else None,
-    }
-    return render(request, "reviews/venues.html", context, status=status)
-
-
-@require_safe
-def venues(request: HttpRequest) -> HttpResponse:
-    return _venues_page(request)
-
-
-@require_POST
-def add_venue(request: HttpRequest) -> HttpResponse:
-    _require_lead(request)
-    form = VenueForm(request.POST)
-    if not form.is_valid():
-        return _venues_page(request, venue_form=form, status=400)
-    venue = form.save()
-    messages.success(request, _("%(venue)s is added; now add its deadlines.") % {"venue": venue})
-    return redirect("reviews:venues")
-
-
-@require_POST
-def add_deadline(request: HttpRequest) -> HttpResponse:
-    _require_lead(request)
-    form = DeadlineForm(request.POST)
-    if not form.is_valid():
-        return _venues_page(request, deadline_form=form, status=400)
-    deadline = form.save()
-    messages.success(request, _("The %(deadline)s deadline is added.") % {"deadline": deadline})
-    return redirect("reviews:venues")
-
-
-@require_safe
-def deadlines_ics(request: HttpRequest) -> HttpResponse:
-    deadlines = Deadline.objects.filter(paper_deadline__gte=timezone.now() - timedelta(days=365))
-    body = deadlines_calendar(deadlines.select_related("venue"))
-    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="deadlines.ics"'
     return response

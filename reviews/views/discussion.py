@@ -1,43 +1,29 @@
 """The discussion on a draft's page.
 
 Who may see what: a draft's discussion is for whoever may see the draft (its lab authors, its
-assigned reviewers and the leads); anyone else gets the 404 of reviews.views._get_draft, and
+assigned reviewers and the leads); anyone else gets the 404 of reviews.views.drafts._get_draft, and
 nobody logged out gets past the login page. Anyone who sees the draft may post; only a comment's
 author edits or deletes it (403 for everyone else, leads included). Every change is a POST. With
 htmx a post answers its partial; without, a redirect back to the draft with a message.
 """
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
 from lab_portal.forms import form_errors
 
-from . import discussion
-from .models import Draft, DraftComment
-from .views import _get_draft
+from .. import discussion
+from ..forms import CommentForm
+from ..models import Draft, DraftComment
+from .drafts import _get_draft
 
 PARTIALS = "reviews/includes/discussion.html"
-
-
-class CommentForm(forms.Form):
-    body = forms.CharField(
-        label=gettext_lazy("Comment"),
-        max_length=discussion.COMMENT_MAX,
-        error_messages={
-            "required": gettext_lazy("Write something first: an empty comment is not posted."),
-            "max_length": gettext_lazy(
-                "A comment can be at most %(limit_value)d characters long (this one has %(show_value)d)."
-            ),
-        },
-    )
 
 
 def _get_comment_for_author(request: HttpRequest, pk: int, comment_pk: int) -> DraftComment:

@@ -24,10 +24,10 @@ from django.views.decorators.http import require_POST, require_safe
 
 from papers.models import Paper
 
-from . import publications as record
-from .forms import PaperLinkForm
-from .models import Draft, DraftAuthor, ReviewAssignment
-from .queues import (
+from .. import publications as record
+from ..forms import PaperLinkForm
+from ..models import Draft, DraftAuthor, ReviewAssignment
+from ..queues import (
     BoardTotals,
     State,
     duration_label,
@@ -36,7 +36,7 @@ from .queues import (
     submitted_reviews,
     turnaround,
 )
-from .views_rounds import _lead_round
+from .rounds import _lead_round
 
 
 @require_safe

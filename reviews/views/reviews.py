@@ -17,10 +17,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from lab_portal.forms import form_errors
 
-from . import reviewing
-from .forms import ReviewDraftForm, ReviewForm
-from .models import ReviewAssignment
-from .views import _get_draft
+from .. import reviewing
+from ..forms import ReviewDraftForm, ReviewForm
+from ..models import ReviewAssignment
+from .drafts import _get_draft
 
 STATUS_LINE = "reviews/includes/review_status.html"
 
