@@ -314,7 +314,7 @@ if not 0 <= TRUSTED_PROXY_COUNT <= 10:
     )
 AXES_CLIENT_IP_CALLABLE = "lab_portal.proxies.client_address"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "lab_portal.views.login_locked_out"
+AXES_LOCKOUT_CALLABLE = "lab_portal.views.accounts.login_locked_out"
 AXES_VERBOSE = False
 # Attempts live in the cache, so the database-backed admin pages of django-axes stay off.
 AXES_ENABLE_ADMIN = False

@@ -21,8 +21,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from .forms import ProjectForm
-from .models import Project
+from ..forms import ProjectForm
+from ..models import Project
 
 # The statuses that mark a step of the story, worded for it (called inside the request's language).
 STATUS_EVENTS = {
