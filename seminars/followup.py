@@ -15,26 +15,17 @@ Who does what:
 from dataclasses import dataclass, field
 
 from django import forms
-from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Avg, Count, Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from lab_portal.pdfs import check_pdf_content
 from papers.models import Paper
 
 from . import announcements
-from .forms import DATE_INPUT, parse_paper_ids, people
-from .invitations import head
+from .forms import ActionItemForm, FeedbackForm
 from .models import ActionItem, Feedback, Registration, Talk
-
-PDF_MAGIC = b"%PDF-"
-
-
-def slides_max_bytes() -> int:
-    return settings.SEMINAR_SLIDES_MAX_BYTES
 
 
 def can_manage(talk: Talk, user) -> bool:
@@ -216,105 +207,3 @@ def set_action_item_done(item: ActionItem, *, done: bool) -> bool:
     )
     item.refresh_from_db(fields=["done_at"])
     return bool(changed)
-
-
-def checked_slides(slides: UploadedFile | None) -> UploadedFile | None:
-    """An uploaded PDF within the size limit, stored under one name; a ValidationError otherwise."""
-    if not slides:
-        return None
-    limit = slides_max_bytes()
-    if slides.size > limit:
-        raise forms.ValidationError(
-            _("The slides are larger than %(mb).0f MB; link to them instead."),
-            params={"mb": limit / 2**20},
-        )
-    if head(slides, len(PDF_MAGIC)) != PDF_MAGIC:
-        raise forms.ValidationError(_("The slides must be a PDF file."))
-    check_pdf_content(slides)
-    slides.name = "slides.pdf"
-    return slides
-
-
-class SpeakerSlidesForm(forms.Form):
-    """The outside speaker's upload, on the page behind their link."""
-
-    slides = forms.FileField(label=_("Slides (PDF)"))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["slides"].help_text = _("A PDF of up to %(mb).0f MB; it replaces the one uploaded.") % {
-            "mb": slides_max_bytes() / 2**20
-        }
-
-    def clean_slides(self) -> UploadedFile:
-        return checked_slides(self.cleaned_data.get("slides"))
-
-
-class MaterialsForm(forms.ModelForm):
-    slides = forms.FileField(label=_("Slides (PDF)"), required=False)
-    remove_slides = forms.BooleanField(label=_("Remove the uploaded slides"), required=False)
-    papers = forms.CharField(
-        label=_("Related papers"),
-        required=False,
-        max_length=2000,
-        help_text=_("arXiv ids or links of papers in the portal, separated by spaces or commas."),
-    )
-
-    class Meta:
-        model = Talk
-        fields = ["slides_url", "recording_url"]
-        help_texts = {
-            "slides_url": _("Or a link to the slides elsewhere."),
-            "recording_url": _("A link to the recording, if the speaker agreed to one."),
-        }
-
-    field_order = ["slides", "remove_slides", "slides_url", "recording_url", "papers"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["slides"].help_text = _("A PDF of up to %(mb).0f MB; it replaces the one uploaded.") % {
-            "mb": slides_max_bytes() / 2**20
-        }
-        if not self.instance.slides:
-            del self.fields["remove_slides"]
-        self.initial.setdefault("papers", " ".join(p.arxiv_id for p in self.instance.related_papers.all()))
-
-    def clean_slides(self) -> UploadedFile | None:
-        return checked_slides(self.cleaned_data.get("slides"))
-
-    def clean_papers(self) -> list[Paper]:
-        return parse_paper_ids(self.cleaned_data["papers"])
-
-
-class FeedbackForm(forms.ModelForm):
-    rating = forms.TypedChoiceField(
-        label=_("Rating"),
-        choices=[(n, str(n)) for n in range(1, 6)],
-        coerce=int,
-        widget=forms.RadioSelect,
-        help_text=_("1 is poor, 5 is excellent."),
-    )
-    comments = forms.CharField(
-        label=_("Comments"),
-        required=False,
-        max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("The speaker reads your comments without your name; the host and the leads see it."),
-    )
-
-    class Meta:
-        model = Feedback
-        fields = ["rating", "comments"]
-
-
-class ActionItemForm(forms.ModelForm):
-    text = forms.CharField(label=_("Action"), max_length=1000)
-
-    class Meta:
-        model = ActionItem
-        fields = ["text", "owner", "due_date"]
-        widgets = {"due_date": DATE_INPUT}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = people()

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from django import forms
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import formats, timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext
@@ -12,12 +13,13 @@ from django.utils.translation import gettext_lazy as _
 
 from lab_portal.forms import one_line_fields
 from lab_portal.models import Project, User, validate_timezone
+from lab_portal.pdfs import check_pdf_content
 from papers.models import Paper
 from papers.services import parse_reference
 from reviews.models import Draft
 
-from .invitations import zone_choices, zone_names
-from .models import Series, Talk, TalkRequest, wall_clock_exists, zoned
+from .invitations import SPEAKER_FIELDS, head, photo_kind, photo_max_bytes, zone_choices, zone_names
+from .models import TBA, ActionItem, Feedback, Series, Talk, TalkRequest, wall_clock_exists, zoned
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME_INPUT = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -344,3 +346,195 @@ class DecisionForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2, "aria-label": _("Note to the requester")}),
     )
+
+
+PDF_MAGIC = b"%PDF-"
+
+
+def slides_max_bytes() -> int:
+    return settings.SEMINAR_SLIDES_MAX_BYTES
+
+
+def checked_slides(slides: UploadedFile | None) -> UploadedFile | None:
+    """An uploaded PDF within the size limit, stored under one name; a ValidationError otherwise."""
+    if not slides:
+        return None
+    limit = slides_max_bytes()
+    if slides.size > limit:
+        raise forms.ValidationError(
+            _("The slides are larger than %(mb).0f MB; link to them instead."),
+            params={"mb": limit / 2**20},
+        )
+    if head(slides, len(PDF_MAGIC)) != PDF_MAGIC:
+        raise forms.ValidationError(_("The slides must be a PDF file."))
+    check_pdf_content(slides)
+    slides.name = "slides.pdf"
+    return slides
+
+
+class SpeakerSlidesForm(forms.Form):
+    """The outside speaker's upload, on the page behind their link."""
+
+    slides = forms.FileField(label=_("Slides (PDF)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slides"].help_text = _("A PDF of up to %(mb).0f MB; it replaces the one uploaded.") % {
+            "mb": slides_max_bytes() / 2**20
+        }
+
+    def clean_slides(self) -> UploadedFile:
+        return checked_slides(self.cleaned_data.get("slides"))
+
+
+class MaterialsForm(forms.ModelForm):
+    slides = forms.FileField(label=_("Slides (PDF)"), required=False)
+    remove_slides = forms.BooleanField(label=_("Remove the uploaded slides"), required=False)
+    papers = forms.CharField(
+        label=_("Related papers"),
+        required=False,
+        max_length=2000,
+        help_text=_("arXiv ids or links of papers in the portal, separated by spaces or commas."),
+    )
+
+    class Meta:
+        model = Talk
+        fields = ["slides_url", "recording_url"]
+        help_texts = {
+            "slides_url": _("Or a link to the slides elsewhere."),
+            "recording_url": _("A link to the recording, if the speaker agreed to one."),
+        }
+
+    field_order = ["slides", "remove_slides", "slides_url", "recording_url", "papers"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slides"].help_text = _("A PDF of up to %(mb).0f MB; it replaces the one uploaded.") % {
+            "mb": slides_max_bytes() / 2**20
+        }
+        if not self.instance.slides:
+            del self.fields["remove_slides"]
+        self.initial.setdefault("papers", " ".join(p.arxiv_id for p in self.instance.related_papers.all()))
+
+    def clean_slides(self) -> UploadedFile | None:
+        return checked_slides(self.cleaned_data.get("slides"))
+
+    def clean_papers(self) -> list[Paper]:
+        return parse_paper_ids(self.cleaned_data["papers"])
+
+
+class FeedbackForm(forms.ModelForm):
+    rating = forms.TypedChoiceField(
+        label=_("Rating"),
+        choices=[(n, str(n)) for n in range(1, 6)],
+        coerce=int,
+        widget=forms.RadioSelect,
+        help_text=_("1 is poor, 5 is excellent."),
+    )
+    comments = forms.CharField(
+        label=_("Comments"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The speaker reads your comments without your name; the host and the leads see it."),
+    )
+
+    class Meta:
+        model = Feedback
+        fields = ["rating", "comments"]
+
+
+class ActionItemForm(forms.ModelForm):
+    text = forms.CharField(label=_("Action"), max_length=1000)
+
+    class Meta:
+        model = ActionItem
+        fields = ["text", "owner", "due_date"]
+        widgets = {"due_date": DATE_INPUT}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = people()
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("Speaker's e-mail"))
+
+    def __init__(self, *args, talk: Talk, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.talk = talk
+
+    def clean(self):
+        talk = self.talk
+        if talk.kind != Talk.Kind.TECHTALK:
+            raise forms.ValidationError(_("Only a Techtalk's outside speaker is invited by link."))
+        if talk.is_cancelled or talk.is_over:
+            raise forms.ValidationError(_("This talk is cancelled or over: there is nothing to fill in."))
+        return super().clean()
+
+
+class SpeakerForm(forms.ModelForm):
+    """What an outside speaker fills in about their talk."""
+
+    photo = forms.FileField(label=_("Photo"), required=False)
+    speaker_timezone = forms.ChoiceField(
+        label=_("Your time zone"),
+        choices=zone_choices,
+        required=False,
+        help_text=_("The talk page then shows the talk in your time too."),
+    )
+    recording_consent = forms.TypedChoiceField(
+        label=_("May the lab record your talk?"),
+        choices=[("yes", _("Yes, the talk may be recorded")), ("no", _("No recording, please"))],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )
+
+    class Meta:
+        model = Talk
+        formfield_callback = one_line_fields
+        fields = [
+            "speaker_name",
+            "speaker_affiliation",
+            "title",
+            "abstract",
+            "speaker_bio",
+            "speaker_homepage",
+            "speaker_timezone",
+        ]
+        labels = {"speaker_name": _("Your name"), "speaker_bio": _("A short bio")}
+        widgets = {
+            "abstract": forms.Textarea(attrs={"rows": 10}),
+            "speaker_bio": forms.Textarea(attrs={"rows": 5}),
+        }
+
+    field_order = [*Meta.fields, "photo", "recording_consent"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["speaker_name"].required = True
+        self.fields["speaker_bio"].help_text = _("Markdown.")
+        self.fields["photo"].help_text = _("A JPEG or PNG picture of you, up to %(mb).1f MB.") % {
+            "mb": photo_max_bytes() / 2**20
+        }
+        consent = self.instance.recording_consent
+        if consent is not None:
+            self.initial.setdefault("recording_consent", "yes" if consent else "no")
+        if self.instance.is_tba:
+            self.initial["title"] = ""
+
+    def clean_title(self) -> str:
+        title = self.cleaned_data["title"].strip()
+        if title.upper() in ("", TBA):
+            raise forms.ValidationError(_("Give your talk its title."))
+        return title
+
+    def clean_photo(self) -> UploadedFile | None:
+        photo = self.cleaned_data.get("photo")
+        if not photo:
+            return None
+        photo.name = f"photo.{photo_kind(photo)}"
+        return photo
+
+    def details(self) -> dict:
+        return {name: self.cleaned_data[name] for name in SPEAKER_FIELDS}

@@ -36,10 +36,8 @@ from django.utils.functional import lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from lab_portal.forms import one_line_fields
-
 from .calendars import location, talk_attachment
-from .models import TBA, SpeakerInvitation, Talk
+from .models import SpeakerInvitation, Talk
 from .notices import send_notice
 
 log = logging.getLogger(__name__)
@@ -366,86 +364,3 @@ def zone_names() -> list[str]:
 
 def zone_choices() -> list[tuple[str, str]]:
     return [("", _("— the talk's own time zone —")), *((name, name) for name in zone_names())]
-
-
-class InvitationForm(forms.Form):
-    email = forms.EmailField(label=_("Speaker's e-mail"))
-
-    def __init__(self, *args, talk: Talk, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.talk = talk
-
-    def clean(self):
-        talk = self.talk
-        if talk.kind != Talk.Kind.TECHTALK:
-            raise forms.ValidationError(_("Only a Techtalk's outside speaker is invited by link."))
-        if talk.is_cancelled or talk.is_over:
-            raise forms.ValidationError(_("This talk is cancelled or over: there is nothing to fill in."))
-        return super().clean()
-
-
-class SpeakerForm(forms.ModelForm):
-    """What an outside speaker fills in about their talk."""
-
-    photo = forms.FileField(label=_("Photo"), required=False)
-    speaker_timezone = forms.ChoiceField(
-        label=_("Your time zone"),
-        choices=zone_choices,
-        required=False,
-        help_text=_("The talk page then shows the talk in your time too."),
-    )
-    recording_consent = forms.TypedChoiceField(
-        label=_("May the lab record your talk?"),
-        choices=[("yes", _("Yes, the talk may be recorded")), ("no", _("No recording, please"))],
-        coerce=lambda value: value == "yes",
-        widget=forms.RadioSelect,
-    )
-
-    class Meta:
-        model = Talk
-        formfield_callback = one_line_fields
-        fields = [
-            "speaker_name",
-            "speaker_affiliation",
-            "title",
-            "abstract",
-            "speaker_bio",
-            "speaker_homepage",
-            "speaker_timezone",
-        ]
-        labels = {"speaker_name": _("Your name"), "speaker_bio": _("A short bio")}
-        widgets = {
-            "abstract": forms.Textarea(attrs={"rows": 10}),
-            "speaker_bio": forms.Textarea(attrs={"rows": 5}),
-        }
-
-    field_order = [*Meta.fields, "photo", "recording_consent"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["speaker_name"].required = True
-        self.fields["speaker_bio"].help_text = _("Markdown.")
-        self.fields["photo"].help_text = _("A JPEG or PNG picture of you, up to %(mb).1f MB.") % {
-            "mb": photo_max_bytes() / 2**20
-        }
-        consent = self.instance.recording_consent
-        if consent is not None:
-            self.initial.setdefault("recording_consent", "yes" if consent else "no")
-        if self.instance.is_tba:
-            self.initial["title"] = ""
-
-    def clean_title(self) -> str:
-        title = self.cleaned_data["title"].strip()
-        if title.upper() in ("", TBA):
-            raise forms.ValidationError(_("Give your talk its title."))
-        return title
-
-    def clean_photo(self) -> UploadedFile | None:
-        photo = self.cleaned_data.get("photo")
-        if not photo:
-            return None
-        photo.name = f"photo.{photo_kind(photo)}"
-        return photo
-
-    def details(self) -> dict:
-        return {name: self.cleaned_data[name] for name in SPEAKER_FIELDS}

@@ -15,7 +15,8 @@ from conftest import use_local_files
 from lab_portal.models import Delivery
 from lab_portal.notify import dispatch_due
 from reviews.tests.factories import pdf_bytes
-from seminars.invitations import LinkClosed, SpeakerForm, submit_speaker_details
+from seminars.forms import SpeakerForm
+from seminars.invitations import LinkClosed, submit_speaker_details
 from seminars.models import Feedback, Registration, SpeakerInvitation, Talk
 from seminars.tasks import flag_tba_talks
 from seminars.tests.factories import make_talk

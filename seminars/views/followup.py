@@ -23,7 +23,7 @@ from lab_portal import files
 from lab_portal.forms import form_errors
 
 from .. import followup
-from ..followup import ActionItemForm, FeedbackForm, MaterialsForm
+from ..forms import ActionItemForm, FeedbackForm, MaterialsForm
 from ..models import ActionItem, Talk
 
 logger = logging.getLogger(__name__)

@@ -23,8 +23,7 @@ from lab_portal import files
 from lab_portal.markdown import render_markdown
 
 from .. import followup, invitations
-from ..followup import SpeakerSlidesForm
-from ..invitations import InvitationForm, SpeakerForm
+from ..forms import InvitationForm, SpeakerForm, SpeakerSlidesForm
 from ..models import Talk
 
 PANEL = "seminars/includes/speaker_panel.html#speaker-invitation"
