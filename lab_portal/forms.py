@@ -12,6 +12,9 @@ from .addresses import is_taken
 from .channels import slack_webhook_url
 from .models import Channel, ChatLinkCode, Project, SignOnPolicy, Team, User
 
+# The longest comment, in characters: a page of text, far more than a discussion needs.
+COMMENT_MAX = 10_000
+
 
 def form_errors(form: forms.Form, *, labels: bool = False) -> str:
     """A form's errors as one line, for a message after a redirect or an htmx status line;
@@ -295,3 +298,18 @@ class WelcomeForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["display_name"].required = True
         self.fields["timezone"].choices = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class CommentForm(forms.Form):
+    """A comment's text, on a paper's thread or a draft's discussion."""
+
+    body = forms.CharField(
+        label=_("Comment"),
+        max_length=COMMENT_MAX,
+        error_messages={
+            "required": _("Write something first: an empty comment is not posted."),
+            "max_length": _(
+                "A comment can be at most %(limit_value)d characters long (this one has %(show_value)d)."
+            ),
+        },
+    )

@@ -1,6 +1,6 @@
 """Threads on papers: comments, replies, reactions and who hears of them.
 
-A comment is Markdown with math, rendered and sanitised by lab_portal.markdown on every display;
+A comment is Markdown with math, shown as lab_portal.comments shows a draft's too;
 @mentions of usernames become links, and a Notification plus a push to the person. People who
 follow a thread (everyone who commented in it, and whoever chose to) hear of every new comment.
 Each person hears of a comment once, however often it is edited and whether they are mentioned
@@ -19,9 +19,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from lab_portal.channels import clip
+from lab_portal.comments import replace_body, show
 from lab_portal.latex import readable
-from lab_portal.markdown import render_markdown
-from lab_portal.mentions import known_usernames, link_mentions, mentioned_people
+from lab_portal.mentions import known_usernames, mentioned_people
 from lab_portal.notify import Message, edit_in_chats, notify, reply_in_chats
 
 from .items import paper_item
@@ -122,11 +122,7 @@ def post_comment(
 def edit_comment(comment: Comment, *, body: str) -> bool:
     """Replace a comment's text; False, with nothing written, when it was deleted since it was read."""
     with transaction.atomic():
-        comment.body = body.strip()
-        comment.edited_at = timezone.now()
-        # Conditional, so an edit that meets a deletion never writes the text back.
-        live = Comment.objects.filter(pk=comment.pk, deleted_at__isnull=True)
-        if not live.update(body=comment.body, edited_at=comment.edited_at):
+        if not replace_body(comment, body=body, rows=Comment.objects.filter(deleted_at__isnull=True)):
             return False
         # Only people newly mentioned by the edit hear about it.
         _notify_mentions(comment)
@@ -184,8 +180,15 @@ def decorate(comments: list[Comment], *, viewer) -> None:
     and its reactions as (emoji, label, count, mine) for the whole fixed set."""
     usernames = known_usernames(comment.body for comment in comments)
     for comment in comments:
-        comment.html = "" if comment.is_deleted else link_mentions(render_markdown(comment.body), usernames)
-        comment.can_edit = comment.editable_by(viewer)
+        author = comment.author
+        can_edit = comment.editable_by(viewer)
+        show(
+            comment,
+            name=author.name,
+            author_url=author.get_absolute_url(),
+            can_edit=can_edit,
+            usernames=usernames,
+        )
         comment.reaction_summary = reaction_summary(comment, viewer)
 
 

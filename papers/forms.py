@@ -3,7 +3,7 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from lab_portal.forms import one_line_fields
+from lab_portal.forms import CommentForm, one_line_fields
 from lab_portal.models import Team, User
 
 from .models import Bookmark, Paper, WatchRule
@@ -11,7 +11,6 @@ from .services import parse_reference
 from .sharing import Recipients, last_recipients
 from .watch import QueryError, parse_name, parse_query
 
-COMMENT_MAX = 10_000
 _CATEGORY = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z\-]+)?$")
 _CURSOR = re.compile(r"^(?P<a>[^~]{1,40})~(?P<b>[^~]{0,40})~(?P<c>[^~]{1,40})$")
 
@@ -286,6 +285,7 @@ class FollowForm(forms.Form):
     follow = forms.TypedChoiceField(choices=[("on", "on"), ("off", "off")], coerce="on".__eq__)
 
 
-class CommentForm(forms.Form):
-    body = forms.CharField(label=_("Comment"), max_length=COMMENT_MAX)
+class ThreadCommentForm(CommentForm):
+    """A comment, or with `parent` a reply to one."""
+
     parent = forms.IntegerField(required=False)

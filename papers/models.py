@@ -778,6 +778,12 @@ class Comment(models.Model):
     def editable_by(self, user) -> bool:
         return self.author_id == user.pk and not self.is_deleted
 
+    def get_edit_url(self) -> str:
+        return reverse("papers:comment-edit", args=[self.pk])
+
+    def get_delete_url(self) -> str:
+        return reverse("papers:comment-delete", args=[self.pk])
+
 
 class Follower(models.Model):
     """A person who hears about every new comment in a paper's thread."""

@@ -12,16 +12,16 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from lab_portal.channels import clip
+from lab_portal.comments import replace_body, show
 from lab_portal.models import User
 from lab_portal.notify import Message, notify
 
 from .models import Draft, DraftComment, DraftVersion
 
-COMMENT_MAX = 10_000
 # How much of a comment a chat message quotes: the rest is a click away.
 QUOTE_MAX = 400
 
@@ -83,12 +83,7 @@ def post_comment(draft: Draft, *, author, body: str) -> DraftComment:
 def edit_comment(comment: DraftComment, *, body: str) -> bool:
     """Replace a comment's text; False when it was deleted since it was read (nothing is written)."""
     # An edit tells nobody again: the comment's link already leads to its current text.
-    comment.body = body.strip()
-    comment.edited_at = timezone.now()
-    # An UPDATE that finds no row writes nothing (save() would fail on a deleted comment).
-    return bool(
-        DraftComment.objects.filter(pk=comment.pk).update(body=comment.body, edited_at=comment.edited_at)
-    )
+    return replace_body(comment, body=body, rows=DraftComment.objects.all())
 
 
 def delete_comment(comment: DraftComment) -> None:
@@ -104,13 +99,18 @@ class Thread:
 
 
 def decorate(comments: list[DraftComment], *, draft: Draft, viewer) -> list[DraftComment]:
-    """Give each comment what its partial needs: the name shown and whether the viewer may change it."""
+    """Give each comment what the partial needs: its HTML, the name shown (an author's hidden where
+    the draft hides it, then linking nowhere) and whether the viewer may change it."""
     author_ids = _author_ids(draft)
     shows_authors = draft.shows_authors_to(viewer)
     for comment in comments:
-        comment.shown_name = signature(comment, author_ids=author_ids, shows_authors=shows_authors)
-        comment.name_hidden = comment.author_id in author_ids and not shows_authors
-        comment.can_edit = comment.author_id is not None and comment.author_id == viewer.pk
+        hidden = comment.author is None or (comment.author_id in author_ids and not shows_authors)
+        show(
+            comment,
+            name=signature(comment, author_ids=author_ids, shows_authors=shows_authors),
+            author_url="" if hidden else comment.author.get_absolute_url(),
+            can_edit=comment.author_id is not None and comment.author_id == viewer.pk,
+        )
     return comments
 
 

@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 from lab_portal.forms import one_line_fields
 from lab_portal.models import Project, validate_timezone
 
-from .discussion import COMMENT_MAX
 from .models import ANYWHERE_ON_EARTH, Bid, Deadline, Draft, Review, ReviewRound, Venue
 from .uploads import check_pdf, human_size, max_bytes
 
@@ -375,16 +374,3 @@ class PaperLinkForm(forms.Form):
             raise ValidationError(
                 _("“%(text)s” is not an arXiv id such as 2406.01234."), params={"text": text[:80]}
             ) from None
-
-
-class CommentForm(forms.Form):
-    body = forms.CharField(
-        label=_("Comment"),
-        max_length=COMMENT_MAX,
-        error_messages={
-            "required": _("Write something first: an empty comment is not posted."),
-            "max_length": _(
-                "A comment can be at most %(limit_value)d characters long (this one has %(show_value)d)."
-            ),
-        },
-    )

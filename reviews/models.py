@@ -681,6 +681,12 @@ class DraftComment(models.Model):
     def __str__(self) -> str:
         return f"{self.author} on {self.draft}"
 
+    def get_edit_url(self) -> str:
+        return reverse("reviews:draft-comment-edit", args=[self.draft_id, self.pk])
+
+    def get_delete_url(self) -> str:
+        return reverse("reviews:draft-comment-delete", args=[self.draft_id, self.pk])
+
 
 class ReviewReminder(models.Model):
     """One reminder to one reviewer about one review, claimed by the periodic task before sending.

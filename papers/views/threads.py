@@ -12,12 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import reswap, retarget
 
-from lab_portal.forms import form_errors
+from lab_portal.comments import edit_answer, refused_post
 
 from .. import comments
-from ..forms import CommentForm, FollowForm
+from ..forms import FollowForm, ThreadCommentForm
 from ..models import Comment, Reaction
 from .feed import _get_paper
 
@@ -62,7 +61,7 @@ def follow(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def comment_new(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     paper = _get_paper(arxiv_id)
-    form = CommentForm(request.POST)
+    form = ThreadCommentForm(request.POST)
     valid = form.is_valid()
     parent = None
     # The parent is checked even when the body is refused: the errors go back to its reply form.
@@ -71,19 +70,18 @@ def comment_new(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         if parent.paper_id != paper.pk:
             raise Http404
     if not valid:
-        if request.htmx:
-            context = {
-                "paper": paper,
-                "parent": parent,
-                "body": request.POST.get("body", ""),
-                "errors": form.errors,
-            }
-            response = render(request, "papers/thread.html#comment-form", context)
-            # The form aimed at the list; a refused post replaces the form, with its errors.
-            form_id = f"reply-form-{parent.pk}" if parent else f"comment-form-{paper.pk}"
-            return reswap(retarget(response, f"#{form_id}"), "outerHTML")
-        messages.error(request, _("Not posted: %(errors)s") % {"errors": form_errors(form)})
-        return redirect(f"{paper.get_absolute_url()}#thread")
+        # The form aimed at the list; a refused post replaces the form, with its errors.
+        form_id = f"reply-form-{parent.pk}" if parent else f"comment-form-{paper.pk}"
+        context = {"paper": paper, "parent": parent}
+        url = f"{paper.get_absolute_url()}#thread"
+        return refused_post(
+            request,
+            form,
+            partial="papers/thread.html#comment-form",
+            context=context,
+            form_id=form_id,
+            url=url,
+        )
     comment = comments.post_comment(paper, author=request.user, body=form.cleaned_data["body"], parent=parent)
     if request.htmx:
         context = {
@@ -100,18 +98,13 @@ def comment_new(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     comment = _get_comment_for_author(request, pk)
-    form = CommentForm(request.POST)
+    form = ThreadCommentForm(request.POST)
     if form.is_valid() and not comments.edit_comment(comment, body=form.cleaned_data["body"]):
         form.add_error(None, _("The comment was deleted meanwhile; the edit was not saved."))
-    if request.htmx:
-        shown = comments.load_comment(comment.pk, viewer=request.user)
-        context = {"comment": shown, "paper": comment.paper, "errors": form.errors}
-        return render(request, "papers/thread.html#comment", context)
-    if form.is_valid():
-        messages.success(request, _("Comment saved."))
-    else:
-        messages.error(request, _("Not saved: %(errors)s") % {"errors": form_errors(form)})
-    return redirect(comments.comment_url(comment))
+    shown = comments.load_comment(comment.pk, viewer=request.user) if request.htmx else None
+    context = {"comment": shown, "paper": comment.paper}
+    url = comments.comment_url(comment)
+    return edit_answer(request, form, partial="papers/thread.html#comment", context=context, url=url)
 
 
 @require_POST

@@ -14,12 +14,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import reswap, retarget
 
-from lab_portal.forms import form_errors
+from lab_portal.comments import edit_answer, refused_post
+from lab_portal.forms import CommentForm
 
 from .. import discussion
-from ..forms import CommentForm
 from ..models import Draft, DraftComment
 from .drafts import _get_draft
 
@@ -45,13 +44,17 @@ def comment_new(request: HttpRequest, pk: int) -> HttpResponse:
     draft = _get_draft(request, pk)
     form = CommentForm(request.POST)
     if not form.is_valid():
-        if request.htmx:
-            context = {"draft": draft, "body": request.POST.get("body", ""), "errors": form.errors}
-            response = render(request, f"{PARTIALS}#comment-form", context)
-            # The form aimed at the list; a refused post replaces the form instead, with its errors.
-            return reswap(retarget(response, f"#comment-form-{draft.pk}"), "outerHTML")
-        messages.error(request, _("Not posted: %(errors)s") % {"errors": form_errors(form)})
-        return redirect(_thread_url(draft))
+        # The form aimed at the list; a refused post replaces the form instead, with its errors.
+        context = {"draft": draft}
+        form_id = f"comment-form-{draft.pk}"
+        return refused_post(
+            request,
+            form,
+            partial=f"{PARTIALS}#comment-form",
+            context=context,
+            form_id=form_id,
+            url=_thread_url(draft),
+        )
     comment = discussion.post_comment(draft, author=request.user, body=form.cleaned_data["body"])
     if request.htmx:
         context = {"draft": draft, "comment": discussion.load_comment(comment, viewer=request.user)}
@@ -67,18 +70,9 @@ def comment_edit(request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse
     form = CommentForm(request.POST)
     if form.is_valid() and not discussion.edit_comment(comment, body=form.cleaned_data["body"]):
         raise Http404("The comment was deleted meanwhile.")
-    if request.htmx:
-        context = {
-            "draft": comment.draft,
-            "comment": discussion.load_comment(comment, viewer=request.user),
-            "errors": form.errors,
-        }
-        return render(request, f"{PARTIALS}#comment", context)
-    if form.is_valid():
-        messages.success(request, _("Comment saved."))
-    else:
-        messages.error(request, _("Not saved: %(errors)s") % {"errors": form_errors(form)})
-    return redirect(discussion.comment_url(comment))
+    context = {"draft": comment.draft, "comment": discussion.load_comment(comment, viewer=request.user)}
+    url = discussion.comment_url(comment)
+    return edit_answer(request, form, partial=f"{PARTIALS}#comment", context=context, url=url)
 
 
 @require_POST
