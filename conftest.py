@@ -193,6 +193,17 @@ def wait_until_idle(queue: str, timeout: float = 30) -> None:
     pytest.fail(f"The Celery worker on {queue} was still busy after {timeout} s")
 
 
+def eventually(check, what: str, timeout: float = 30):
+    """Wait for a worker to have done something: `check()` true (its value is returned), or fail
+    saying what is missing."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.1)
+    pytest.fail(f"Still waiting after {timeout} s for {what}")
+
+
 @pytest.fixture(scope="session")
 def celery_worker_queue(start_celery_worker):
     """A real worker that also knows the test-only tasks."""

@@ -5,8 +5,8 @@ import time_machine
 from django.db.models import Max
 from django.utils import timezone
 
+from conftest import eventually
 from lab_portal.models import Heartbeat
-from papers.tests.test_chat_worker import eventually
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The lab bot end to end: Telegram (the stand-in) posts each update to the portal's webhook on a
 live server, a real Celery worker handles it and sends what the bot says back to Telegram."""
 
-import time
 from datetime import timedelta
 from io import StringIO
 
@@ -9,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from conftest import wait_until_idle
+from conftest import eventually, wait_until_idle
 from lab_portal.celery import app
 from lab_portal.models import Channel, TelegramUpdate
 from lab_portal.tests.stand_ins import TelegramServer, group_chat, person, private_chat
@@ -58,16 +57,6 @@ def tg(worker_queue, worker_telegram, live_server, settings):
     app.conf.task_always_eager = True
     app.conf.task_default_queue = default_queue
     wait_until_idle(worker_queue)
-
-
-def eventually(check, what: str, timeout: float = 30):
-    """Wait for the worker to have done something: `check()` true, or fail saying what is missing."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.1)
-    pytest.fail(f"Still waiting after {timeout} s for {what}")
 
 
 def test_link_by_start_get_the_morning_post_and_save_a_paper_to_the_library(

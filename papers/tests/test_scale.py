@@ -8,11 +8,11 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from conftest import eventually
 from papers.models import FetchRun, Notification, Paper, PaperAuthor, Recommendation, WatchRule, authored
 from papers.recommend import authored_papers
 from papers.services import upsert_papers
 from papers.tests.factories import make_paper, record
-from papers.tests.test_chat_worker import eventually
 from papers.watch import CompiledRule, notify_matches, papers_of_run, preview, preview_candidates
 
 # The guards read PostgreSQL's plans and race PostgreSQL connections; SQLite is the quick start's.
