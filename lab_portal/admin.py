@@ -70,11 +70,7 @@ class PersonAdmin(UserAdmin):
 
     @admin.action(description=_("Put the selected people in the team they asked for"))
     def put_in_requested_team(self, request, queryset):
-        count = 0
-        for person in queryset.filter(requested_team__isnull=False):
-            person.team, person.requested_team = person.requested_team, None
-            person.save(update_fields=["team", "requested_team"])
-            count += 1
+        count = accounts.put_in_requested_teams(queryset)
         self.message_user(request, ngettext("%d person moved.", "%d people moved.", count) % count)
 
     def save_model(self, request, obj, form, change):

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from . import addresses, chat, heartbeats, sso, telegram
+from . import accounts, addresses, chat, heartbeats, sso, telegram
 from .channels import DeliveryError
 from .forms import ChannelForm, ConnectTelegramForm, DigestForm, LogInForm, ProfileForm, WelcomeForm
 from .models import Channel, ChatLinkCode, Delivery, Heartbeat, SignOnPolicy, Team, User
@@ -634,5 +634,7 @@ def welcome(request: HttpRequest) -> HttpResponse:
                     % {"team": person.requested_team.name},
                 )
                 logger.info("%s asked to join team %s", person, person.requested_team)
+        if person.requested_team:
+            accounts.tell_of_team_request(person)
         return redirect(next_url)
     return render(request, "lab_portal/welcome.html", {"form": form, "next": next_url})
