@@ -1,4 +1,5 @@
-"""Accounts that single sign-on creates and an admin approves: who is told what."""
+"""Accounts that single sign-on creates and an admin approves, and the teams people ask to join:
+who is told what."""
 
 from django.conf import settings
 from django.db import transaction
@@ -52,3 +53,48 @@ def approve(people) -> int:
                     kinds=[Channel.Kind.EMAIL],
                 )
     return len(waiting)
+
+
+def tell_of_team_request(person: User) -> None:
+    """The admins, who put people in teams, and the team's leads, who know whether the person
+    belongs there, hear once that `person` asked to join their requested team."""
+    team = person.requested_team
+    if team is None:
+        return
+    told = User.objects.active().filter(
+        Q(role=User.Role.ADMIN) | Q(is_superuser=True) | Q(led_teams=team, role=User.Role.LEAD)
+    )
+    url = settings.SITE_URL + reverse("admin:lab_portal_user_change", args=[person.pk])
+    for reader in told.exclude(pk=person.pk).distinct():
+        with translation.override(reader.language):
+            notify(
+                reader,
+                Message(
+                    subject=_("%(name)s asks to join %(team)s") % {"name": person.name, "team": team.name},
+                    dedupe_key=f"team-request:{person.pk}:{team.pk}",
+                    text=_("%(name)s (%(email)s) asked to join %(team)s. An administrator puts them in it.")
+                    % {"name": person.name, "email": person.email, "team": team.name},
+                    url=url,
+                ),
+            )
+
+
+def put_in_requested_teams(people) -> int:
+    """Moves each of `people` who asked for a team into it, and tells them; returns how many."""
+    moved = list(people.filter(requested_team__isnull=False).select_related("requested_team"))
+    with transaction.atomic():
+        for person in moved:
+            team = person.requested_team
+            person.team, person.requested_team = team, None
+            person.save(update_fields=["team", "requested_team"])
+            with translation.override(person.language):
+                notify(
+                    person,
+                    Message(
+                        subject=_("You are in %(team)s") % {"team": team.name},
+                        dedupe_key=f"team-joined:{person.pk}:{team.pk}",
+                        text=_("An administrator put you in %(team)s, as you asked.") % {"team": team.name},
+                        url=settings.SITE_URL + reverse("home"),
+                    ),
+                )
+    return len(moved)

@@ -56,6 +56,7 @@ def request_change(person: User, *, address: str) -> None:
         )
         % {"username": person.username, "days": CONFIRM_FOR.days},
         url=reverse("confirm-email", args=[token]),
+        secrets=[token],
     )
     with transaction.atomic():
         User.objects.filter(pk=person.pk).update(pending_email=address)

@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
@@ -70,11 +70,7 @@ class PersonAdmin(UserAdmin):
 
     @admin.action(description=_("Put the selected people in the team they asked for"))
     def put_in_requested_team(self, request, queryset):
-        count = 0
-        for person in queryset.filter(requested_team__isnull=False):
-            person.team, person.requested_team = person.requested_team, None
-            person.save(update_fields=["team", "requested_team"])
-            count += 1
+        count = accounts.put_in_requested_teams(queryset)
         self.message_user(request, ngettext("%d person moved.", "%d people moved.", count) % count)
 
     def save_model(self, request, obj, form, change):
@@ -135,6 +131,22 @@ class DeliveryAdmin(admin.ModelAdmin):
             ngettext("%(count)d delivery queued again.", "%(count)d deliveries queued again.", count)
             % {"count": count},
         )
+        spent = queryset.filter(state__in=Delivery.CLOSED, payload__has_key="redacted").exclude(
+            state=Delivery.State.SENT
+        )
+        if skipped := spent.count():
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d delivery carried a one-time link, removed when it closed: send a new link "
+                    "from where it came from (a talk's speaker link, an address change).",
+                    "%(count)d deliveries carried a one-time link, removed when they closed: send a new "
+                    "link from where they came from (a talk's speaker link, an address change).",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
 
 
 @admin.register(ChatLinkCode)

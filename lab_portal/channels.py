@@ -91,7 +91,10 @@ class Message:
     "and N more" leads. On Telegram, `reply_to` puts the message under an earlier one of the
     same chat, and `edits` names the item (`ref`) whose message this one rewrites.
     `attachments` are files for e-mail only, each [filename, text content, MIME type] (a talk's
-    .ics): chat channels leave them out, their message already links to what the file holds."""
+    .ics): chat channels leave them out, their message already links to what the file holds.
+    `secrets` are strings the message carries that must not outlive its sending (the token of a
+    link that opens something without an account): its Delivery row replaces them once it is
+    closed, sent or not, so a copy of the database holds no live link."""
 
     subject: str
     dedupe_key: str
@@ -104,10 +107,13 @@ class Message:
     edits: str = ""
     ref: str = ""  # what the whole message is about, when it has no items (a comment)
     attachments: list[list[str]] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
 
     def as_payload(self) -> dict:
         payload = asdict(self)
         del payload["dedupe_key"]  # the delivery row keeps it
+        if not self.secrets:
+            del payload["secrets"]  # the row then has nothing to remove when it closes
         return payload
 
     @classmethod
@@ -116,7 +122,10 @@ class Message:
         fields = {name: payload.get(name, "") for name in ("subject", "text", "html", "url", "edits", "ref")}
         numbers = {name: int(payload.get(name) or 0) for name in ("more", "reply_to")}
         attachments = [list(attachment) for attachment in payload.get("attachments", [])]
-        return cls(dedupe_key=dedupe_key, items=items, attachments=attachments, **fields, **numbers)
+        secrets = list(payload.get("secrets", []))
+        return cls(
+            dedupe_key=dedupe_key, items=items, attachments=attachments, secrets=secrets, **fields, **numbers
+        )
 
 
 @dataclass(frozen=True)

@@ -509,11 +509,20 @@ class Delivery(models.Model):
     def subject(self) -> str:
         return self.payload.get("subject", "")
 
+    CLOSED = (State.SENT, State.FAILED, State.UNKNOWN)
+    REDACTED = "[removed once sent]"
+
+    @property
+    def redacted(self) -> bool:
+        return bool(self.payload.get("redacted"))
+
     def finish(self, *, attempt: int, state: str, response: str, retry_at=None) -> bool:
         """Record an attempt's outcome, unless the attempt lost its claim in the meantime."""
         fields = {"state": state, "response": response[:2000], "leased_until": None}
         if state == self.State.SENT:
             fields["sent_at"] = timezone.now()
+        if state in self.CLOSED and self.payload.get("secrets"):
+            fields["payload"] = without_secrets(self.payload)
         if retry_at is not None:
             fields["next_attempt_at"] = retry_at
         done = Delivery.objects.filter(pk=self.pk, attempts=attempt).update(**fields) == 1
@@ -521,6 +530,29 @@ class Delivery(models.Model):
             for name, value in fields.items():
                 setattr(self, name, value)
         return done
+
+
+def without_secrets(payload: dict) -> dict:
+    """The payload with each of its `secrets` replaced wherever it appears, marked redacted: what a
+    closed delivery keeps, since nothing sends it again."""
+    secrets = [secret for secret in payload.get("secrets", []) if secret]
+    if not secrets:
+        return payload
+
+    def scrub(value):
+        if isinstance(value, str):
+            for secret in secrets:
+                value = value.replace(secret, Delivery.REDACTED)
+            return value
+        if isinstance(value, list):
+            return [scrub(part) for part in value]
+        if isinstance(value, dict):
+            return {name: scrub(part) for name, part in value.items()}
+        return value
+
+    cleaned = scrub({name: value for name, value in payload.items() if name != "secrets"})
+    cleaned["redacted"] = True
+    return cleaned
 
 
 class ChatItemQuerySet(models.QuerySet):

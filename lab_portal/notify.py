@@ -47,7 +47,7 @@ from django.utils.translation import gettext as _
 
 from . import channels
 from .channels import Item, Message
-from .models import Channel, ChatItem, Delivery, Team, User
+from .models import Channel, ChatItem, Delivery, Team, User, without_secrets
 
 __all__ = [
     "Item",
@@ -376,9 +376,13 @@ def dispatch_due() -> dict[str, int]:
     the module's note on at most once). Pending rows long past their time lost their task message and are
     sent again; touching `next_attempt_at` first keeps the next run from queueing them twice.
     """
-    lost = Delivery.objects.lease_expired().update(
-        state=Delivery.State.UNKNOWN, response=LOST, leased_until=None
+    expired = list(Delivery.objects.lease_expired().values_list("pk", flat=True))
+    lost = (
+        Delivery.objects.lease_expired()
+        .filter(pk__in=expired)
+        .update(state=Delivery.State.UNKNOWN, response=LOST, leased_until=None)
     )
+    _remove_secrets(expired)
     now = timezone.now()
     overdue = list(
         Delivery.objects.overdue(now - timedelta(seconds=settings.NOTIFY_STUCK_AFTER_SECONDS))
@@ -393,13 +397,25 @@ def dispatch_due() -> dict[str, int]:
     return {"lost": lost, "dispatched": len(overdue)}
 
 
+def _remove_secrets(pks: list[int]) -> None:
+    # Rows closed by a bulk UPDATE: those that carried secrets are few, each rewritten on its own.
+    closed = Delivery.objects.filter(pk__in=pks, state__in=Delivery.CLOSED, payload__has_key="secrets")
+    for delivery in closed:
+        Delivery.objects.filter(pk=delivery.pk).update(payload=without_secrets(delivery.payload))
+
+
 def requeue(deliveries) -> int:
     """Give failed deliveries, or those of unknown outcome, one more attempt (the admin's action).
     Attempt numbers only grow, so a lost worker that wakes up can never record its outcome over
-    the new attempt's."""
+    the new attempt's. A delivery whose secrets were removed is not sent again: its link would
+    no longer open anything, and whoever made it sends a new one."""
     closed = [Delivery.State.FAILED, Delivery.State.UNKNOWN]
     with transaction.atomic():
-        pks = list(deliveries.filter(state__in=closed).values_list("pk", flat=True))
+        pks = list(
+            deliveries.filter(state__in=closed)
+            .exclude(payload__has_key="redacted")
+            .values_list("pk", flat=True)
+        )
         Delivery.objects.filter(pk__in=pks, state__in=closed).update(
             state=Delivery.State.PENDING, next_attempt_at=timezone.now()
         )

@@ -4,7 +4,8 @@ The link's token is an HMAC, under the portal's secret key, of the invitation an
 the row keeps; only the token's SHA-256 is stored, so a copy of the database opens nothing
 without the key. The page finds the invitation by that hash, which a guesser cannot steer, so
 the lookup's timing tells them nothing. The token is minted by the task that mails it and so
-never travels through the broker or the task log; the talk's host and the leads see the same link
+never travels through the broker or the task log, and the mail's Delivery row drops it once the
+mail is sent (or given up); the talk's host and the leads see the same link
 on the talk page, recomputed from the salt, to copy it to the speaker themselves. A link serves
 one talk and works from its sending until SEMINAR_SPEAKER_LINK_DAYS_AFTER days after the talk
 (after the talk's current end, should it move), and dies when the host revokes it or sends a
@@ -217,9 +218,10 @@ def send_invitation(invitation_id: int) -> bool:
     if invitation is None or not link_state(invitation).live:
         return False
     talk = invitation.talk
+    token = _token(invitation.pk, invitation.token_salt)
     context = {
         "talk": talk,
-        "link": link_url(talk, _token(invitation.pk, invitation.token_salt)),
+        "link": link_url(talk, token),
         "expires_at": link_state(invitation).expires_at,
         "host": talk.host or invitation.created_by,
         "location": location(talk),
@@ -233,6 +235,8 @@ def send_invitation(invitation_id: int) -> bool:
         context,
         key=key,
         attachments=[talk_attachment(talk)],
+        # Once mailed, the Delivery row keeps no live link: only the token's hash opens the page.
+        secrets=[token],
     )
     return True
 

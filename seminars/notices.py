@@ -36,10 +36,12 @@ def render_notice(
     *,
     key: str,
     attachments: list[list[str]] | None = None,
+    secrets: list[str] | None = None,
 ) -> Message:
     """`<template_name>.txt` and `.html` as a Message, in the recipient's language and zone (the
     lab's for an outside address). The HTML part is autoescaped; the text part is not.
-    `attachments` go with the e-mail only (a talk's .ics)."""
+    `attachments` go with the e-mail only (a talk's .ics); `secrets` are removed from the
+    Delivery row once it is closed (a speaker link's token)."""
     person = recipient if isinstance(recipient, User) else None
     language = person.language if person else settings.LANGUAGE_CODE
     zone = zoneinfo.ZoneInfo(person.timezone if person else settings.TIME_ZONE)
@@ -51,6 +53,7 @@ def render_notice(
             text=_plain_text(f"{template_name}.txt", full),
             html=render_to_string(f"{template_name}.html", full),
             attachments=list(attachments or []),
+            secrets=list(secrets or []),
         )
 
 
@@ -62,6 +65,7 @@ def send_notice(
     *,
     key: str,
     attachments: list[list[str]] | None = None,
+    secrets: list[str] | None = None,
 ) -> int:
     """Queue the notice for each recipient on their own; return how many it is queued for.
 
@@ -78,7 +82,9 @@ def send_notice(
         if person is not None and not person.email and not person.channels.enabled().exists():
             log.info("%s has no address and no channel; notice %s not sent", person, template_name)
             continue
-        message = render_notice(recipient, subject, template_name, context, key=key, attachments=attachments)
+        message = render_notice(
+            recipient, subject, template_name, context, key=key, attachments=attachments, secrets=secrets
+        )
         if person is not None:
             notify(person, message)
         else:

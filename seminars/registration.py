@@ -262,8 +262,8 @@ def tell_promoted(registration_id: int) -> bool:
     send_notice(
         [registration.user],
         subject,
-        "seminars/email/promoted",
-        {"talk": talk},
+        "seminars/email/seat",
+        {"talk": talk, "promoted": True},
         key=f"promoted:{registration.pk}:{registration.promoted_at.isoformat()}",
         attachments=[talk_attachment(talk)],
     )
@@ -285,8 +285,8 @@ def tell_signed_up(registration_id: int) -> bool:
     send_notice(
         [registration.user],
         subject,
-        "seminars/email/signed_up",
-        {"talk": talk},
+        "seminars/email/seat",
+        {"talk": talk, "promoted": False},
         # Keyed by the sign-up's moment: signing up again after giving the seat up is confirmed again.
         key=f"signed-up:{registration.pk}:{registration.created_at.isoformat()}",
         attachments=[talk_attachment(talk)],

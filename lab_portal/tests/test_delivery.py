@@ -701,3 +701,45 @@ def test_outside_address_must_be_given(db):
     with pytest.raises(ValueError, match="address"):
         notify_outside("  ", Message(subject="x", dedupe_key="k"))
     assert not Channel.objects.exists()
+
+
+def test_a_messages_secrets_leave_its_row_once_sent_and_the_service_got_them(
+    researcher, chat, telegram, send_now
+):
+    secret = "k3Y-0nly-for-the-reader"
+    sent = send_now(
+        researcher,
+        Message(subject="Your link", dedupe_key="link:1", text=f"Open /s/{secret}/ today", secrets=[secret]),
+    )
+
+    [arrival] = telegram.arrivals
+    assert secret in arrival.text
+    assert (sent.state, sent.redacted) == ("sent", True)
+    assert sent.payload["text"] == f"Open /s/{Delivery.REDACTED}/ today"
+    assert "secrets" not in sent.payload
+
+
+def test_a_message_without_secrets_keeps_its_row_as_sent(researcher, chat, telegram, send_now):
+    sent = send_now(researcher, message())
+
+    assert sent.payload == message().as_payload()
+    assert not sent.redacted
+
+
+def test_a_lost_workers_row_is_closed_without_its_secrets(chat, clock, run):
+    secret = "k3Y-0nly-for-the-reader"
+    payload = Message(subject="Your link", dedupe_key="x", url=f"/s/{secret}/", secrets=[secret]).as_payload()
+    lost = Delivery.objects.create(
+        channel=chat,
+        dedupe_key="link:2",
+        payload=payload,
+        state="sending",
+        attempts=1,
+        leased_until=timezone.now() - timedelta(minutes=1),
+    )
+
+    assert run(dispatch_deliveries) == {"lost": 1, "dispatched": 0}
+    lost.refresh_from_db()
+    assert (lost.state, lost.redacted, lost.payload["url"]) == ("unknown", True, f"/s/{Delivery.REDACTED}/")
+    assert secret not in str(lost.payload)
+    assert requeue(Delivery.objects.filter(pk=lost.pk)) == 0

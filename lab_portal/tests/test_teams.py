@@ -3,7 +3,7 @@ records: nobody joins a team, or takes over its channels, from their own profile
 
 import pytest
 
-from lab_portal.models import Channel, Team, User
+from lab_portal.models import Channel, Delivery, Team, User
 from lab_portal.tests import migrating
 
 pytestmark = pytest.mark.django_db
@@ -204,3 +204,53 @@ def test_migration_makes_every_lead_the_lead_of_their_team(make_person, team, sp
         ("vision", lead.username),
         ("speech", admin.username),
     }
+
+
+def test_a_team_request_tells_the_admins_and_the_teams_leads_once(
+    login, lead, portal_admin, researcher, make_person, speech
+):
+    newcomer = make_person("sora", display_name="Sora Han", needs_welcome=True)
+    speech_lead = make_person("hyun", role=User.Role.LEAD)
+    speech.leads.add(speech_lead)
+    answers = {"display_name": "Sora Han", "timezone": "Asia/Seoul", "language": "en", "arxiv_names": ""}
+    client = login(newcomer)
+
+    first = client.post("/welcome/", {**answers, "requested_team": speech.pk})
+    again = client.post("/welcome/", {**answers, "requested_team": speech.pk})
+
+    told = Delivery.objects.filter(dedupe_key=f"team-request:{newcomer.pk}:{speech.pk}")
+    assert (first.status_code, again.status_code) == (302, 302)
+    assert sorted(told.values_list("channel__person__username", flat=True)) == ["hyun", "root"]
+    # Vision's lead and the other researchers hear nothing of a request to join Speech.
+    assert not Delivery.objects.filter(channel__person__in=[lead, researcher, newcomer]).exists()
+    assert "Sora Han (sora@lab.example.org) asked to join Speech" in told.first().payload["text"]
+
+
+def test_without_a_team_request_nobody_is_told(login, portal_admin, make_person):
+    newcomer = make_person("sora", needs_welcome=True)
+    answers = {"display_name": "Sora", "timezone": "Asia/Seoul", "language": "en", "arxiv_names": ""}
+
+    login(newcomer).post("/welcome/", {**answers, "requested_team": ""})
+
+    assert not Delivery.objects.filter(dedupe_key__startswith="team-request:").exists()
+
+
+def test_an_admin_puts_people_in_the_team_they_asked_for_and_each_is_told(
+    login, portal_admin, make_person, researcher, speech, team
+):
+    asking = make_person("sora", requested_team=speech, language="ko")
+    staying = make_person("dami")
+
+    response = login(portal_admin).post(
+        "/admin/lab_portal/user/",
+        {"action": "put_in_requested_team", "_selected_action": [asking.pk, staying.pk, researcher.pk]},
+    )
+
+    asking.refresh_from_db()
+    staying.refresh_from_db()
+    researcher.refresh_from_db()
+    assert response.status_code == 302
+    assert (asking.team, asking.requested_team, staying.team, researcher.team) == (speech, None, None, team)
+    told = Delivery.objects.get(channel__person=asking, dedupe_key=f"team-joined:{asking.pk}:{speech.pk}")
+    assert told.payload["subject"] == "Speech 팀에 들어갔습니다"
+    assert not Delivery.objects.filter(channel__person__in=[staying, researcher]).exists()

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import sso
+from .. import accounts, sso
 from ..forms import LogInForm, WelcomeForm
 from ..models import SignOnPolicy
 
@@ -215,5 +215,7 @@ def welcome(request: HttpRequest) -> HttpResponse:
                     % {"team": person.requested_team.name},
                 )
                 logger.info("%s asked to join team %s", person, person.requested_team)
+        if person.requested_team:
+            accounts.tell_of_team_request(person)
         return redirect(next_url)
     return render(request, "lab_portal/welcome.html", {"form": form, "next": next_url})

@@ -34,6 +34,11 @@ def the_event(mail) -> "Calendar":
     return event
 
 
+def plain_text(mail) -> str:
+    [part] = [part for part in mail.walk() if part.get_content_type() == "text/plain"]
+    return part.get_payload(decode=True).decode()
+
+
 @pytest.fixture
 def talk() -> Talk:
     starts = datetime(2027, 3, 4, 7, 0, tzinfo=UTC)  # 16:00 in Seoul
@@ -51,6 +56,8 @@ def test_a_seat_taken_is_confirmed_by_mail_with_the_talks_ics_once(
     [mail] = smtp.messages
     assert mail["To"] == "minji@lab.example.org"
     assert mail["Subject"] == "Your seat at “Sparse attention & friends”"
+    assert "You have a seat at “Sparse attention & friends”." in plain_text(mail)
+    assert "waiting list" not in plain_text(mail)
     event = the_event(mail)
     assert str(event["UID"]) == str(talk.uid)
     assert str(event["SUMMARY"]) == "Sparse attention & friends"
@@ -89,6 +96,7 @@ def test_promotion_from_the_waiting_list_carries_the_ics_by_mail_and_not_in_the_
     [mail] = smtp.messages
     assert mail["Subject"] == "You have a seat at “Sparse attention & friends”"
     assert str(the_event(mail)["UID"]) == str(talk.uid)
+    assert "A seat freed up at “Sparse attention & friends” and it is yours now" in plain_text(mail)
     [chat] = telegram.bot_messages(PERSONAL_CHAT)
     assert "Sparse attention &amp; friends" in chat.text or "Sparse attention & friends" in chat.text
     promoted = Delivery.objects.filter(dedupe_key__startswith="seminars:promoted:")

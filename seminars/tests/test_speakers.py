@@ -16,7 +16,7 @@ from lab_portal.models import Delivery
 from lab_portal.notify import dispatch_due
 from reviews.tests.factories import pdf_bytes
 from seminars.forms import SpeakerForm
-from seminars.invitations import LinkClosed, submit_speaker_details
+from seminars.invitations import LinkClosed, link_state, shareable_link, submit_speaker_details
 from seminars.models import Feedback, Registration, SpeakerInvitation, Talk
 from seminars.tasks import flag_tba_talks
 from seminars.tests.factories import make_talk
@@ -54,6 +54,10 @@ def invite(client, talk: Talk, email: str = "grace@navy.example.org") -> str:
     return LINK.search(mail.outbox[-1].body).group(0)
 
 
+def invitations_link(talk: Talk) -> str:
+    return shareable_link(link_state(SpeakerInvitation.objects.get(talk=talk)))
+
+
 def details(**changes) -> dict:
     data = {
         "speaker_name": "Grace Hopper",
@@ -81,6 +85,11 @@ def test_invitation_mails_a_link_whose_token_is_stored_only_as_its_hash(login, h
     assert invitation.token_hash == hashlib.sha256(token.encode()).hexdigest()
     stored = SpeakerInvitation.objects.filter(pk=invitation.pk).values().get()
     assert not any(token in str(value) for value in stored.values())
+    # The mail's own record keeps no live link either, once the mail is sent.
+    delivery = Delivery.objects.get(dedupe_key__startswith="seminars:speaker-invitation:")
+    assert (delivery.state, delivery.redacted) == (Delivery.State.SENT, True)
+    assert not any(token in str(value) for value in Delivery.objects.values().get().values())
+    assert f"/speaker/{Delivery.REDACTED}/" in delivery.payload["text"]
     techtalk.refresh_from_db()
     assert techtalk.speaker_email == "grace@navy.example.org"
 
@@ -718,3 +727,36 @@ def test_a_link_revoked_while_the_speaker_types_saves_nothing(client, login, hos
     assert techtalk.title == "TBA" and techtalk.speaker_confirmed_at is None
     assert SpeakerInvitation.objects.get().used_at is None
     assert client.get(path).status_code == 410
+
+
+def test_an_invitation_mail_given_up_keeps_no_link_and_is_not_sent_again_by_hand(
+    client, login, host, techtalk, portal_admin, settings
+):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": closed_port, "timeout": 2},
+        }
+    }
+    settings.NOTIFY_MAX_ATTEMPTS = 1
+    login(host).post(f"/seminars/talks/{techtalk.pk}/invite-speaker/", {"email": "grace@navy.example.org"})
+    delivery = Delivery.objects.get(dedupe_key__startswith="seminars:speaker-invitation:")
+    link = invitations_link(techtalk)
+
+    response = login(portal_admin).post(
+        "/admin/lab_portal/delivery/",
+        {"action": "send_again", "_selected_action": [delivery.pk]},
+        follow=True,
+    )
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.redacted) == (Delivery.State.FAILED, True)
+    assert link.rsplit("/", 2)[-2] not in str(Delivery.objects.values().get())
+    assert "0 deliveries queued again." in response.text
+    assert "1 delivery carried a one-time link" in response.text
+    # The link itself still opens the page: the host copies it from the talk page, or sends anew.
+    client.logout()
+    assert client.get(link.removeprefix(settings.SITE_URL)).status_code == 200
