@@ -576,6 +576,10 @@ def push(found: list[tuple]) -> bool:
 # Preview while a person edits a rule ------------------------------------------------------------
 
 PREVIEW_DAYS = 30
+# A preview tests at most this many candidates, newest first: a broad rule ("diffusion OR
+# transformer OR ...") has thousands within the days, and testing each one costs the keystroke.
+# Past it, the preview counts over the newest whole days it read, and says how many days.
+PREVIEW_READ = 250
 
 
 def preview_candidates(compiled: CompiledRule, *, since):
@@ -593,30 +597,42 @@ class Preview:
     count: int
     matches: list[tuple]  # (paper, reason), newest first
     since: object
+    days: int = PREVIEW_DAYS  # fewer when the rule is so broad that only its newest days were read
 
 
 def preview(rule, *, days: int = PREVIEW_DAYS, limit: int = 20) -> Preview:
     """What `rule` (saved or not) would have matched among the papers of the last `days` days."""
-    since = timezone.localdate() - timedelta(days=days)
+    today = timezone.localdate()
+    since = today - timedelta(days=days)
     people = list(rule.recipients().values_list("pk", flat=True)) if rule.team_id else [rule.person_id]
     compiled = CompiledRule.of(rule, people=people)
     papers = preview_candidates(compiled, since=since)
+    read = list(papers[: PREVIEW_READ + 1])
+    if len(read) > PREVIEW_READ:
+        # Whole days only: the oldest day read may hold more candidates than were read.
+        oldest = read[-1].first_announced
+        if oldest == read[0].first_announced:
+            read = list(papers.filter(first_announced__gte=oldest))  # one day holds them all
+            since = oldest
+        else:
+            read = [paper for paper in read if paper.first_announced > oldest]
+            since = max(since, oldest + timedelta(days=1))
     scores = {}
     if compiled.min_score is not None:
-        rows = Recommendation.objects.filter(person_id__in=people, paper__in=papers)
+        rows = Recommendation.objects.filter(person_id__in=people, paper__in=[paper.pk for paper in read])
         scores = {
             (person, paper): score
             for person, paper, score in rows.values_list("person_id", "paper_id", "score")
         }
     labels = reason_labels()
     matches, count = [], 0
-    for paper in papers.iterator(chunk_size=MATCH_BATCH):
+    for paper in read:
         reason = compiled.match(PaperText(paper), scores, labels)
         if reason is not None:
             count += 1
             if len(matches) < limit:
                 matches.append((paper, reason))
-    return Preview(count=count, matches=matches, since=since)
+    return Preview(count=count, matches=matches, since=since, days=(today - since).days)
 
 
 def _narrowing(compiled: CompiledRule, people: list[int]) -> Q:

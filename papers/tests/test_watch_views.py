@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from papers import watch
 from papers.models import WatchRule
 from papers.tests.factories import make_paper
 
@@ -185,6 +186,26 @@ def test_preview_htmx_returns_only_the_partial_with_the_last_30_days(login, rese
     assert "Diffusion long ago" not in response.text
     assert "keywords: diffusion" in response.text
     assert "HX-Request" in response["Vary"]
+
+
+@pytest.mark.parametrize(
+    ("days_ago", "count", "days"),
+    [([1, 1, 2, 2, 3], 2, 1), ([1, 1, 1, 1, 2], 4, 1), ([0, 2, 2, 3, 3], 3, 2)],
+    ids=["whole-days-only", "one-day-read-whole", "a-day-without-papers"],
+)
+def test_preview_of_a_broad_rule_counts_over_its_newest_whole_days(
+    login, researcher, monkeypatch, days_ago, count, days
+):
+    monkeypatch.setattr(watch, "PREVIEW_READ", 3)
+    today = timezone.localdate()
+    for n, ago in enumerate(days_ago):
+        make_paper(title=f"Diffusion {n}", day=today - timedelta(days=ago))
+
+    rule = {"name": "x", "query": "diffusion"}
+    response = login(researcher).get("/papers/watch/preview/", rule, headers=HTMX)
+
+    assert (response.context["preview"].count, response.context["preview"].days) == (count, days)
+    assert f"in the last {days} days" in " ".join(response.text.split())
 
 
 def test_preview_author_variants_and_categories(login, researcher, recent_papers):
