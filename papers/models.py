@@ -196,13 +196,7 @@ class Paper(models.Model):
 class PaperAuthorQuerySet(models.QuerySet):
     def agreeing(self, names: Iterable[str]):
         """The rows of every author whose name may agree with one of `names` (names.lookups)."""
-        wanted = [
-            (surname, initial, first)
-            for name in {str(n) for n in names}
-            for surname, initials, firsts in lookups(name)
-            for initial in (initials if initials is not None else [None])
-            for first in (firsts if firsts is not None and initial else [None])
-        ]
+        wanted = [key for name in {str(n) for n in names} for key in _wanted_keys(name)]
         if connection.vendor == "postgresql":
             # One statement whatever the number of names: each wanted key is an equality on
             # the lookup index, where an OR of hundreds of filters costs Django and PostgreSQL
@@ -221,6 +215,17 @@ class PaperAuthorQuerySet(models.QuerySet):
                 key &= models.Q(first=first)
             match |= key
         return self.filter(match)
+
+
+def _wanted_keys(name: str) -> list[tuple[str, str | None, str | None]]:
+    """The (surname, initial, first) keys an author agreeing with `name` is filed under; None
+    where any value will do."""
+    return [
+        (surname, initial, first)
+        for surname, initials, firsts in lookups(name)
+        for initial in (initials if initials is not None else [None])
+        for first in (firsts if firsts is not None and initial else [None])
+    ]
 
 
 def _columns(rows: list[tuple], width: int) -> list[list[str]]:
@@ -283,15 +288,17 @@ class PaperAuthor(models.Model):
 def authored(names_of: Mapping[object, Iterable[str]], papers=None) -> dict[object, set[int]]:
     """{owner: ids of the papers of `papers` (default: all) one of whose authors agrees with one
     of the owner's names}. One indexed query; only the candidate authors are read in Python."""
-    by_surname: dict[str, list[tuple[object, str]]] = {}
+    # Each owner's name under every key it is looked up by: a candidate author is compared only
+    # with the names its own keys were found for, not with every name of its surname ("Wang").
+    wanted: dict[tuple, list[tuple[object, str]]] = {}
     for owner, names in names_of.items():
         for name in {str(n) for n in names if str(n).strip()}:
-            for surname, _initial, _first in index_keys(name):
-                by_surname.setdefault(surname, []).append((owner, name))
+            for key in _wanted_keys(name):
+                wanted.setdefault(key, []).append((owner, name))
     found: dict[object, set[int]] = {}
-    if not by_surname:
+    if not wanted:
         return found
-    rows = PaperAuthor.objects.agreeing({name for pairs in by_surname.values() for _o, name in pairs})
+    rows = PaperAuthor.objects.agreeing({name for pairs in wanted.values() for _o, name in pairs})
     if papers is not None:
         rows = rows.filter(paper__in=papers.values("pk"))
     # Only the candidate's own name, not the paper's whole list (some list thousands).
@@ -299,13 +306,21 @@ def authored(names_of: Mapping[object, Iterable[str]], papers=None) -> dict[obje
         models.F("paper__authors"), models.F("position"), arg_joiner=" ->> ", template="(%(expressions)s)",
         output_field=models.TextField(),
     )  # fmt: skip
-    candidates = rows.annotate(written=written_name).values_list("paper_id", "surname", "written")
-    for paper_id, surname, written in candidates.iterator(chunk_size=5000):
+    candidates = rows.annotate(written=written_name).values_list(
+        "paper_id", "surname", "initial", "first", "written"
+    )
+    agree: dict[tuple[str, str], bool] = {}  # a prolific author's spelling recurs on every paper
+    for paper_id, surname, initial, first, written in candidates.iterator(chunk_size=5000):
         if written is None:
             continue
-        for owner, name in by_surname.get(surname, ()):
-            if paper_id not in found.get(owner, ()) and names_agree(written, name):
-                found.setdefault(owner, set()).add(paper_id)
+        for key in ((surname, None, None), (surname, initial, None), (surname, initial, first)):
+            for owner, name in wanted.get(key, ()):
+                if paper_id in found.get(owner, ()):
+                    continue
+                if (same := agree.get((written, name))) is None:
+                    same = agree[written, name] = names_agree(written, name)
+                if same:
+                    found.setdefault(owner, set()).add(paper_id)
     return found
 
 
