@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from papers import watch
 from papers.models import WatchRule
@@ -178,6 +179,8 @@ def test_preview_htmx_returns_only_the_partial_with_the_last_30_days(login, rese
     assert response.text.lstrip().startswith('<section id="rule-preview"')
     assert "<html" not in response.text
     assert response.context["preview"].count == 2
+    assert "2 matches in the last 30 days" in " ".join(response.text.split())
+    assert "counts the newest days only" not in response.text
     # Newest first: on one day, the higher arXiv number first.
     assert [paper.title for paper, _reason in response.context["preview"].matches] == [
         "Audio diffusion",
@@ -204,8 +207,10 @@ def test_preview_of_a_broad_rule_counts_over_its_newest_whole_days(
     rule = {"name": "x", "query": "diffusion"}
     response = login(researcher).get("/papers/watch/preview/", rule, headers=HTMX)
 
+    since = date_format(today - timedelta(days=days), "SHORT_DATE_FORMAT")
     assert (response.context["preview"].count, response.context["preview"].days) == (count, days)
-    assert f"in the last {days} days" in " ".join(response.text.split())
+    assert f"{count} matches since {since}" in " ".join(response.text.split())
+    assert "counts the newest days only" in response.text
 
 
 def test_preview_author_variants_and_categories(login, researcher, recent_papers):
