@@ -201,7 +201,9 @@ def _queue_each(pairs: list[tuple[Channel, Message]]) -> list[Delivery]:
         )
         for pair, (channel, message) in wanted.items():
             if pair not in existing:
-                payload = payloads.setdefault(id(message), message.as_payload())
+                if id(message) not in payloads:
+                    payloads[id(message)] = message.as_payload()
+                payload = payloads[id(message)]
                 # Attachments are e-mail's alone: a chat row does not keep a copy it never sends.
                 kept = {**payload, "attachments": []} if channel.kind in CHAT_KINDS else payload
                 rows.append(Delivery(channel=channel, dedupe_key=message.dedupe_key, payload=kept))

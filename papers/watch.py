@@ -578,7 +578,7 @@ def push(found: list[tuple]) -> bool:
 PREVIEW_DAYS = 30
 # A preview tests at most this many candidates, newest first: a broad rule ("diffusion OR
 # transformer OR ...") has thousands within the days, and testing each one costs the keystroke.
-# Past it, the preview counts over the newest whole days it read, and says how many days.
+# Past it, the preview counts over the newest whole days it read, and says since which day.
 PREVIEW_READ = 250
 
 
