@@ -35,12 +35,13 @@ batch runs again; everything marked sent stays sent.
 """
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -56,6 +57,7 @@ __all__ = [
     "notify",
     "notify_address",
     "notify_channel",
+    "notify_each",
     "notify_lab",
     "notify_outside",
     "post_to_chats",
@@ -75,11 +77,42 @@ def notify(recipient: User | Team, message: Message, *, kinds: Iterable[str] | N
     A person without any channel at all gets e-mail at their profile address. Returns the
     deliveries created now; channels that already have `message.dedupe_key` are left alone.
     """
+    return notify_each([(recipient, message)], kinds=kinds)
+
+
+def notify_each(
+    messages: Iterable[tuple[User | Team, Message]], *, kinds: Iterable[str] | None = None
+) -> list[Delivery]:
+    """`notify` for many (recipient, message) pairs at once, in a few statements whatever their
+    number: publishing a review round tells each of its reviewers."""
+    messages = list(messages)
+    for _recipient, message in messages:
+        _check(message)
     kinds = set(kinds) if kinds is not None else set(Channel.Kind.values)
-    if isinstance(recipient, User) and Channel.Kind.EMAIL in kinds and not recipient.channels.exists():
-        Channel.objects.own_email(recipient)
-    targets = Channel.objects.owned_by(recipient).enabled().filter(kind__in=kinds)
-    return _queue(targets, message)
+    people = {r.pk: r for r, _message in messages if isinstance(r, User)}
+    teams = {r.pk for r, _message in messages if isinstance(r, Team)}
+    if Channel.Kind.EMAIL in kinds and people:
+        reached = set(Channel.objects.filter(person__in=people).values_list("person_id", flat=True))
+        # Their own e-mail channel (Channel.objects.own_email), made for all of them in one go.
+        missing = [people[pk] for pk in people.keys() - reached]
+        Channel.objects.bulk_create(
+            [Channel(person=person, kind=Channel.Kind.EMAIL, target="") for person in missing],
+            ignore_conflicts=True,
+        )
+    owned = Channel.objects.filter(models.Q(person__in=people) | models.Q(team__in=teams))
+    targets: dict[tuple[str, int], list[Channel]] = defaultdict(list)
+    for channel in owned.enabled().filter(kind__in=kinds):
+        if channel.person_id in people:
+            targets["person", channel.person_id].append(channel)
+        if channel.team_id in teams:
+            targets["team", channel.team_id].append(channel)
+    return _queue_each(
+        [
+            (channel, message)
+            for recipient, message in messages
+            for channel in targets["team" if isinstance(recipient, Team) else "person", recipient.pk]
+        ]
+    )
 
 
 def notify_lab(message: Message, *, kinds: Iterable[str] | None = None) -> list[Delivery]:
@@ -138,44 +171,77 @@ def notify_outside(address: str, message: Message) -> Delivery | None:
     return created[0] if created else None
 
 
-def _queue(targets, message: Message) -> list[Delivery]:
+def _check(message: Message) -> None:
     if not message.dedupe_key or len(message.dedupe_key) > 255:
         raise ValueError("A message needs a dedupe_key of 1 to 255 characters.")
     if not message.subject.strip():
         raise ValueError("A message needs a subject.")
-    payload = message.as_payload()
-    # Attachments are e-mail's alone: a chat row does not keep a copy it never sends.
-    chat_payload = {**payload, "attachments": []}
-    created = []
+
+
+def _queue(targets, message: Message) -> list[Delivery]:
+    _check(message)
+    return _queue_each([(channel, message) for channel in targets])
+
+
+def _queue_each(pairs: list[tuple[Channel, Message]]) -> list[Delivery]:
+    """One Delivery per (channel, message) whose channel does not have the message's key yet,
+    queued to be sent after the transaction commits."""
+    wanted: dict[tuple[int, str], tuple[Channel, Message]] = {}
+    for channel, message in pairs:
+        wanted.setdefault((channel.pk, message.dedupe_key), (channel, message))
+    if not wanted:
+        return []
+    payloads: dict[int, dict] = {}
+    rows = []
     with transaction.atomic():
-        for channel in targets:
-            kept = chat_payload if channel.kind in CHAT_KINDS else payload
-            delivery, new = Delivery.objects.get_or_create(
-                channel=channel, dedupe_key=message.dedupe_key, defaults={"payload": kept}
-            )
-            if new:
-                created.append(delivery)
-                _remember_items(delivery, message)
-                _enqueue(delivery.pk)
+        existing = set(
+            Delivery.objects.filter(
+                channel__in={pk for pk, _key in wanted}, dedupe_key__in={key for _pk, key in wanted}
+            ).values_list("channel_id", "dedupe_key")
+        )
+        for pair, (channel, message) in wanted.items():
+            if pair not in existing:
+                if id(message) not in payloads:
+                    payloads[id(message)] = message.as_payload()
+                payload = payloads[id(message)]
+                # Attachments are e-mail's alone: a chat row does not keep a copy it never sends.
+                kept = {**payload, "attachments": []} if channel.kind in CHAT_KINDS else payload
+                rows.append(Delivery(channel=channel, dedupe_key=message.dedupe_key, payload=kept))
+        try:
+            with transaction.atomic():
+                created = Delivery.objects.bulk_create(rows)
+        except IntegrityError:  # another process queued one of them meanwhile: theirs is kept
+            created = [row for row in rows if _create(row)]
+        ChatItem.objects.bulk_create(
+            [item for row in created for item in _items(row, wanted[row.channel_id, row.dedupe_key][1])]
+        )
+        for row in created:
+            _enqueue(row.pk)
     return created
 
 
-def _remember_items(delivery: Delivery, message: Message) -> None:
-    """Record what a chat message carries: what replies and buttons under it are about, and
-    what its channel has had. Telegram's message id is added when it answers."""
+def _create(row: Delivery) -> bool:
+    delivery, new = Delivery.objects.get_or_create(
+        channel=row.channel, dedupe_key=row.dedupe_key, defaults={"payload": row.payload}
+    )
+    row.pk = delivery.pk
+    return new
+
+
+def _items(delivery: Delivery, message: Message) -> list[ChatItem]:
+    """What a chat message carries: what replies and buttons under it are about, and what its
+    channel has had. Telegram's message id is added when it answers."""
     channel = delivery.channel
     if channel.kind not in CHAT_KINDS or message.edits:
-        return
+        return []
     refs = (
         [message.ref] if message.ref else list(dict.fromkeys(item.ref for item in message.items if item.ref))
     )
     chat_id = channel.target if channel.kind == Channel.Kind.TELEGRAM else ""
-    ChatItem.objects.bulk_create(
-        [
-            ChatItem(channel=channel, delivery=delivery, ref=ref, sole=len(refs) == 1, chat_id=chat_id)
-            for ref in refs
-        ]
-    )
+    return [
+        ChatItem(channel=channel, delivery=delivery, ref=ref, sole=len(refs) == 1, chat_id=chat_id)
+        for ref in refs
+    ]
 
 
 def notify_channel(channel: Channel, message: Message) -> Delivery | None:

@@ -269,6 +269,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "papers.send_digests",
         "schedule": 15 * 60,
     },
+    # Which papers a fetch run stored is kept two weeks, for its matching (papers/services.py).
+    "forget-run-papers": {
+        "task": "papers.forget_run_papers",
+        "schedule": 24 * 60 * 60,
+    },
     # Review reminders, like seminar ones, are rows claimed by this task (reviews/reminders.py).
     "review-reminders": {
         "task": "reviews.send_reminders",

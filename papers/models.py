@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 # new_feed_key: migration 0005 names it as papers.models.new_feed_key.
 from lab_portal.models import FeedKey, new_feed_key  # noqa: F401
 
-from .names import index_keys, lookups, names_agree, parse_name
+from .names import cut, index_entries, lookups, parse_name, stored_reading
 
 ARXIV_TZ = ZoneInfo("America/New_York")
 # arXiv's daily cutoff: what is submitted before 14:00 US Eastern on a weekday is announced that
@@ -196,22 +196,13 @@ class Paper(models.Model):
 class PaperAuthorQuerySet(models.QuerySet):
     def agreeing(self, names: Iterable[str]):
         """The rows of every author whose name may agree with one of `names` (names.lookups)."""
-        wanted = [
-            (surname, initial, first)
-            for name in {str(n) for n in names}
-            for surname, initials, firsts in lookups(name)
-            for initial in (initials if initials is not None else [None])
-            for first in (firsts if firsts is not None and initial else [None])
-        ]
+        wanted = [key for name in {str(n) for n in names} for key in _wanted_keys(name)]
         if connection.vendor == "postgresql":
             # One statement whatever the number of names: each wanted key is an equality on
             # the lookup index, where an OR of hundreds of filters costs Django and PostgreSQL
             # more to build and plan than to run.
-            surnames = [s for s, i, _f in wanted if i is None]
-            initials = [(s, i) for s, i, f in wanted if i is not None and f is None]
-            firsts = [(s, i, f) for s, i, f in wanted if f is not None]
-            params = [surnames, *_columns(initials, 2), *_columns(firsts, 3)]
-            return self.filter(pk__in=RawSQL(_AGREEING, params))  # noqa: S611 - values are parameters
+            sql, params = _agreeing_sql(wanted, "author.id")
+            return self.filter(pk__in=RawSQL(sql, params))  # noqa: S611 - values are parameters
         match = models.Q(pk__in=[])
         for surname, initial, first in wanted:
             key = models.Q(surname=surname)
@@ -223,6 +214,25 @@ class PaperAuthorQuerySet(models.QuerySet):
         return self.filter(match)
 
 
+def _wanted_keys(name: str) -> list[tuple[str, str | None, str | None]]:
+    """The (surname, initial, first) keys an author agreeing with `name` is filed under; None
+    where any value will do."""
+    return [
+        (surname, initial, first)
+        for surname, initials, firsts in lookups(name)
+        for initial in (initials if initials is not None else [None])
+        for first in (firsts if firsts is not None and initial else [None])
+    ]
+
+
+def _agreeing_sql(keys, columns: str) -> tuple[str, list]:
+    """_AGREEING for `keys` (from _wanted_keys), selecting `columns` of the authors found."""
+    surnames = [s for s, i, _f in keys if i is None]
+    initials = [(s, i) for s, i, f in keys if i is not None and f is None]
+    firsts = [(s, i, f) for s, i, f in keys if f is not None]
+    return _AGREEING.format(columns=columns), [surnames, *_columns(initials, 2), *_columns(firsts, 3)]
+
+
 def _columns(rows: list[tuple], width: int) -> list[list[str]]:
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
@@ -230,13 +240,13 @@ def _columns(rows: list[tuple], width: int) -> list[list[str]]:
 # Wanted keys by how much of a name they fix: a surname, a surname and initial, or all three.
 # Each joins on the lookup index by equality.
 _AGREEING = """
-    SELECT author.id FROM papers_paperauthor author
+    SELECT {columns} FROM papers_paperauthor author
     JOIN unnest(%s::text[]) AS wanted (surname) USING (surname)
     UNION ALL
-    SELECT author.id FROM papers_paperauthor author
+    SELECT {columns} FROM papers_paperauthor author
     JOIN unnest(%s::text[], %s::text[]) AS wanted (surname, initial) USING (surname, initial)
     UNION ALL
-    SELECT author.id FROM papers_paperauthor author
+    SELECT {columns} FROM papers_paperauthor author
     JOIN unnest(%s::text[], %s::text[], %s::text[]) AS wanted (surname, initial, first)
       USING (surname, initial, first)
 """
@@ -256,6 +266,9 @@ class PaperAuthor(models.Model):
     surname = models.CharField(max_length=64)
     initial = models.CharField(max_length=1, blank=True)
     first = models.CharField(max_length=32, blank=True)  # the first given name, or its initial
+    # Every given name ("jung woo"): with it the index alone says whether a name agrees, and a
+    # person's papers are found without reading a million papers' author lists.
+    given = models.CharField(max_length=128, blank=True, default="")
 
     objects = PaperAuthorQuerySet.as_manager()
 
@@ -266,7 +279,9 @@ class PaperAuthor(models.Model):
                 fields=["paper", "position", "surname", "first"], name="paper_author_once"
             ),
         ]
-        indexes = [models.Index(fields=["surname", "initial", "first", "paper"], name="paper_author_lookup")]
+        indexes = [
+            models.Index(fields=["surname", "initial", "first", "paper", "given"], name="paper_author_lookup")
+        ]
 
     def __str__(self) -> str:
         return f"{self.paper_id}#{self.position} {self.surname} {self.initial}"
@@ -274,39 +289,67 @@ class PaperAuthor(models.Model):
     @staticmethod
     def rows_for(paper_id: int, authors: list) -> list["PaperAuthor"]:
         return [
-            PaperAuthor(paper_id=paper_id, position=position, surname=surname, initial=initial, first=first)
+            PaperAuthor(
+                paper_id=paper_id,
+                position=position,
+                surname=surname,
+                initial=initial,
+                first=first,
+                given=given,
+            )
             for position, author in enumerate(authors[:32767])
-            for surname, initial, first in sorted(index_keys(str(author)))
+            for surname, initial, first, given in index_entries(str(author))
         ]
 
 
 def authored(names_of: Mapping[object, Iterable[str]], papers=None) -> dict[object, set[int]]:
     """{owner: ids of the papers of `papers` (default: all) one of whose authors agrees with one
-    of the owner's names}. One indexed query; only the candidate authors are read in Python."""
-    by_surname: dict[str, list[tuple[object, str]]] = {}
+    of the owner's names}. One query, answered from the author index alone."""
+    # Each owner's name under every key it is looked up by: a candidate author is compared only
+    # with the names its own keys were found for, not with every name of its surname ("Wang").
+    wanted: dict[tuple, list[tuple[object, str]]] = {}
+    readings: dict[str, list] = {}
     for owner, names in names_of.items():
         for name in {str(n) for n in names if str(n).strip()}:
-            for surname, _initial, _first in index_keys(name):
-                by_surname.setdefault(surname, []).append((owner, name))
+            readings[name] = [cut(reading) for reading in parse_name(name)]
+            for key in _wanted_keys(name):
+                wanted.setdefault(key, []).append((owner, name))
     found: dict[object, set[int]] = {}
-    if not by_surname:
-        return found
-    rows = PaperAuthor.objects.agreeing({name for pairs in by_surname.values() for _o, name in pairs})
-    if papers is not None:
-        rows = rows.filter(paper__in=papers.values("pk"))
-    # Only the candidate's own name, not the paper's whole list (some list thousands).
-    written_name = models.Func(
-        models.F("paper__authors"), models.F("position"), arg_joiner=" ->> ", template="(%(expressions)s)",
-        output_field=models.TextField(),
-    )  # fmt: skip
-    candidates = rows.annotate(written=written_name).values_list("paper_id", "surname", "written")
-    for paper_id, surname, written in candidates.iterator(chunk_size=5000):
-        if written is None:
-            continue
-        for owner, name in by_surname.get(surname, ()):
-            if paper_id not in found.get(owner, ()) and names_agree(written, name):
-                found.setdefault(owner, set()).add(paper_id)
+    agree: dict[tuple, bool] = {}  # a prolific author's reading recurs on every paper
+    for paper_id, surname, initial, first, given in _candidates(wanted, readings, papers):
+        for key in ((surname, None, None), (surname, initial, None), (surname, initial, first)):
+            for owner, name in wanted.get(key, ()):
+                if paper_id in found.get(owner, ()):
+                    continue
+                if (same := agree.get((surname, given, name))) is None:
+                    reading = stored_reading(surname, given)
+                    same = agree[surname, given, name] = any(reading.agrees_with(r) for r in readings[name])
+                if same:
+                    found.setdefault(owner, set()).add(paper_id)
     return found
+
+
+_CANDIDATE_COLUMNS = ["paper_id", "surname", "initial", "first", "given"]
+
+
+def _candidates(wanted: dict[tuple, list], names: Iterable[str], papers=None):
+    """(paper, surname, initial, first, given) of every author filed under one of the `wanted`
+    keys, as the author index holds them (on PostgreSQL, read from the lookup index alone)."""
+    if not wanted:
+        return []
+    if connection.vendor != "postgresql":
+        rows = PaperAuthor.objects.agreeing(names)
+        if papers is not None:
+            rows = rows.filter(paper__in=papers.values("pk"))
+        return rows.values_list(*_CANDIDATE_COLUMNS).iterator(chunk_size=5000)
+    sql, params = _agreeing_sql(wanted, ", ".join(f"author.{column}" for column in _CANDIDATE_COLUMNS))
+    if papers is not None:
+        within, within_params = papers.values("pk").query.sql_with_params()
+        sql = f"SELECT * FROM ({sql}) found WHERE paper_id IN ({within})"  # noqa: S608 - Django's own SQL
+        params += list(within_params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 class FetchRunQuerySet(models.QuerySet):

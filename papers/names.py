@@ -118,10 +118,37 @@ def names_agree(a: str, b: str) -> bool:
     return any(x.agrees_with(y) for x in parse_name(a) for y in parse_name(b))
 
 
-# The longest surname and first given name the index keeps; longer ones are cut the same way
-# on both sides.
+# The longest surname, first given name and given names the index keeps; longer ones are cut
+# the same way on both sides.
 SURNAME_LENGTH = 64
 FIRST_LENGTH = 32
+GIVEN_LENGTH = 128
+
+
+def index_entries(name: str) -> list[tuple[str, str, str, str]]:
+    """`index_keys` with each reading's given names in full, space-separated ("jung woo"): the
+    index then holds the whole reading, and agreement is decided from the index alone
+    (`stored_reading`). One entry per key; sorted, so a name is always filed the same way."""
+    entries: dict[tuple[str, str, str], str] = {}
+    for reading in sorted(parse_name(name), key=lambda r: (r.surname, r.given)):
+        key = (
+            reading.surname[:SURNAME_LENGTH],
+            reading.given[0][0] if reading.given else "",
+            reading.given[0][:FIRST_LENGTH] if reading.given else "",
+        )
+        entries.setdefault(key, " ".join(reading.given)[:GIVEN_LENGTH])
+    return sorted((*key, given) for key, given in entries.items())
+
+
+def stored_reading(surname: str, given: str) -> Name:
+    """A reading as the index holds it (see `index_entries`)."""
+    return Name(surname, tuple(given.split()))
+
+
+def cut(reading: Name) -> Name:
+    """A reading cut to what the index keeps of it, to compare with `stored_reading`."""
+    given = " ".join(reading.given)[:GIVEN_LENGTH]
+    return Name(reading.surname[:SURNAME_LENGTH], tuple(given.split()))
 
 
 def index_keys(name: str) -> set[tuple[str, str, str]]:

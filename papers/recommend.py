@@ -75,20 +75,10 @@ _STOP_TEXT = """a about above after again against all also am an and any are as 
     leq geq cdot frac"""
 STOP_WORDS = frozenset(_STOP_TEXT.split())
 _WORD = re.compile(r"[a-z][a-z0-9]+")
-_NOT_LETTERS = re.compile(r"[^a-z]+")
 
 
 def tokens(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(fold(text)) if w not in STOP_WORDS]
-
-
-def name_key(name: str) -> str:
-    """One spelling for the ways a name is written: accents, case, hyphens and spaces folded,
-    "Surname, Given" turned around. "Jung-Woo Ha", "Jungwoo Ha" and "Ha, Jung-woo" agree."""
-    if "," in name:
-        surname, _comma, given = name.partition(",")
-        name = f"{given} {surname}"
-    return _NOT_LETTERS.sub("", fold(name))
 
 
 # TF-IDF over NumPy arrays -----------------------------------------------------------------------

@@ -346,3 +346,22 @@ def mark_not_for_me(paper: Paper, *, person) -> bool:
 def unmark_not_for_me(paper: Paper, *, person) -> bool:
     deleted, _details = Dismissal.objects.filter(person=person, paper=paper).delete()
     return bool(deleted)
+
+
+# Which papers a run stored is read by the run's matching, minutes after it (a retried matching
+# within the day). Two weeks leave room for an outage; past them a run's links are dropped, or a
+# store backfilled through OAI would keep a row per paper and run forever.
+RUN_PAPERS_KEPT = timedelta(days=14)
+FORGET_BATCH = 10_000
+
+
+def forget_run_papers(*, now: datetime | None = None) -> int:
+    """Drop the paper links of runs that finished more than RUN_PAPERS_KEPT ago; return how many.
+    In batches, so a backfill's million links never sit in one transaction."""
+    before = (now or timezone.now()) - RUN_PAPERS_KEPT
+    through = FetchRun.papers.through
+    old = through.objects.filter(fetchrun__finished_at__lt=before).order_by()
+    forgotten = 0
+    while batch := list(old.values_list("pk", flat=True)[:FORGET_BATCH]):
+        forgotten += through.objects.filter(pk__in=batch).delete()[0]
+    return forgotten

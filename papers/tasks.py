@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from . import announcement, chat, digest, watch
+from . import announcement, chat, digest, services, watch
 from .fetching import FetchError, Lease, fetch, start_daily_run
 from .models import FetchRun
 from .recommend import train_recommendations
@@ -143,3 +143,9 @@ def send_digests() -> dict:
     """The morning e-mail of everyone whose morning has come; the beat runs it every 15 minutes."""
     sent = digest.send_due_digests()
     return {"sent": sent}
+
+
+@shared_task(name="papers.forget_run_papers")
+def forget_run_papers() -> dict:
+    """Daily: drop which papers the runs of more than two weeks ago stored; safe to run twice."""
+    return {"forgotten": services.forget_run_papers()}

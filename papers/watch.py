@@ -497,7 +497,7 @@ def _record(matches, members) -> int:
     for rule, paper, reason in matches:
         people = members.get(rule.team_id, []) if rule.team_id else [rule.person_id]
         new = [
-            Notification(person_id=person, paper=paper, rule=rule, version=paper.version, reason=reason)
+            (person, paper.pk, rule.pk, paper.version, reason)
             for person in people
             if (person, paper.pk, rule.pk, paper.version) not in existing
         ]
@@ -507,7 +507,7 @@ def _record(matches, members) -> int:
                 # One push per owner and paper, however many of the owner's urgent rules matched it.
                 urgent.setdefault((rule.person_id, rule.team_id, paper.pk), []).append((rule, paper, reason))
     with transaction.atomic():
-        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+        _insert_matches(rows)
         for found in urgent.values():
             if push(found):
                 paper = found[0][1]
@@ -518,6 +518,39 @@ def _record(matches, members) -> int:
                     pushed_at__isnull=True,
                 ).update(pushed_at=timezone.now())
     return len(rows)
+
+
+# Every row of a batch in one statement over arrays: building tens of thousands of model instances
+# and an INSERT's placeholders cost Django seconds, several times what PostgreSQL spends storing
+# them. A row another worker stored meanwhile is skipped by the unique constraint, as before.
+_INSERT_MATCHES = """
+    INSERT INTO {table} (person_id, paper_id, rule_id, version, reason, kind, created_at)
+    SELECT person, paper, rule, version, reason, %s, %s
+    FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::smallint[], %s::text[])
+      AS found (person, paper, rule, version, reason)
+    ON CONFLICT DO NOTHING
+"""
+
+
+def _insert_matches(rows: list[tuple]) -> None:
+    """Store (person, paper, rule, version, reason) rows as match notifications."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        Notification.objects.bulk_create(
+            [
+                Notification(person_id=person, paper_id=paper, rule_id=rule, version=version, reason=reason)
+                for person, paper, rule, version, reason in rows
+            ],
+            ignore_conflicts=True,
+        )
+        return
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_MATCHES.format(table=Notification._meta.db_table),
+            [Notification.Kind.MATCH, timezone.now(), *columns],
+        )
 
 
 def push(found: list[tuple]) -> bool:
@@ -543,6 +576,10 @@ def push(found: list[tuple]) -> bool:
 # Preview while a person edits a rule ------------------------------------------------------------
 
 PREVIEW_DAYS = 30
+# A preview tests at most this many candidates, newest first: a broad rule ("diffusion OR
+# transformer OR ...") has thousands within the days, and testing each one costs the keystroke.
+# Past it, the preview counts over the newest whole days it read, and says since which day.
+PREVIEW_READ = 250
 
 
 def preview_candidates(compiled: CompiledRule, *, since):
@@ -560,30 +597,42 @@ class Preview:
     count: int
     matches: list[tuple]  # (paper, reason), newest first
     since: object
+    days: int = PREVIEW_DAYS  # fewer when the rule is so broad that only its newest days were read
 
 
 def preview(rule, *, days: int = PREVIEW_DAYS, limit: int = 20) -> Preview:
     """What `rule` (saved or not) would have matched among the papers of the last `days` days."""
-    since = timezone.localdate() - timedelta(days=days)
+    today = timezone.localdate()
+    since = today - timedelta(days=days)
     people = list(rule.recipients().values_list("pk", flat=True)) if rule.team_id else [rule.person_id]
     compiled = CompiledRule.of(rule, people=people)
     papers = preview_candidates(compiled, since=since)
+    read = list(papers[: PREVIEW_READ + 1])
+    if len(read) > PREVIEW_READ:
+        # Whole days only: the oldest day read may hold more candidates than were read.
+        oldest = read[-1].first_announced
+        if oldest == read[0].first_announced:
+            read = list(papers.filter(first_announced__gte=oldest))  # one day holds them all
+            since = oldest
+        else:
+            read = [paper for paper in read if paper.first_announced > oldest]
+            since = max(since, oldest + timedelta(days=1))
     scores = {}
     if compiled.min_score is not None:
-        rows = Recommendation.objects.filter(person_id__in=people, paper__in=papers)
+        rows = Recommendation.objects.filter(person_id__in=people, paper__in=[paper.pk for paper in read])
         scores = {
             (person, paper): score
             for person, paper, score in rows.values_list("person_id", "paper_id", "score")
         }
     labels = reason_labels()
     matches, count = [], 0
-    for paper in papers.iterator(chunk_size=MATCH_BATCH):
+    for paper in read:
         reason = compiled.match(PaperText(paper), scores, labels)
         if reason is not None:
             count += 1
             if len(matches) < limit:
                 matches.append((paper, reason))
-    return Preview(count=count, matches=matches, since=since)
+    return Preview(count=count, matches=matches, since=since, days=(today - since).days)
 
 
 def _narrowing(compiled: CompiledRule, people: list[int]) -> Q:

@@ -25,7 +25,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from lab_portal.notify import Message, notify
+from lab_portal.notify import Message, notify, notify_each
 
 from .assignment import Infeasible, solve
 from .expertise import Affinity, affinity, forbid
@@ -331,25 +331,26 @@ def publish_round(round: ReviewRound, pairs, *, base=None, scores_: Affinity | N
             kept = [a for a in mine if a.pk in started]
             released = [a for a in mine if a.pk not in started]
             ReviewAssignment.objects.filter(pk__in=[a.pk for a in released]).delete()
-        created = [
-            ReviewAssignment.objects.create(
-                draft_id=d, reviewer_id=r, round=round, affinity=value, due=locked.due
-            )
-            for (d, r), value in values.items()
-            if (d, r) not in current
-        ]
+        created = ReviewAssignment.objects.bulk_create(
+            [
+                ReviewAssignment(draft_id=d, reviewer_id=r, round=round, affinity=value, due=locked.due)
+                for (d, r), value in values.items()
+                if (d, r) not in current
+            ]
+        )
         if locked.is_open:
             now = timezone.now()
             ReviewRound.objects.filter(pk=round.pk).update(
                 status=ReviewRound.Status.PUBLISHED, published_at=now
             )
             round.status, round.published_at = ReviewRound.Status.PUBLISHED, now
-        for assignment in ReviewAssignment.objects.filter(pk__in=[a.pk for a in created]).select_related(
+        assigned = ReviewAssignment.objects.filter(pk__in=[a.pk for a in created]).select_related(
             "draft", "reviewer"
-        ):
-            _notify(assignment, round)
-        for assignment in released:
-            _notify_released(assignment, round)
+        )
+        notify_each(
+            [(a.reviewer, _assigned_message(a, round)) for a in assigned]
+            + [(a.reviewer, _released_message(a, round)) for a in released]
+        )
     return Published(created=created, released=released, kept=kept)
 
 
@@ -363,35 +364,29 @@ class Published:
         return bool(self.created or self.released)
 
 
-def _notify_released(assignment: ReviewAssignment, round: ReviewRound) -> None:
+def _released_message(assignment: ReviewAssignment, round: ReviewRound) -> Message:
     title = assignment.draft.title
-    notify(
-        assignment.reviewer,
-        Message(
-            subject=_("No longer needed: review of %(title)s") % {"title": title},
-            dedupe_key=f"review-released:{assignment.pk}",
-            text=_("%(round)s was planned again: you no longer need to review “%(title)s”. Thank you.")
-            % {"round": round.name, "title": title},
-            url=reverse("reviews:index"),
-        ),
+    return Message(
+        subject=_("No longer needed: review of %(title)s") % {"title": title},
+        dedupe_key=f"review-released:{assignment.pk}",
+        text=_("%(round)s was planned again: you no longer need to review “%(title)s”. Thank you.")
+        % {"round": round.name, "title": title},
+        url=reverse("reviews:index"),
     )
 
 
-def _notify(assignment: ReviewAssignment, round: ReviewRound) -> None:
+def _assigned_message(assignment: ReviewAssignment, round: ReviewRound) -> Message:
     draft = assignment.draft
     text = _("You are asked to review “%(title)s” in %(round)s; the review is due on %(due)s.") % {
         "title": draft.title,
         "round": round.name,
         "due": round.due.isoformat(),
     }
-    notify(
-        assignment.reviewer,
-        Message(
-            subject=_("Please review: %(title)s") % {"title": draft.title},
-            dedupe_key=f"review-assigned:{assignment.pk}",
-            text=text,
-            url=draft.get_absolute_url(),
-        ),
+    return Message(
+        subject=_("Please review: %(title)s") % {"title": draft.title},
+        dedupe_key=f"review-assigned:{assignment.pk}",
+        text=text,
+        url=draft.get_absolute_url(),
     )
 
 

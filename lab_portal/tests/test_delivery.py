@@ -8,11 +8,22 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from lab_portal.celery import app
 from lab_portal.models import Channel, Delivery
-from lab_portal.notify import LOST, Item, Message, deliver, notify, notify_lab, notify_outside, requeue
+from lab_portal.notify import (
+    LOST,
+    Item,
+    Message,
+    deliver,
+    notify,
+    notify_each,
+    notify_lab,
+    notify_outside,
+    requeue,
+)
 from lab_portal.tasks import dispatch_deliveries, send_delivery
 from lab_portal.tests.stand_ins import (
     TOKEN,
@@ -84,6 +95,32 @@ def attempt(delivery: Delivery) -> Delivery:
 
 
 # Retries ----------------------------------------------------------------------------------------
+
+
+def _tell(people, key: str) -> tuple[int, list[Delivery]]:
+    messages = [(p, Message(subject="Please review", dedupe_key=f"{key}:{p.pk}")) for p in people]
+    with CaptureQueriesContext(connection) as captured:
+        created = notify_each(messages)
+    return len(captured), created
+
+
+def test_telling_many_people_at_once_takes_as_many_statements_as_telling_two(make_person):
+    few = [make_person(f"few{n}") for n in range(2)]
+    many = [make_person(f"many{n}") for n in range(6)]
+    Channel.objects.create(person=many[0], kind=Channel.Kind.TELEGRAM, target="77")
+
+    few_queries, _created = _tell(few, "review")
+    many_queries, created = _tell(many, "review")
+    _queries, again = _tell(many, "review")
+
+    assert few_queries == many_queries
+    # The one with a chat gets it there; the others on the e-mail channel made for them.
+    assert sorted((d.channel.person.username, d.channel.kind) for d in created) == [
+        ("many0", "telegram"),
+        *[(f"many{n}", "email") for n in range(1, 6)],
+    ]
+    assert again == []
+    assert Delivery.objects.filter(dedupe_key__startswith="review:").count() == 8
 
 
 def test_telegram_429_is_retried_after_the_retry_after_it_gives(researcher, chat, telegram, send_now, clock):

@@ -26,7 +26,8 @@ from papers.tests.arxiv_server import (
     entries,
     revised,
 )
-from papers.watch import words
+from papers.tests.factories import make_paper
+from papers.watch import _insert_matches, words
 
 pytestmark = pytest.mark.django_db
 # arXiv's recorded answer to ListRecords for 1-3 January 2015: two papers, one in cs.DM.
@@ -142,6 +143,22 @@ def test_running_the_match_task_again_creates_nothing(fetch, server, researcher)
     assert before > 0
     assert result == {"run_id": run.pk, "notifications": 0, "chat_posts": 0}
     assert Notification.objects.count() == before
+
+
+def test_matches_another_worker_stored_meanwhile_are_kept_once(researcher):
+    paper = make_paper(title="Mutation testing at scale")
+    rule = WatchRule.objects.create(person=researcher, name="Mutation", query="mutation")
+    Notification.objects.create(person=researcher, paper=paper, rule=rule, version=1, reason="first")
+
+    _insert_matches(
+        [(researcher.pk, paper.pk, rule.pk, 1, "again"), (researcher.pk, paper.pk, rule.pk, 2, "new")]
+    )
+
+    stored = Notification.objects.filter(person=researcher, paper=paper, rule=rule)
+    assert sorted(stored.values_list("version", "reason", "kind")) == [
+        (1, "first", "match"),
+        (2, "new", "match"),
+    ]
 
 
 def test_new_version_is_pushed_only_to_rules_that_ask_for_updates(fetch, server, telegram, researcher):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from conftest import wait_until_idle
 from lab_portal.celery import app
 from papers.models import Bookmark, FetchRun, Recommendation, RecommenderState, Tag
-from papers.recommend import libraries_of, name_key, train_recommendations
+from papers.recommend import libraries_of, train_recommendations
 from papers.services import mark_not_for_me
 from papers.tests.factories import make_paper
 
@@ -122,12 +122,6 @@ def test_empty_library_gets_nothing_and_no_error(lab, run, researcher, other_res
     states = {s.person_id: s for s in RecommenderState.objects.all()}
     assert states[researcher.pk].library_size == 0 and states[other_researcher.pk].library_size == 2
     assert all(s.error == "" and s.trained_at is None for s in states.values())
-
-
-def test_name_key_folds_accents_hyphens_spaces_and_order():
-    assert name_key("Jung-Woo Ha") == name_key("Jungwoo Ha") == name_key("Ha, Jung-woo") == "jungwooha"
-    assert name_key("José Müller-García") == name_key("Jose Muller Garcia")
-    assert name_key("Jung-Woo Ha") != name_key("Jung-Woo Han")
 
 
 def test_authored_papers_count_through_arxiv_names(lab, run, make_person):

@@ -34,13 +34,16 @@ def _explain(queryset) -> str:
 def test_upsert_indexes_each_authors_readings_and_rewrites_them_with_the_paper(db):
     paper = make_paper(arxiv_id="2611.00001", authors=["Jung-Woo Ha", "Ada Lovelace"])
 
-    rows = set(PaperAuthor.objects.filter(paper=paper).values_list("position", "surname", "initial"))
-    assert rows == {(0, "ha", "j"), (0, "jungwoo", "h"), (1, "lovelace", "a"), (1, "ada", "l")}
+    rows = set(PaperAuthor.objects.filter(paper=paper).values_list("position", "surname", "initial", "given"))
+    assert rows == {
+        (0, "ha", "j", "jung woo"), (0, "jungwoo", "h", "ha"),
+        (1, "lovelace", "a", "ada"), (1, "ada", "l", "lovelace"),
+    }  # fmt: skip
 
     upsert_papers([record(arxiv_id="2611.00001", version=2, authors=["Grace Hopper"])])
 
-    rows = set(PaperAuthor.objects.filter(paper=paper).values_list("position", "surname", "initial"))
-    assert rows == {(0, "hopper", "g"), (0, "grace", "h")}
+    rows = set(PaperAuthor.objects.filter(paper=paper).values_list("position", "surname", "initial", "given"))
+    assert rows == {(0, "hopper", "g", "grace"), (0, "grace", "h", "hopper")}
 
 
 def test_authored_agrees_as_watch_rules_do_and_tells_close_names_apart(db):
@@ -53,6 +56,14 @@ def test_authored_agrees_as_watch_rules_do_and_tells_close_names_apart(db):
     found = authored({"me": ["Jung-Woo Ha"]})
 
     assert found == {"me": {mine.pk, initials.pk, accented.pk}}
+
+
+def test_authored_is_decided_from_the_author_index_alone(db):
+    mine = make_paper(authors=["Jung-Woo Ha"])
+    make_paper(authors=["Jung-Hoon Ha"])  # the same key, told apart by the second given name
+    Paper.objects.update(authors=[])  # what the index holds is all that is read
+
+    assert authored({"me": ["J.-W. Ha"], "you": ["Ha, Jungwoo"]}) == {"me": {mine.pk}, "you": {mine.pk}}
 
 
 def test_recommender_reads_a_persons_papers_through_the_index(researcher, django_assert_num_queries):

@@ -1,13 +1,16 @@
 """The paper store: upserts, identifiers and arXiv's calendar."""
 
-from datetime import UTC, date, datetime
+import importlib
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
-from papers.models import Paper, announcement_day
+from papers.models import FetchRun, Paper, PaperAuthor, announcement_day
 from papers.services import parse_reference, upsert_papers
-from papers.tests.factories import record
+from papers.tasks import forget_run_papers
+from papers.tests.factories import make_paper, record
 
 
 @pytest.mark.parametrize(
@@ -138,3 +141,40 @@ def test_load_demo_papers_stores_real_records_once(db):
 
     assert Paper.objects.count() == 300
     assert Paper.objects.latest_day() == date(2026, 7, 1)
+
+
+def test_papers_of_runs_older_than_two_weeks_are_forgotten_and_the_rest_kept(db):
+    now = timezone.now()
+    done = {"kind": FetchRun.Kind.DAILY, "status": FetchRun.Status.SUCCEEDED}
+    old = FetchRun.objects.create(**done, finished_at=now - timedelta(days=15))
+    recent = FetchRun.objects.create(**done, finished_at=now - timedelta(days=13))
+    running = FetchRun.objects.create(kind=FetchRun.Kind.BACKFILL, started_at=now - timedelta(days=20))
+    for n, run in enumerate([old, recent, running, old]):
+        make_paper(arxiv_id=f"2611.0000{n}", run=run)
+
+    first = forget_run_papers.delay().get()
+    again = forget_run_papers.delay().get()
+
+    assert (first, again) == ({"forgotten": 2}, {"forgotten": 0})
+    assert not old.papers.exists()
+    assert list(recent.papers.values_list("arxiv_id", flat=True)) == ["2611.00001"]
+    assert list(running.papers.values_list("arxiv_id", flat=True)) == ["2611.00002"]
+    assert Paper.objects.count() == 4
+
+
+def test_migration_gives_the_authors_already_indexed_their_given_names(db):
+    from django.apps import apps
+
+    indexed = make_paper(arxiv_id="2611.00001", authors=["Jung-Woo Ha", "Ada Lovelace"])
+    unindexed = make_paper(arxiv_id="2611.00002", authors=["Grace Hopper"])
+    expected = set(PaperAuthor.objects.filter(paper=indexed).values_list("position", "surname", "given"))
+    PaperAuthor.objects.update(given="")  # as the rows stood before the migration
+    PaperAuthor.objects.filter(paper=unindexed).delete()  # a store filled by COPY afterwards
+    migration = importlib.import_module("papers.migrations.0015_author_given_names")
+
+    migration.fill_given_names(apps, None)
+    migration.fill_given_names(apps, None)  # and once more: nothing changes
+
+    rows = set(PaperAuthor.objects.filter(paper=indexed).values_list("position", "surname", "given"))
+    assert rows == expected and (0, "ha", "jung woo") in rows
+    assert not PaperAuthor.objects.filter(paper=unindexed).exists()

@@ -5,7 +5,9 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
+from django.utils.formats import date_format
 
+from papers import watch
 from papers.models import WatchRule
 from papers.tests.factories import make_paper
 
@@ -177,6 +179,8 @@ def test_preview_htmx_returns_only_the_partial_with_the_last_30_days(login, rese
     assert response.text.lstrip().startswith('<section id="rule-preview"')
     assert "<html" not in response.text
     assert response.context["preview"].count == 2
+    assert "2 matches in the last 30 days" in " ".join(response.text.split())
+    assert "counts the newest days only" not in response.text
     # Newest first: on one day, the higher arXiv number first.
     assert [paper.title for paper, _reason in response.context["preview"].matches] == [
         "Audio diffusion",
@@ -185,6 +189,28 @@ def test_preview_htmx_returns_only_the_partial_with_the_last_30_days(login, rese
     assert "Diffusion long ago" not in response.text
     assert "keywords: diffusion" in response.text
     assert "HX-Request" in response["Vary"]
+
+
+@pytest.mark.parametrize(
+    ("days_ago", "count", "days"),
+    [([1, 1, 2, 2, 3], 2, 1), ([1, 1, 1, 1, 2], 4, 1), ([0, 2, 2, 3, 3], 3, 2)],
+    ids=["whole-days-only", "one-day-read-whole", "a-day-without-papers"],
+)
+def test_preview_of_a_broad_rule_counts_over_its_newest_whole_days(
+    login, researcher, monkeypatch, days_ago, count, days
+):
+    monkeypatch.setattr(watch, "PREVIEW_READ", 3)
+    today = timezone.localdate()
+    for n, ago in enumerate(days_ago):
+        make_paper(title=f"Diffusion {n}", day=today - timedelta(days=ago))
+
+    rule = {"name": "x", "query": "diffusion"}
+    response = login(researcher).get("/papers/watch/preview/", rule, headers=HTMX)
+
+    since = date_format(today - timedelta(days=days), "SHORT_DATE_FORMAT")
+    assert (response.context["preview"].count, response.context["preview"].days) == (count, days)
+    assert f"{count} matches since {since}" in " ".join(response.text.split())
+    assert "counts the newest days only" in response.text
 
 
 def test_preview_author_variants_and_categories(login, researcher, recent_papers):

@@ -34,7 +34,7 @@ def draft(researcher):
     return make_draft(researcher, title="Message passing graph networks", abstract=GRAPH)
 
 
-def test_own_papers_matched_by_name_key_raise_affinity(draft, vision, speech):
+def test_own_papers_matched_by_name_raise_affinity(draft, vision, speech):
     make_paper(title="Molecule graphs", abstract=GRAPH, authors=["Hana Lee", "Ada Lovelace"], day=RECENT)
     make_paper(title="Transducers", abstract=SPEECH, authors=["Joonho Choi"], day=RECENT)
 
