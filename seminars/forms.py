@@ -493,15 +493,8 @@ class SpeakerForm(forms.ModelForm):
     class Meta:
         model = Talk
         formfield_callback = one_line_fields
-        fields = [
-            "speaker_name",
-            "speaker_affiliation",
-            "title",
-            "abstract",
-            "speaker_bio",
-            "speaker_homepage",
-            "speaker_timezone",
-        ]
+        # The model's own fields among what a speaker sends; the consent is a yes/no choice above.
+        fields = [name for name in SPEAKER_FIELDS if name != "recording_consent"]
         labels = {"speaker_name": _("Your name"), "speaker_bio": _("A short bio")}
         widgets = {
             "abstract": forms.Textarea(attrs={"rows": 10}),

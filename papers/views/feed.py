@@ -10,10 +10,12 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
+
+from lab_portal.navigation import back, safe_next
 
 from .. import bibtex, queries
 from ..forms import AbstractsForm, BookmarkForm, FeedFilterForm, SearchForm
@@ -24,11 +26,11 @@ from ..services import mark_not_for_me, remove_bookmark, unmark_not_for_me
 NO_FILTERS = {"q": "", "author": "", "category": "", "day": None, "after": None}
 
 
-def _get_paper(arxiv_id: str) -> Paper:
+def get_paper(arxiv_id: str) -> Paper:
     return get_object_or_404(Paper, arxiv_id=arxiv_id)
 
 
-def _mark_library(request: HttpRequest, papers: list[Paper]) -> None:
+def mark_library(request: HttpRequest, papers: list[Paper]) -> None:
     saved = set(
         Bookmark.objects.filter(user=request.user, paper__in=papers).values_list("paper_id", flat=True)
     )
@@ -65,7 +67,7 @@ def feed(request: HttpRequest, day: date | None = None, category: str = "") -> H
             author=filters["author"],
             after=filters["after"],
         )
-    _mark_library(request, page.papers)
+    mark_library(request, page.papers)
     for paper in page.papers:
         paper.is_new_since_visit = since is not None and paper.fetched_at > since
     context = {
@@ -107,7 +109,7 @@ def archive(request: HttpRequest) -> HttpResponse:
     page = queries.stream(
         category=filters["category"], author=filters["author"], q=filters["q"], after=filters["after"]
     )
-    _mark_library(request, page.papers)
+    mark_library(request, page.papers)
     context = {
         "form": form,
         "page": page,
@@ -125,42 +127,42 @@ def author(request: HttpRequest) -> HttpResponse:
     papers = (
         list(Paper.objects.by_author(name).order_by("-first_announced", "-arxiv_id")[:200]) if name else []
     )
-    _mark_library(request, papers)
+    mark_library(request, papers)
     return render(request, "papers/author.html", {"name": name, "papers": papers})
 
 
 def paper(request: HttpRequest, arxiv_id: str) -> HttpResponse:
-    paper = _get_paper(arxiv_id)
-    return render(request, "papers/paper.html", _paper_page(request, paper))
+    paper = get_paper(arxiv_id)
+    return render(request, "papers/paper.html", paper_page_context(request, paper))
 
 
 # The part of a paper's page that its Save button and its library box swap with htmx.
 PAPER_LIBRARY = "paper-library"
 
 
-def _paper_library(request: HttpRequest, paper: Paper, *, form=None, saved: bool = False) -> dict:
+def paper_library_context(request: HttpRequest, paper: Paper, *, form=None, saved: bool = False) -> dict:
     """The paper with the viewer's bookmark of it and the form to edit it (`form` when bound)."""
     bookmark = Bookmark.objects.filter(user=request.user, paper=paper).prefetch_related("tags").first()
     paper.is_bookmarked = bookmark is not None
     if bookmark is not None and form is None:
         form = BookmarkForm(instance=bookmark)
-    return {"paper": paper, "bookmark": bookmark, "form": form, "saved": saved, "next": _safe_next(request)}
+    return {"paper": paper, "bookmark": bookmark, "form": form, "saved": saved, "next": safe_next(request)}
 
 
-def _paper_page(request: HttpRequest, paper: Paper, **library) -> dict:
+def paper_page_context(request: HttpRequest, paper: Paper, **library) -> dict:
     return {
-        **_paper_library(request, paper, **library),
+        **paper_library_context(request, paper, **library),
         "not_for_me": Dismissal.objects.filter(person=request.user, paper=paper).exists(),
         "lab_categories": queries.feed_frame()["categories"],
     }
 
 
 def paper_bibtex(request: HttpRequest, arxiv_id: str) -> HttpResponse:
-    paper = _get_paper(arxiv_id)
-    return _bibtex_response(bibtex.entry(paper), paper.arxiv_id.replace("/", "-"))
+    paper = get_paper(arxiv_id)
+    return bibtex_response(bibtex.entry(paper), paper.arxiv_id.replace("/", "-"))
 
 
-def _bibtex_response(text: str, name: str) -> HttpResponse:
+def bibtex_response(text: str, name: str) -> HttpResponse:
     response = HttpResponse(text, content_type="application/x-bibtex; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.bib"'
     return response
@@ -168,18 +170,18 @@ def _bibtex_response(text: str, name: str) -> HttpResponse:
 
 @require_POST
 def toggle_bookmark(request: HttpRequest, arxiv_id: str) -> HttpResponse:
-    paper = _get_paper(arxiv_id)
+    paper = get_paper(arxiv_id)
     deleted = remove_bookmark(paper, person=request.user)
     if not deleted:
         Bookmark.objects.get_or_create(user=request.user, paper=paper)
     paper.is_bookmarked = not deleted
     if request.htmx and request.htmx.target == PAPER_LIBRARY:
         # On the paper's own page the library box comes and goes with the button.
-        return render(request, "papers/paper.html#paper-library", _paper_library(request, paper))
+        return render(request, "papers/paper.html#paper-library", paper_library_context(request, paper))
     if request.htmx:
         return render(request, "papers/paper_card.html#bookmark-button", {"paper": paper})
     messages.success(request, _("Removed from your library.") if deleted else _("Saved to your library."))
-    return _back(request, paper.get_absolute_url())
+    return back(request, paper.get_absolute_url())
 
 
 @require_POST
@@ -192,13 +194,13 @@ def abstracts(request: HttpRequest) -> HttpResponse:
         request.user.save(update_fields=["expand_abstracts"])
     else:
         messages.error(request, _("Not saved: choose abstracts in full or a few lines of each."))
-    return _back(request, reverse("papers:index"))
+    return back(request, reverse("papers:index"))
 
 
 @require_POST
 def not_for_me(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     """Mark the paper "not for me" (a negative example for the person's recommendations), or undo."""
-    paper = _get_paper(arxiv_id)
+    paper = get_paper(arxiv_id)
     if request.POST.get("undo"):
         unmark_not_for_me(paper, person=request.user)
         messages.success(request, _("Marked as of interest again."))
@@ -206,20 +208,6 @@ def not_for_me(request: HttpRequest, arxiv_id: str) -> HttpResponse:
         mark_not_for_me(paper, person=request.user)
         messages.success(request, _("Noted: fewer papers like this one."))
     return redirect(paper)
-
-
-def _safe_next(request: HttpRequest) -> str:
-    """The page a form came from (its `next`), if it is one of ours; empty otherwise."""
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return ""
-
-
-def _back(request: HttpRequest, fallback: str) -> HttpResponse:
-    return redirect(_safe_next(request) or fallback)
 
 
 @vary_on_headers("HX-Request")
@@ -232,7 +220,7 @@ def search(request: HttpRequest) -> HttpResponse:
         papers, more = queries.search(
             terms, category=data["category"], author=data["author"], sort=data["sort"], offset=data["offset"]
         )
-        _mark_library(request, papers)
+        mark_library(request, papers)
     next_url = _next_url(request, offset=form.cleaned_data["offset"] + queries.PAGE_SIZE) if more else None
     context = {
         "form": form,

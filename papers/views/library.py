@@ -14,11 +14,13 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from lab_portal.navigation import back, safe_next
+
 from .. import bibtex
 from ..forms import BookmarkForm, LibraryBibtexForm
 from ..models import Bookmark, Tag
 from ..services import save_bookmark
-from .feed import PAPER_LIBRARY, _back, _bibtex_response, _paper_library, _paper_page, _safe_next
+from .feed import PAPER_LIBRARY, bibtex_response, paper_library_context, paper_page_context
 
 
 def _get_bookmark_for_user(request: HttpRequest, pk: int) -> Bookmark:
@@ -83,22 +85,22 @@ def edit_bookmark(request: HttpRequest, pk: int) -> HttpResponse:
     # The refused form's instance holds half-applied values: what is shown is read again.
     bound = None if saved else form
     if request.htmx and request.htmx.target == PAPER_LIBRARY:
-        context = _paper_library(request, bookmark.paper, form=bound, saved=saved)
+        context = paper_library_context(request, bookmark.paper, form=bound, saved=saved)
         return render(request, "papers/paper.html#paper-library", context)
     if request.htmx:
         bookmark = _get_bookmark_for_user(request, pk)
         form = bound or BookmarkForm(instance=bookmark)
-        row = {"bookmark": bookmark, "form": form, "saved": saved, "next": _safe_next(request)}
+        row = {"bookmark": bookmark, "form": form, "saved": saved, "next": safe_next(request)}
         tags = {"tags": _tags_in_use(request.user), "oob": True}
         return HttpResponse(
             render_to_string("papers/library.html#bookmark-row", row, request)
             + render_to_string("papers/library.html#library-tags", tags, request)
         )
     if not saved:
-        context = _paper_page(request, bookmark.paper, form=form)
+        context = paper_page_context(request, bookmark.paper, form=form)
         return render(request, "papers/paper.html", context, status=400)
     messages.success(request, _("Saved."))
-    return _back(request, reverse("papers:library"))
+    return back(request, reverse("papers:library"))
 
 
 def library_bibtex(request: HttpRequest) -> HttpResponse:
@@ -111,4 +113,4 @@ def library_bibtex(request: HttpRequest) -> HttpResponse:
         tag = _get_tag_for_user(request, tag_id)
         bookmarks = bookmarks.filter(tags=tag)
         name = f"library-{slugify(tag.name) or tag.pk}"
-    return _bibtex_response(bibtex.entries(b.paper for b in bookmarks), name)
+    return bibtex_response(bibtex.entries(b.paper for b in bookmarks), name)

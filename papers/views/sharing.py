@@ -13,18 +13,18 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from lab_portal.forms import form_errors
+from lab_portal.navigation import back
 
 from .. import lab_page, sharing
 from ..forms import ShareForm
 from ..models import Paper
-from .feed import _back as back
-from .feed import _get_paper, _mark_library
+from .feed import get_paper, mark_library
 
 
 def lab(request: HttpRequest) -> HttpResponse:
     """What the lab shared in the last three months, most interesting first (see interest_score)."""
     papers = lab_page.lab_papers()
-    _mark_library(request, papers)
+    mark_library(request, papers)
     return render(request, "papers/lab.html", {"papers": papers})
 
 
@@ -38,7 +38,7 @@ def _share_context(paper: Paper, form: ShareForm, *, next_url: str) -> dict:
 def share(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     """Share a paper with the lab, teams or people: GET shows the form (its partial for htmx, under
     a paper of the feed), POST shares. Any member of the lab (a login), for any paper."""
-    paper = _get_paper(arxiv_id)
+    paper = get_paper(arxiv_id)
     if request.method == "GET":
         form = ShareForm(sharer=request.user, paper=paper)
         template = "papers/share.html#share-form" if request.htmx else "papers/share.html"

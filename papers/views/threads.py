@@ -18,7 +18,7 @@ from lab_portal.comments import edit_answer, refused_post
 from .. import comments
 from ..forms import FollowForm, ThreadCommentForm
 from ..models import Comment, Reaction
-from .feed import _get_paper
+from .feed import get_paper
 
 
 def _get_comment(pk: int) -> Comment:
@@ -39,7 +39,7 @@ def _get_comment_for_author(request: HttpRequest, pk: int) -> Comment:
 @vary_on_headers("HX-Request")
 def follow(request: HttpRequest, arxiv_id: str) -> HttpResponse:
     """Follow a paper's thread, or stop: one's own following only, for any paper (a login)."""
-    paper = _get_paper(arxiv_id)
+    paper = get_paper(arxiv_id)
     form = FollowForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest(_("Say on or off."))
@@ -60,7 +60,7 @@ def follow(request: HttpRequest, arxiv_id: str) -> HttpResponse:
 @require_POST
 @vary_on_headers("HX-Request")
 def comment_new(request: HttpRequest, arxiv_id: str) -> HttpResponse:
-    paper = _get_paper(arxiv_id)
+    paper = get_paper(arxiv_id)
     form = ThreadCommentForm(request.POST)
     valid = form.is_valid()
     parent = None

@@ -14,13 +14,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from lab_portal import files
 from lab_portal.forms import form_errors
+from lab_portal.navigation import back
 
 from .. import followup
 from ..forms import ActionItemForm, FeedbackForm, MaterialsForm
@@ -47,15 +47,6 @@ def _get_action_item_for_ticker(request: HttpRequest, pk: int) -> ActionItem:
     if not followup.can_tick(item, request.user):
         raise PermissionDenied
     return item
-
-
-def _back(request: HttpRequest, fallback: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect(fallback)
 
 
 def edit_materials(request: HttpRequest, pk: int) -> HttpResponse:
@@ -172,4 +163,4 @@ def action_item_done(request: HttpRequest, pk: int) -> HttpResponse:
         context = {"item": item, "show_talk": request.POST.get("show_talk") == "1"}
         return render(request, f"{PANEL}#action-item", context)
     messages.success(request, _("Marked done.") if done else _("Open again."))
-    return _back(request, item.talk.get_absolute_url())
+    return back(request, item.talk.get_absolute_url())
