@@ -1,5 +1,12 @@
 """Fetching from arXiv's query API: one request per slot for the whole lab, our own retries,
-strict pages, and every page stored as soon as it arrives."""
+strict pages, and every page stored as soon as it arrives.
+
+The `arxiv` package gives the search (`arxiv.Search`) and the result (`arxiv.Result`), both
+through their public API only. The request and the reading of the Atom page are this module's:
+the package's own client has no timeout, knows neither Retry-After nor a lab-wide spacing, and
+reads a page cut short as if it were whole, and the parts that would let us change that are
+private names a minor release may rename.
+"""
 
 import functools
 import logging
@@ -10,11 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from time import monotonic, sleep
+from urllib.parse import urlencode
 
 import arxiv
 import redis
 import requests
-from arxiv import _feed
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
@@ -29,6 +36,12 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = f"lab-portal (arxiv.py/{arxiv.__version__})"
 ATOM = "{http://www.w3.org/2005/Atom}"
+# The namespaces of arXiv's Atom pages (https://info.arxiv.org/help/api/user-manual.html).
+NS = {
+    "atom": "http://www.w3.org/2005/Atom",
+    "arxiv": "http://arxiv.org/schemas/atom",
+    "opensearch": "http://a9.com/-/spec/opensearch/1.1/",
+}
 SLOT_KEY = "arxiv:next-slot"
 # How far back the very first daily run looks, before the overlap is added.
 FIRST_RUN_DAYS = 3
@@ -122,6 +135,15 @@ class SpacedSession(requests.Session):
 
 
 @dataclass
+class Feed:
+    """One page of arXiv's answer: what its header says and the entries it holds."""
+
+    total: int
+    per_page: int
+    results: list[arxiv.Result]
+
+
+@dataclass
 class Page:
     number: int
     start: int
@@ -133,8 +155,8 @@ class Page:
         return self.start + len(self.results)
 
 
-class ArxivClient(arxiv.Client):
-    """`arxiv.Client` with the lab's spacing, retries that know arXiv's answers, strict pages."""
+class ArxivClient:
+    """arXiv's query API with the lab's spacing, retries that know arXiv's answers, strict pages."""
 
     def __init__(
         self,
@@ -146,26 +168,34 @@ class ArxivClient(arxiv.Client):
         retries: int | None = None,
         backoff: float | None = None,
     ):
-        # The library's own delay and retries are off: spacing is lab-wide, retries are below.
-        super().__init__(page_size=page_size or settings.ARXIV_PAGE_SIZE, delay_seconds=0, num_retries=0)
-        base = (api_url or settings.ARXIV_API_URL).replace("{", "{{").replace("}", "}}")
-        self.query_url_format = base + ("&{}" if "?" in base else "?{}")
-        self._session = SpacedSession(
+        self.api_url = api_url or settings.ARXIV_API_URL
+        self.page_size = page_size or settings.ARXIV_PAGE_SIZE
+        self.session = SpacedSession(
             spacing=settings.ARXIV_REQUEST_SPACING if spacing is None else spacing,
             timeout=timeout or settings.ARXIV_TIMEOUT,
         )
         self.retries = settings.ARXIV_RETRIES if retries is None else retries
         self.backoff = settings.ARXIV_RETRY_BACKOFF if backoff is None else backoff
 
-    def _parse_feed(
-        self, url: str, first_page: bool = True, _try_index: int = 0, *, start: int = 0
-    ) -> _feed.ParsedFeed:
+    def page_url(self, search: arxiv.Search, start: int) -> str:
+        """The request for one page of `search`, with the parameters arXiv's manual documents."""
+        query = {
+            "search_query": search.query,
+            "id_list": ",".join(search.id_list),
+            "sortBy": search.sort_by.value,
+            "sortOrder": search.sort_order.value,
+            "start": str(start),
+            "max_results": str(self.page_size),
+        }
+        return f"{self.api_url}{'&' if '?' in self.api_url else '?'}{urlencode(query)}"
+
+    def fetch_page(self, url: str, *, first_page: bool = True, start: int = 0) -> Feed:
         for attempt in range(self.retries + 1):
             wait = self.backoff * 2**attempt
             try:
-                response = self._session.get(url, headers={"user-agent": USER_AGENT})
+                response = self.session.get(url, headers={"user-agent": USER_AGENT})
             except requests.Timeout:
-                problem = f"timed out after {self._session.timeout:g} s"
+                problem = f"timed out after {self.session.timeout:g} s"
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 problem = f"could not be fetched: {_reason(exc)}"
             else:
@@ -197,35 +227,32 @@ class ArxivClient(arxiv.Client):
         number = 1
         while True:
             try:
-                feed = self._parse_feed(
-                    self._format_url(search, start, self.page_size), first_page=number == 1, start=start
-                )
+                feed = self.fetch_page(self.page_url(search, start), first_page=number == 1, start=start)
             except FetchError as exc:
                 raise FetchError(f"page {number} (start={start}) {exc}") from exc
             if not feed.results:
                 return
-            page = Page(number=number, start=start, total=feed.header.total_results, results=feed.results)
+            page = Page(number=number, start=start, total=feed.total, results=feed.results)
             yield page
             if page.end >= page.total:
                 return
             start, number = page.end, number + 1
 
 
-def _incomplete(feed: _feed.ParsedFeed, *, start: int, first_page: bool, asked: int) -> str:
+def _incomplete(feed: Feed, *, start: int, first_page: bool, asked: int) -> str:
     """Why a well-formed page is less than arXiv meant to send, or "" when it is whole."""
-    total = feed.header.total_results
     if not feed.results:
         # arXiv now and then serves an empty page in the middle of a result set.
-        return "" if first_page and total == 0 else "came back empty"
+        return "" if first_page and feed.total == 0 else "came back empty"
     # Only the last page of a result set may hold fewer entries than were asked for.
-    promised = min(feed.header.items_per_page or asked, asked, total - start)
+    promised = min(feed.per_page or asked, asked, feed.total - start)
     if len(feed.results) < promised:
         return f"holds {len(feed.results)} of the {promised} entries it promises"
     return ""
 
 
-def read_page(content: bytes) -> _feed.ParsedFeed:
-    """Parse a page of results, refusing anything arXiv's forgiving parser would half-read."""
+def read_page(content: bytes) -> Feed:
+    """Read a page of results, refusing anything that is not all of what arXiv sent."""
     try:
         root = etree.fromstring(content, _strict_parser())
     except etree.XMLSyntaxError as exc:
@@ -235,11 +262,67 @@ def read_page(content: bytes) -> _feed.ParsedFeed:
     # The older API answered errors with HTTP 200 and an error entry.
     if message := _error_entry(root):
         raise FetchError(f"was refused by arXiv: {message}")
-    feed = _feed.parse(content)
-    skipped = len(root.findall(f"{ATOM}entry")) - len(feed.results)
-    if skipped:
+    results = [_result(entry) for entry in root.iterfind("atom:entry", NS)]
+    if skipped := results.count(None):
         raise MalformedPage(f"has {skipped} entries without an id or dates")
-    return feed
+    return Feed(
+        total=_header_int(root, "totalResults"), per_page=_header_int(root, "itemsPerPage"), results=results
+    )
+
+
+def _header_int(root, name: str) -> int:
+    text = (root.findtext(f"opensearch:{name}", namespaces=NS) or "").strip()
+    return int(text) if text.isdigit() else 0
+
+
+def _moment(text: str | None) -> datetime | None:
+    """An Atom timestamp ("2026-06-01T17:59:46Z") as an aware UTC datetime; None if missing or unreadable."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _result(entry) -> arxiv.Result | None:
+    """One `<entry>` as the package's public `arxiv.Result`; None without an id or its dates."""
+    entry_id = entry.findtext("atom:id", namespaces=NS)
+    updated = _moment(entry.findtext("atom:updated", namespaces=NS))
+    published = _moment(entry.findtext("atom:published", namespaces=NS))
+    if not entry_id or updated is None or published is None:
+        return None
+    primary = entry.find("arxiv:primary_category", NS)
+    return arxiv.Result(
+        entry_id=entry_id,
+        updated=updated,
+        published=published,
+        title=re.sub(r"\s+", " ", entry.findtext("atom:title", namespaces=NS) or ""),
+        authors=[
+            arxiv.Result.Author(
+                name=author.findtext("atom:name", namespaces=NS) or "",
+                affiliation=[a.text for a in author.iterfind("arxiv:affiliation", NS) if a.text is not None],
+            )
+            for author in entry.iterfind("atom:author", NS)
+        ],
+        summary=entry.findtext("atom:summary", namespaces=NS) or "",
+        comment=entry.findtext("arxiv:comment", namespaces=NS) or None,
+        journal_ref=entry.findtext("arxiv:journal_ref", namespaces=NS) or None,
+        doi=entry.findtext("arxiv:doi", namespaces=NS) or None,
+        primary_category=(primary.get("term") if primary is not None else "") or "",
+        categories=[term for c in entry.iterfind("atom:category", NS) if (term := c.get("term")) is not None],
+        links=[
+            arxiv.Result.Link(
+                href=link.get("href"),
+                title=link.get("title"),
+                rel=link.get("rel") or "",
+                content_type=link.get("type"),
+            )
+            for link in entry.iterfind("atom:link", NS)
+            if link.get("href") is not None
+        ],
+    )
 
 
 def _strict_parser() -> etree.XMLParser:
